@@ -1,0 +1,89 @@
+# LeNet-5 by hand. A fresh clone needs two commands:
+#   make lab    set up, then open the course in JupyterLab
+#   make test   set up, then run every test (unit, notebooks under nbval, browser)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.lenet-setup-done
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
+CHROMIUM ?= /usr/bin/chromium
+
+# No network for MNIST? Point LENET_MNIST_DIR at a folder holding the four IDX files.
+# An offline copy sitting next to the clone (as on the project's build machines) is used by default.
+ifeq ($(strip $(LENET_MNIST_DIR)),)
+LENET_MNIST_DIR := $(firstword $(wildcard ../shared/mnist))
+endif
+export LENET_MNIST_DIR
+
+.PHONY: help setup lab test test-unit test-notebooks browser data notebooks bench lock clean
+
+help:
+	@echo "make lab     set up .venv, then open the course in JupyterLab on notebooks/"
+	@echo "make test    set up .venv, then run unit tests, every notebook (nbval) and browser tests"
+	@echo "make setup   create or refresh .venv (does nothing when up to date)"
+	@echo "make data    fetch MNIST (or copy it from LENET_MNIST_DIR) into data/"
+	@echo "make notebooks   re-execute every notebook in place (restart and run all)"
+	@echo "make bench   run the benchmark suite (benchmarks/)"
+	@echo "make lock    regenerate constraints.txt from a fresh resolve"
+
+# ---- set-up -----------------------------------------------------------------------------
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || \
+	  { echo "error: Python 3.10 or newer is needed as '$(PYTHON)'; run e.g. 'make PYTHON=python3.11 ...'"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+	@echo "set-up done: $(VENV) ($$($(PY) -c 'import torch, torchvision; print("torch", torch.__version__, "torchvision", torchvision.__version__)'))"
+
+data: setup
+	$(PY) -m lenet_utils data
+
+# Debian's chromium for the real-browser tests (Playwright cannot download its own browsers here).
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then echo "browser: $(CHROMIUM)"; else \
+	  echo "browser: $(CHROMIUM) missing, installing Debian's chromium with apt-get"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -qq chromium >/dev/null || \
+	  { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; } || \
+	  { echo "error: could not install chromium; install it (apt-get install chromium) or set CHROMIUM=/path/to/chromium"; exit 1; }; \
+	  test -x "$(CHROMIUM)" || { echo "error: chromium installed but $(CHROMIUM) is missing; set CHROMIUM=..."; exit 1; }; \
+	fi
+
+# ---- the two commands -------------------------------------------------------------------
+lab: setup
+	-@$(PY) -m lenet_utils data
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+test: setup browser
+	$(MAKE) --no-print-directory test-unit test-notebooks
+
+test-unit: setup
+	LENET_CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests
+
+test-notebooks: setup
+	$(PY) -m pytest $(NBVAL) notebooks
+
+# ---- maintenance ------------------------------------------------------------------------
+notebooks: setup
+	cd notebooks && for nb in [0-9]*.ipynb solutions/*.ipynb; do \
+	  [ -f "$$nb" ] || continue; echo "executing $$nb"; \
+	  ../$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
+	done
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet "torch==2.14.1" "torchvision==0.29.1" -e ".[dev]"
+	{ sed -n '1,4p' constraints.txt; .lock-venv/bin/pip freeze --exclude-editable | grep -v '^pip=='; } > constraints.new
+	mv constraints.new constraints.txt && rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,32 @@
+"""lenet_utils: the package behind the LeNet-5 by hand course.
+
+One module per responsibility:
+
+* ``model``        LeNetConfig, LeNet5                    the network, built from a config
+* ``summary``      layer_summary                          shapes, parameters and MACs per layer
+* ``data``         load_mnist, BatchLoader, Augment       MNIST in memory, batched by slicing
+* ``training``     TrainConfig, fit, evaluate, History    the training loop, returning a history
+* ``checkpoints``  save_checkpoint, load_checkpoint, load_pretrained
+* ``metrics``      accuracy, confusion_matrix, ...        scoring predictions
+* ``plots``        show_digits, plot_history, ...         matplotlib figures (ax=None, returns axes)
+* ``predict``      predict_file                           the digit in an image file
+* ``widgets``      predict_panel, layer_lab               ipywidgets front ends (import explicitly)
+* ``cli``          python -m lenet_utils ...              train | evaluate | predict | summary | data | doctor
+"""
+
+__version__ = "0.1.0"
+
+from .checkpoints import Checkpoint, CheckpointError, load_checkpoint, load_pretrained, save_checkpoint
+from .data import MNIST_MEAN, MNIST_STD, Augment, BatchLoader, MNISTSplit, MNISTUnavailable, load_mnist
+from .device import pick_device
+from .inference import predict_logits, predict_proba
+from .model import ConfigError, LeNet5, LeNetConfig
+from .summary import layer_summary
+from .training import History, TrainConfig, evaluate, fit, set_seed
+
+__all__ = [
+    "Augment", "BatchLoader", "Checkpoint", "CheckpointError", "ConfigError", "History", "LeNet5",
+    "LeNetConfig", "MNISTSplit", "MNISTUnavailable", "MNIST_MEAN", "MNIST_STD", "TrainConfig", "evaluate",
+    "fit", "layer_summary", "load_checkpoint", "load_mnist", "load_pretrained", "pick_device",
+    "predict_logits", "predict_proba", "save_checkpoint", "set_seed",
+]

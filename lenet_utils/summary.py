@@ -1,0 +1,146 @@
+"""``layer_summary``: the shape, parameters and multiply-accumulates after every layer.
+
+The table is data (``rows``), and renders as text (``print``) and HTML (a notebook cell).
+Shapes come from a real forward pass of one dummy image, so the table cannot drift from the model.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from .model import LeNet5, LeNetConfig
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    step: int                 # 1 is the input, then one step per layer
+    name: str                 # attribute name in the model: conv1, pool1, act1, ..., out
+    layer: str                # what it is: Conv2d(1, 6, 5, padding="same")
+    output_shape: tuple       # ("batch", 6, 28, 28)
+    params: int               # learnable parameters in this layer
+    macs: int                 # multiply-accumulates per image
+
+    @property
+    def shape_text(self) -> str:
+        return "(" + ", ".join(str(d) for d in self.output_shape) + ")"
+
+
+class LayerSummary:
+    """Per-layer table of a LeNet-5: iterate it for :class:`LayerRow` s, ``print`` it, or show it."""
+
+    columns = ("step", "name", "layer", "output shape", "params", "MACs")
+
+    def __init__(self, rows: list[LayerRow]):
+        self.rows = rows
+
+    @property
+    def total_params(self) -> int:
+        return sum(r.params for r in self.rows)
+
+    @property
+    def total_macs(self) -> int:
+        return sum(r.macs for r in self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __getitem__(self, i: int) -> LayerRow:
+        return self.rows[i]
+
+    def to_dicts(self) -> list[dict]:
+        return [asdict(r) | {"output_shape": list(r.output_shape)} for r in self.rows]
+
+    def _cells(self) -> list[tuple[str, ...]]:
+        return [(str(r.step), r.name, r.layer, r.shape_text, f"{r.params:,}", f"{r.macs:,}") for r in self.rows]
+
+    def __str__(self) -> str:
+        cells = self._cells()
+        total = ("", "total", "", "", f"{self.total_params:,}", f"{self.total_macs:,}")
+        widths = [max(len(c[i]) for c in [self.columns, *cells, total]) for i in range(len(self.columns))]
+        right = {0, 4, 5}  # numbers line up on the right
+
+        def line(c):
+            return "  ".join(c[i].rjust(widths[i]) if i in right else c[i].ljust(widths[i]) for i in range(len(c))).rstrip()
+
+        rule = "-" * len(line(self.columns))
+        return "\n".join([line(self.columns), rule, *map(line, cells), rule, line(total)])
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
+        right = ' style="text-align:right"'
+        body = "".join(
+            "<tr>" + "".join(f"<td{right if i in (0, 4, 5) else ''}>{html.escape(v)}</td>"
+                             for i, v in enumerate(c)) + "</tr>"
+            for c in self._cells()
+        )
+        foot = (f"<tr><th></th><th>total</th><th></th><th></th>"
+                f"<th style=\"text-align:right\">{self.total_params:,}</th>"
+                f"<th style=\"text-align:right\">{self.total_macs:,}</th></tr>")
+        return f"<table class=\"lenet-summary\"><thead><tr>{head}</tr></thead><tbody>{body}{foot}</tbody></table>"
+
+
+def layer_summary(model_or_config: nn.Module | LeNetConfig | None = None) -> LayerSummary:
+    """The table for a model or a config (the reference network when given nothing)."""
+    if model_or_config is None or isinstance(model_or_config, LeNetConfig):
+        model = LeNet5(model_or_config)
+    elif isinstance(model_or_config, nn.Module):
+        model = model_or_config
+    else:
+        raise TypeError(f"layer_summary takes a LeNet5 model or a LeNetConfig, not {type(model_or_config).__name__}")
+
+    config = getattr(model, "config", LeNetConfig())
+    steps = list(model.steps()) if hasattr(model, "steps") else list(model.named_children())
+    param = next(model.parameters(), None)
+    x = torch.zeros(1, config.in_channels, config.image_size, config.image_size,
+                    device=param.device if param is not None else "cpu")
+    rows = [LayerRow(1, "input", "Input", ("batch", *x.shape[1:]), 0, 0)]
+    was_training = model.training
+    model.eval()  # dropout off; shapes do not depend on it
+    try:
+        with torch.no_grad():
+            for step, (name, layer) in enumerate(steps, start=2):
+                y = layer(x)
+                rows.append(LayerRow(step, name, describe_layer(layer), ("batch", *y.shape[1:]),
+                                     sum(p.numel() for p in layer.parameters()), _macs(layer, x, y)))
+                x = y
+    finally:
+        model.train(was_training)
+    return LayerSummary(rows)
+
+
+def describe_layer(layer: nn.Module) -> str:
+    """Short constructor-like text: ``Conv2d(1, 6, 5, padding="same")``, ``AvgPool2d(2, 2)``."""
+    if isinstance(layer, nn.Conv2d):
+        k = layer.kernel_size[0] if layer.kernel_size[0] == layer.kernel_size[1] else layer.kernel_size
+        pad = layer.padding
+        pad_text = "" if pad in (0, (0, 0), "valid") else (
+            f', padding="{pad}"' if isinstance(pad, str) else f", padding={pad[0] if pad[0] == pad[1] else pad}")
+        return f"Conv2d({layer.in_channels}, {layer.out_channels}, {k}{pad_text})"
+    if isinstance(layer, (nn.AvgPool2d, nn.MaxPool2d)):
+        return f"{type(layer).__name__}({layer.kernel_size}, {layer.stride})"
+    if isinstance(layer, nn.Linear):
+        return f"Linear({layer.in_features}, {layer.out_features})"
+    if isinstance(layer, nn.Dropout):
+        return f"Dropout({layer.p:g})"
+    return type(layer).__name__
+
+
+def _macs(layer: nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
+    """Multiply-accumulates per image: each output of a conv sums in_ch/groups x k x k products,
+    each output of a Linear sums in_features products. Pooling and activations do none."""
+    if isinstance(layer, nn.Conv2d):
+        kh, kw = layer.kernel_size
+        return y[0].numel() * (layer.in_channels // layer.groups) * kh * kw
+    if isinstance(layer, nn.Linear):
+        return layer.in_features * layer.out_features
+    return 0
