@@ -10,6 +10,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.lenet-setup-done
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 CHROMIUM ?= /usr/bin/chromium
+# Optional: a PyTorch wheel index, e.g. https://download.pytorch.org/whl/cpu for the small CPU-only build.
+TORCH_INDEX ?=
 
 # No network for MNIST? Point LENET_MNIST_DIR at a folder holding the four IDX files.
 # An offline copy sitting next to the clone (as on the project's build machines) is used by default.
@@ -36,6 +38,9 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || \
 	  { echo "error: Python 3.10 or newer is needed as '$(PYTHON)'; run e.g. 'make PYTHON=python3.11 ...'"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@if [ -n "$(TORCH_INDEX)" ]; then \
+	  $(PY) -m pip install --quiet --disable-pip-version-check --no-deps --index-url "$(TORCH_INDEX)" \
+	    $$(grep -E '^(torch|torchvision)==' constraints.txt); fi
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 	@echo "set-up done: $(VENV) ($$($(PY) -c 'import torch, torchvision; print("torch", torch.__version__, "torchvision", torchvision.__version__)'))"

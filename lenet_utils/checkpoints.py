@@ -12,6 +12,7 @@ import datetime as _dt
 import os
 import platform
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,15 +89,19 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
-        payload = torch.load(path, map_location=device, weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about pickle protocols of foreign files
+            payload = torch.load(path, map_location=device, weights_only=True)
     except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError, ... by cause
         text = str(err)
-        if "Weights only load failed" in text and ("global" in text.lower() or "Unsupported" in text):
+        if "Weights only load failed" in text and "global" in text.lower():
             raise CheckpointError(
                 f"{path}: refused, the file holds Python objects that would run code when loaded; "
                 "a checkpoint may only hold tensors, numbers and text. Use one saved by lenet_utils."
             ) from None
-        raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt: {text.splitlines()[0][:120]})") from None
+        why = "empty or cut short" if isinstance(err, EOFError) or path.stat().st_size == 0 else (
+            "not a PyTorch file" if "Weights only load failed" in text else "truncated or corrupt")
+        raise CheckpointError(f"{path}: not a readable checkpoint ({why}). Train or download it again.") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         hint = ""
         if isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
@@ -140,6 +145,6 @@ def library_versions() -> dict[str, str]:
 
     from . import __version__
 
-    return {"lenet_utils": __version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
+    return {"lenet_utils": __version__, "torch": str(torch.__version__), "torchvision": str(torchvision.__version__),
             "python": platform.python_version()}
 

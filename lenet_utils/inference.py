@@ -25,3 +25,17 @@ def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int = EVA
 def predict_proba(model: nn.Module, images: torch.Tensor, batch_size: int = EVAL_BATCH_SIZE) -> torch.Tensor:
     """Class probabilities ``(N, 10)``: softmax over the logits, each row sums to 1."""
     return torch.softmax(predict_logits(model, images, batch_size), dim=1)
+
+
+@torch.no_grad()
+def forward_single(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Logits ``(1, 10)`` for one image ``(1, 28, 28)`` or ``(1, 1, 28, 28)``: the interactive path
+    (predict panel, CLI). Kept separate so its latency can be tuned without touching batch code."""
+    if x.dim() == 3:
+        x = x.unsqueeze(0)
+    was_training = model.training
+    model.eval()
+    try:
+        return model(x.to(next(model.parameters()).device)).float().cpu()
+    finally:
+        model.train(was_training)

@@ -15,6 +15,7 @@ constant 1e-3 did not get there in 10 (notebook 03 compares them).
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -178,17 +179,11 @@ def fit(model: nn.Module, train: MNISTSplit, test: MNISTSplit | None = None,
             correct = torch.zeros((), dtype=torch.long, device=device)
             seen = 0
             stop = False
-            for x, y in loader:
-                logits = model(x)                                                   # (B, 10)
-                loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.grad_clip is not None:
-                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                optimizer.step()
+            for x, y in loader:                                                     # (B, 1, 28, 28), (B,)
                 history.lrs.append(optimizer.param_groups[0]["lr"])
+                loss, logits = train_step(model, optimizer, x, y, config)
                 scheduler.step()
-                loss_sum += loss.detach() * len(y)
+                loss_sum += loss * len(y)
                 correct += (logits.argmax(1) == y).sum()
                 seen += len(y)
                 history.step_losses.append(loss.item())
@@ -214,6 +209,19 @@ def fit(model: nn.Module, train: MNISTSplit, test: MNISTSplit | None = None,
     return history
 
 
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+               config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of gradient descent on one batch; returns the batch loss and logits."""
+    logits = model(x)                                                    # (B, 10) raw scores
+    loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)  # softmax + log-loss
+    optimizer.zero_grad(set_to_none=True)                                # grads accumulate otherwise
+    loss.backward()                                                      # d loss / d every weight
+    if config.grad_clip is not None:
+        nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+    optimizer.step()                                                     # w <- w - lr * (momentum) grad
+    return loss.detach(), logits.detach()
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, data: MNISTSplit, batch_size: int = EVAL_BATCH_SIZE) -> Evaluation:
     """Mean cross-entropy and accuracy of ``model`` on a split."""
@@ -232,10 +240,17 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int):
-    """One-cycle: rise from lr/25 to lr over ``warmup`` of the steps, then cosine down to ~0."""
+    """Multiply the learning rate by :func:`one_cycle` at every step (or by 1: ``"constant"``)."""
     if config.schedule == "constant":
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-    return torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.lr, total_steps=max(total_steps, 2), pct_start=config.warmup,
-        anneal_strategy="cos", cycle_momentum=False,  # a fixed 0.9 momentum did better here than cycling it
-    )
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: one_cycle(step, total_steps, config.warmup))
+
+
+def one_cycle(step: int, total_steps: int, warmup: float = 0.2, start: float = 1 / 25, end: float = 1 / 25e4) -> float:
+    """Smith's one-cycle factor: a cosine rise from ``start`` to 1 over the first ``warmup`` of the
+    steps, then a cosine fall to ``end``. Big steps mid-run, tiny ones to settle at the end."""
+    peak = max(1, round(warmup * total_steps))
+    if step < peak:
+        return start + (1 - start) * (1 - math.cos(math.pi * step / peak)) / 2
+    t = min(1.0, (step - peak) / max(1, total_steps - 1 - peak))
+    return end + (1 - end) * (1 + math.cos(math.pi * t)) / 2

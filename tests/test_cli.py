@@ -1,0 +1,120 @@
+"""The command line, run as a user would: a subprocess, checking output and exit status."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from lenet_utils.checkpoints import load_checkpoint
+from lenet_utils.cli import main
+
+
+def lenet_in_process(capsys, *args):
+    """Run the CLI in this process (fast); returns a CompletedProcess-like result."""
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
+def lenet(*args, env=None, timeout=600):
+    return subprocess.run([sys.executable, "-m", "lenet_utils", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def assert_one_line_error(result, *words):
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lenet: error: "), result.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def test_help_lists_the_commands():
+    result = lenet("--help")
+    assert result.returncode == 0
+    for command in ("train", "evaluate", "predict", "summary", "data", "doctor"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("args, words", [
+    ([], ["required: COMMAND"]),
+    (["bogus"], ["invalid choice: 'bogus'"]),
+    (["train", "--epochs", "many"], ["--epochs", "invalid int value"]),
+    (["train", "--epochs", "0"], ["TrainConfig.epochs must be"]),
+    (["train", "--model", "pool=min"], ["pool: must be one of"]),
+    (["train", "--model", "colour=red"], ["expected KEY=VALUE"]),
+    (["summary", "--model", "conv2_kernel=20"], ["conv2_kernel", "larger than"]),
+    (["summary", "--model", "fc_widths=a,b"], ["comma-separated whole numbers"]),
+    (["evaluate", "--checkpoint", "/nonexistent/model.pt"], ["no such checkpoint file"]),
+    (["predict"], ["FILE"]),
+])
+def test_wrong_arguments_give_one_line_and_status_2(capsys, args, words):
+    assert_one_line_error(lenet_in_process(capsys, *args), *words)
+
+
+def test_a_real_process_fails_the_same_way(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    assert_one_line_error(lenet("evaluate", "--checkpoint", bad), "bad.pt", "not a readable checkpoint")
+
+
+def test_summary_prints_the_reference_table(capsys):
+    result = lenet_in_process(capsys, "summary")
+    assert result.returncode == 0
+    assert 'Conv2d(1, 6, 5, padding="same")' in result.stdout
+    assert result.stdout.strip().splitlines()[-1].split() == ["total", "61,706", "416,520"]
+
+
+def test_summary_of_a_variant(capsys):
+    result = lenet_in_process(capsys, "summary", "--model", "pool=max", "--model", "fc_widths=100")
+    assert result.returncode == 0 and "MaxPool2d(2, 2)" in result.stdout and "Linear(400, 100)" in result.stdout
+
+
+@pytest.mark.mnist
+def test_evaluate_reports_the_shipped_model(mnist_ready):
+    result = lenet("evaluate")
+    assert result.returncode == 0, result.stderr
+    line = next(l for l in result.stdout.splitlines() if l.startswith("test accuracy:"))
+    accuracy = float(line.split()[2].rstrip("%")) / 100
+    assert accuracy >= 0.992
+    table = result.stdout.split("digit  precision  recall  support")[1].strip().splitlines()
+    assert [int(row.split()[0]) for row in table[:10]] == list(range(10))
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_train_writes_a_checkpoint_and_a_line_per_epoch(mnist_ready, tmp_path):
+    out = tmp_path / "ckpt" / "tiny.pt"
+    result = lenet("train", "--epochs", "1", "--batch-size", "256", "--model", "conv1_channels=4",
+                   "--seed", "3", "--out", out)
+    assert result.returncode == 0, result.stderr
+    epoch_lines = [l for l in result.stdout.splitlines() if l.startswith("epoch ")]
+    assert len(epoch_lines) == 1 and "test loss" in epoch_lines[0]
+    ckpt = load_checkpoint(out)
+    assert ckpt.config.conv1_channels == 4 and ckpt.seed == 3 and ckpt.recipe["batch_size"] == 256
+    assert ckpt.metrics["test_acc"] > 0.9
+    assert f"checkpoint written to {out}" in result.stdout
+
+
+def test_train_refuses_a_folder_as_output(capsys, tmp_path):
+    assert_one_line_error(lenet_in_process(capsys, "train", "--out", tmp_path), "is a folder")
+
+
+def test_missing_mnist_is_one_line_with_the_fix(tmp_path):
+    result = lenet("train", "--epochs", "1", env={"LENET_DATA_DIR": str(tmp_path), "LENET_MNIST_DIR": str(tmp_path / "none")})
+    assert_one_line_error(result, "LENET_MNIST_DIR", "is not a folder")
+
+
+def test_doctor_reports_each_check(capsys):
+    result = lenet_in_process(capsys, "doctor")
+    for name in ("python", "torch", "torchvision", "ipywidgets", "jupyterlab", "device", "MNIST"):
+        assert name in result.stdout
+    assert result.returncode in (0, 1)
+
+
+def test_console_script_is_installed():
+    bindir = os.path.dirname(sys.executable)
+    result = subprocess.run([os.path.join(bindir, "lenet"), "summary"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "61,706" in result.stdout

@@ -1,0 +1,64 @@
+"""The set-up files agree with each other: pyproject.toml, environment.yml, constraints.txt, Makefile."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+CONDA_NAMES = {"torch": "pytorch"}  # conda-forge spells a few packages differently
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].strip().lower().replace("_", "-")
+
+
+def _pyproject():
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+
+
+def test_environment_yml_has_the_same_packages_as_pyproject():
+    project = _pyproject()
+    wanted = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    assert "conda-forge" in env["channels"]
+    conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
+    assert conda == {CONDA_NAMES.get(n, n) for n in wanted}
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "-e ." in pip_section
+
+
+def test_environment_yml_versions_match_pyproject_minimums():
+    project = _pyproject()
+    minimums = {_name(r): r.split(">=")[1].split(",")[0].strip() for r in
+                project["dependencies"] + project["optional-dependencies"]["dev"] if ">=" in r}
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    for dep in env["dependencies"]:
+        if isinstance(dep, str) and ">=" in dep:
+            name = _name(dep)
+            original = {v: k for k, v in CONDA_NAMES.items()}.get(name, name)
+            assert dep.split(">=")[1] == minimums[original], dep
+
+
+def test_constraints_pin_every_dependency_and_the_working_torch_pair():
+    pins = {}
+    for line in (REPO / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[_name(name)] = version
+    project = _pyproject()
+    for req in project["dependencies"] + project["optional-dependencies"]["dev"]:
+        assert _name(req) in pins, f"{req} is not pinned in constraints.txt"
+    assert pins["torch"] == "2.14.1" and pins["torchvision"] == "0.29.1"
+
+
+def test_makefile_and_ci_give_the_two_commands():
+    makefile = (REPO / "Makefile").read_text()
+    for target in ("setup:", "lab:", "test:", "browser:"):
+        assert re.search(rf"^{target}", makefile, re.M), target
+    assert "-c constraints.txt" in makefile and ".venv" in makefile
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "make test" in ci and "LENET_MNIST_DIR" in ci
+    readme = (REPO / "README.md").read_text()
+    assert "make lab" in readme and "make test" in readme

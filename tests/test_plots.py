@@ -1,0 +1,65 @@
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from lenet_utils import plots
+from lenet_utils.metrics import reliability
+from lenet_utils.model import LeNet5
+from lenet_utils.training import EpochStats, History
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _history():
+    h = History(steps_per_epoch=2)
+    h.epochs = [EpochStats(1, 0.5, 0.8, 0.4, 0.85, 1.0, 0.1), EpochStats(2, 0.3, 0.9, 0.35, 0.9, 1.0, 0.0)]
+    h.lrs = [0.01, 0.1, 0.05, 0.0]
+    return h
+
+
+def test_mosaic_lays_tiles_out_with_gaps():
+    tiles = torch.arange(6 * 4, dtype=torch.float32).view(6, 2, 2)
+    m = plots.mosaic(tiles, ncols=3, pad=1)
+    assert m.shape == (2 * 3 - 1, 3 * 3 - 1)
+    assert m[0, 0] == 0 and m[3, 0] == tiles[3, 0, 0]
+    assert np.isnan(m[2, 0]) and np.isnan(m[0, 2])
+
+
+@pytest.mark.parametrize("draw", [
+    lambda ax: plots.show_digits(torch.rand(10, 28, 28), labels=list(range(10)), predictions=[0] * 10, ax=ax),
+    lambda ax: plots.show_digit_values(torch.randint(0, 256, (28, 28)), ax=ax),
+    lambda ax: plots.plot_curve(_history(), "acc", ax=ax),
+    lambda ax: plots.plot_lr_schedule(_history().lrs, steps_per_epoch=2, ax=ax),
+    lambda ax: plots.plot_confusion_matrix(torch.eye(10, dtype=torch.long) * 5 + 1, ax=ax, normalize=True),
+    lambda ax: plots.plot_filters(LeNet5().features.conv2.weight, ax=ax),
+    lambda ax: plots.plot_feature_maps(torch.rand(1, 6, 28, 28), ax=ax, title="conv1"),
+    lambda ax: plots.plot_probabilities(torch.softmax(torch.randn(10), 0), ax=ax),
+    lambda ax: plots.plot_reliability(reliability(torch.softmax(torch.randn(50, 10), 1), torch.randint(0, 10, (50,))), ax=ax),
+])
+def test_every_helper_draws_on_the_given_axes_and_returns_them(draw):
+    fig, ax = plt.subplots()
+    assert draw(ax) is ax
+    assert ax.has_data() or ax.images or ax.texts
+
+
+def test_helpers_make_their_own_figure_without_ax():
+    ax = plots.plot_probabilities([0.1] * 10)
+    assert ax.figure is not None and len(ax.patches) == 10
+    axes = plots.plot_history(_history())
+    assert len(axes) == 2 and axes[0].get_ylabel() == "cross-entropy loss"
+
+
+def test_curve_rejects_unknown_metric():
+    with pytest.raises(ValueError, match="'loss' or 'acc'"):
+        plots.plot_curve(_history(), "f1")
+
+
+def test_mistakes_are_captioned_in_red():
+    ax = plots.show_digits(torch.rand(2, 28, 28), labels=[3, 5], predictions=[3, 6])
+    captions = {t.get_text(): t.get_color() for t in ax.texts}
+    assert captions == {"3": "black", "5->6": "red"}

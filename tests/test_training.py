@@ -1,0 +1,142 @@
+import math
+
+import pytest
+import torch
+
+from lenet_utils.data import MNISTSplit
+from lenet_utils.model import LeNet5
+from lenet_utils.training import History, TrainConfig, evaluate, fit, make_optimizer, make_scheduler, set_seed
+
+
+def _separable(n=256, seed=0) -> MNISTSplit:
+    """Digits a conv net learns in a few steps: class k lights up row band k."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 10, (n,), generator=g)
+    pixels = torch.randint(0, 30, (n, 28, 28), generator=g, dtype=torch.uint8)
+    for i, k in enumerate(labels.tolist()):
+        pixels[i, 2 + 2 * k:4 + 2 * k, 4:24] = 255
+    return MNISTSplit(pixels, labels, "train")
+
+
+def _run(config, seed=0, **kwargs):
+    set_seed(seed)
+    model = LeNet5()
+    return model, fit(model, _separable(), _separable(64, seed=1), config, progress=False, device="cpu", **kwargs)
+
+
+def test_fit_returns_a_history_per_epoch():
+    model, history = _run(TrainConfig(epochs=3, batch_size=32))
+    assert isinstance(history, History) and len(history) == 3
+    assert [e.epoch for e in history] == [1, 2, 3]
+    assert history.steps_per_epoch == 8 and history.total_steps == 24 == history.steps_done
+    assert len(history.lrs) == 24
+    for e in history:
+        assert 0 <= e.train_acc <= 1 and 0 <= e.test_acc <= 1
+        assert e.train_loss > 0 and e.seconds > 0 and e.lr >= 0
+    assert history.final.test_acc == history.column("test_acc")[-1]
+    assert history.final.test_acc > 0.9  # learnt the toy task
+    assert not model.training
+
+
+def test_fit_is_reproducible_with_a_seed():
+    _, a = _run(TrainConfig(epochs=2, batch_size=32, augment=True))
+    _, b = _run(TrainConfig(epochs=2, batch_size=32, augment=True))
+    assert a.step_losses == b.step_losses
+    assert a.column("test_acc") == b.column("test_acc")
+    _, c = _run(TrainConfig(epochs=2, batch_size=32, augment=True, seed=1), seed=1)
+    assert c.step_losses != a.step_losses
+
+
+def test_one_cycle_schedule_rises_then_anneals():
+    _, history = _run(TrainConfig(epochs=4, batch_size=32, lr=0.08, warmup=0.25))
+    lrs = history.lrs
+    peak = max(range(len(lrs)), key=lrs.__getitem__)
+    assert abs(lrs[peak] - 0.08) < 1e-6
+    assert 0.15 * len(lrs) <= peak <= 0.35 * len(lrs)
+    assert lrs[0] == pytest.approx(0.08 / 25)
+    assert lrs[-1] < 0.01 * 0.08
+
+
+def test_constant_schedule_and_adam():
+    _, history = _run(TrainConfig(epochs=1, batch_size=64, optimizer="adam", lr=1e-3, schedule="constant"))
+    assert set(history.lrs) == {1e-3}
+
+
+def test_max_steps_is_a_budget():
+    _, history = _run(TrainConfig(epochs=3, batch_size=32, max_steps=5))
+    assert history.steps_done == 5 and len(history) == 1 and history.total_steps == 5
+    assert not history.stopped_early
+
+
+def test_callbacks_see_the_history_and_can_stop():
+    seen_epochs, seen_steps = [], []
+
+    def per_epoch(h):
+        seen_epochs.append(len(h))
+        return len(h) < 2  # stop after the second epoch
+
+    def per_step(h):
+        seen_steps.append(h.steps_done)
+
+    _, history = _run(TrainConfig(epochs=5, batch_size=64), callback=per_epoch, step_callback=per_step)
+    assert seen_epochs == [1, 2] and len(history) == 2 and history.stopped_early
+    assert seen_steps == list(range(1, 9))
+
+
+def test_step_callback_can_stop_mid_epoch():
+    _, history = _run(TrainConfig(epochs=2, batch_size=32), step_callback=lambda h: h.steps_done < 3)
+    assert history.steps_done == 3 and history.stopped_early and len(history) == 1
+
+
+def test_fit_without_a_test_split():
+    set_seed(0)
+    history = fit(LeNet5(), _separable(64), None, TrainConfig(epochs=1, batch_size=32), progress=False)
+    assert math.isnan(history.final.test_acc)
+
+
+def test_history_helpers():
+    _, history = _run(TrainConfig(epochs=3, batch_size=32))
+    assert history.seconds == pytest.approx(sum(e.seconds for e in history))
+    hit = history.first_reaching(0.0)
+    assert hit.epoch == 1 and history.seconds_to(0.0) == pytest.approx(history[0].seconds)
+    assert history.first_reaching(1.01) is None and history.seconds_to(1.01) is None
+    assert history.to_dicts()[0]["epoch"] == 1
+    with pytest.raises(ValueError, match="empty"):
+        History().final
+
+
+def test_evaluate_matches_a_manual_count():
+    set_seed(0)
+    model = LeNet5().eval()
+    split = _separable(100)
+    result = evaluate(model, split, batch_size=7)
+    with torch.no_grad():
+        logits = model(split.images)
+    assert result.count == 100
+    assert result.accuracy == pytest.approx((logits.argmax(1) == split.labels).float().mean().item())
+    assert result.loss == pytest.approx(torch.nn.functional.cross_entropy(logits, split.labels).item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("field, value", [("epochs", 0), ("batch_size", -1), ("optimizer", "rmsprop"),
+                                          ("lr", 0), ("schedule", "step"), ("warmup", 1.0),
+                                          ("max_steps", 0), ("label_smoothing", 1.0)])
+def test_bad_recipe_is_refused_naming_the_field(field, value):
+    with pytest.raises(ValueError, match=f"TrainConfig.{field} must be"):
+        TrainConfig(**{field: value})
+
+
+def test_sgd_uses_nesterov_momentum():
+    opt = make_optimizer(LeNet5(), TrainConfig())
+    assert opt.param_groups[0]["nesterov"] and opt.param_groups[0]["momentum"] == 0.9
+    make_scheduler(opt, TrainConfig(), 10)
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_default_recipe_reaches_99_percent_within_6_epochs(mnist_train, mnist_test):
+    """The course's promise: the reference LeNet-5 to >= 99.0% on the CPU with TrainConfig()."""
+    config = TrainConfig()
+    assert config.epochs <= 6
+    set_seed(config.seed)
+    history = fit(LeNet5(), mnist_train, mnist_test, config, progress=False)
+    assert history.first_reaching(0.99) is not None, history.column("test_acc")
