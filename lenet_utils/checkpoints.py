@@ -11,7 +11,6 @@ import dataclasses
 import datetime as _dt
 import os
 import platform
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,8 +71,7 @@ def save_checkpoint(path: str | Path, model: LeNet5, *, recipe: Any = None, seed
     }
     path = Path(path).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".part", dir=path.parent)
-    os.close(fd)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")  # same folder: os.replace is atomic
     try:
         torch.save(payload, tmp)
         os.replace(tmp, path)
