@@ -1,6 +1,7 @@
 """``python -m lenet_utils doctor``: is this machine ready for the course? Each problem comes with its fix.
 
 Also the first cell of notebook 01, so a classroom finds a broken set-up in the first minute.
+A check that itself crashes is reported as a problem, never as a traceback: the report always comes.
 """
 
 from __future__ import annotations
@@ -9,11 +10,22 @@ import html
 import importlib.metadata as md
 import os
 import platform
+import re
 import sys
-from dataclasses import dataclass
+import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 OK, WARN, FAIL = "ok", "warning", "problem"
+
+# (distribution, oldest version the course is tested with, what it is for)
+PACKAGES = [
+    ("ipywidgets", (8, 0), "the predict panel and the layer lab"),
+    ("jupyterlab", (4, 0), "the course front end"),
+    ("ipykernel", (6, 0), "running notebooks"),
+    ("anywidget", (0, 9), "the drawing pad"),
+]
 
 
 @dataclass(frozen=True)
@@ -25,6 +37,8 @@ class Check:
 
 
 class DoctorReport:
+    """The checks in order; ``.ok`` is False when any is a problem. Prints as text, shows as HTML."""
+
     def __init__(self, checks: list[Check]):
         self.checks = checks
 
@@ -32,6 +46,25 @@ class DoctorReport:
     def ok(self) -> bool:
         """No problems (warnings allowed)."""
         return all(c.status != FAIL for c in self.checks)
+
+    @property
+    def problems(self) -> list[Check]:
+        return [c for c in self.checks if c.status == FAIL]
+
+    def __getitem__(self, name: str) -> Check:
+        for c in self.checks:
+            if c.name == name:
+                return c
+        raise KeyError(f"no check named {name!r}; there are {', '.join(c.name for c in self.checks)}")
+
+    def to_dicts(self) -> list[dict[str, str]]:
+        return [asdict(c) for c in self.checks]
+
+    def summary(self) -> str:
+        problems, warnings = len(self.problems), sum(c.status == WARN for c in self.checks)
+        if problems:
+            return f"{problems} problem(s) to fix" + (f", {warnings} warning(s)" if warnings else "")
+        return "all good: ready for the course" + (f" ({warnings} warning(s) to read)" if warnings else "")
 
     def __str__(self) -> str:
         width = max(len(c.name) for c in self.checks)
@@ -41,8 +74,7 @@ class DoctorReport:
             lines.append(f"[{mark[c.status]}] {c.name.ljust(width)}  {c.detail}")
             if c.fix:
                 lines.append(f"       {''.ljust(width)}  fix: {c.fix}")
-        problems = sum(c.status == FAIL for c in self.checks)
-        lines.append("all good: ready for the course" if problems == 0 else f"{problems} problem(s) to fix")
+        lines.append(self.summary())
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -55,14 +87,26 @@ class DoctorReport:
             f"<td>{html.escape(c.fix)}</td></tr>"
             for c in self.checks
         )
-        return ("<table><thead><tr><th>status</th><th>check</th><th>found</th><th>fix</th></tr></thead>"
-                f"<tbody>{rows}</tbody></table>")
+        return ("<table class='lenet-doctor'><thead><tr><th>status</th><th>check</th><th>found</th><th>fix</th>"
+                f"</tr></thead><tbody>{rows}</tbody></table><p><b>{html.escape(self.summary())}</b></p>")
 
 
 def doctor() -> DoctorReport:
     """Check Python, the libraries, the device, the widget front end, MNIST and the shipped model."""
-    return DoctorReport([_python(), _torch(), _torchvision(), *_packages(), _device(), *_widget_frontends(),
-                         _mnist(), _pretrained()])
+    checks: list[Check] = []
+    steps: list[tuple[str, Callable[[], Check | list[Check]]]] = [
+        ("python", _python), ("torch", _torch), ("torchvision", _torchvision), ("packages", _packages),
+        ("device", _device), ("widget front end", _widget_frontends), ("MNIST", _mnist),
+        ("shipped model", _pretrained),
+    ]
+    for name, step in steps:
+        try:
+            found = step()
+        except Exception as err:  # a bug in one check must not hide the others
+            found = Check(name, FAIL, f"the check itself failed ({type(err).__name__}: {err})",
+                          "report this at the course's issue tracker, with this output")
+        checks.extend(found if isinstance(found, list) else [found])
+    return DoctorReport(checks)
 
 
 def _python() -> Check:
@@ -88,20 +132,30 @@ def _torchvision() -> Check:
 
         nms(torch.zeros(1, 4), torch.zeros(1), 0.5)
     except Exception as err:
-        return Check("torchvision", FAIL, f"broken ({str(err).splitlines()[0][:100]})",
+        first = (str(err).splitlines() or [type(err).__name__])[0][:100]
+        return Check("torchvision", FAIL, f"broken ({first})",
                      "install the matching pair: pip install torch==2.14.1 torchvision==0.29.1 (see constraints.txt)")
     return Check("torchvision", OK, f"{torchvision.__version__}, matches torch")
 
 
 def _packages() -> list[Check]:
     checks = []
-    for dist, why in [("ipywidgets", "the predict panel and the layer lab"),
-                      ("jupyterlab", "the course front end"),
-                      ("anywidget", "the drawing pad")]:
+    for dist, oldest, why in PACKAGES:
+        if dist == "jupyterlab" and _hosted_frontend():
+            checks.append(Check(dist, OK, f"not needed here: {_hosted_frontend()} provides the front end"))
+            continue
         try:
-            checks.append(Check(dist, OK, md.version(dist)))
+            version = md.version(dist)
         except md.PackageNotFoundError:
-            checks.append(Check(dist, FAIL, f"not installed (needed for {why})", f"run `make setup` (or pip install {dist})"))
+            checks.append(Check(dist, FAIL, f"not installed (needed for {why})",
+                                f"run `make setup` (or pip install '{dist}>={'.'.join(map(str, oldest))}')"))
+            continue
+        if _version_tuple(version) < oldest:
+            want = ".".join(map(str, oldest))
+            checks.append(Check(dist, FAIL, f"{version} is too old (the course needs {want} or newer for {why})",
+                                f"pip install -U '{dist}>={want}' (make setup does it), then restart JupyterLab"))
+        else:
+            checks.append(Check(dist, OK, version))
     return checks
 
 
@@ -118,17 +172,46 @@ def _device() -> Check:
 
 
 def _widget_frontends() -> list[Check]:
-    """The JavaScript halves of ipywidgets and anywidget must be installed where JupyterLab looks."""
+    """The JavaScript halves of ipywidgets and anywidget must be installed where JupyterLab looks,
+    in a version that speaks to the Python half (ipywidgets 8 pairs with jupyterlab_widgets 3)."""
+    host = _hosted_frontend()
+    if host == "Colab":
+        return [Check("widget front end", WARN, "Colab renders ipywidgets itself; the drawing pad (anywidget) "
+                      "needs its custom widget manager",
+                      "run `from google.colab import output; output.enable_custom_widget_manager()` once per session")]
     checks = []
-    for label, ext in [("widget front end", "@jupyter-widgets/jupyterlab-manager"), ("anywidget front end", "anywidget")]:
+    for label, ext, dist in [("widget front end", "@jupyter-widgets/jupyterlab-manager", "jupyterlab_widgets"),
+                             ("anywidget front end", "anywidget", "anywidget")]:
         found = _find_labextension(ext)
-        if found:
-            checks.append(Check(label, OK, f"{ext} in {found.parent.parent if '/' in ext else found.parent}"))
-        else:
-            dist = "jupyterlab_widgets" if "jupyter-widgets" in ext else "anywidget"
-            checks.append(Check(label, FAIL, f"JupyterLab extension {ext} not found: widgets would show as text",
+        if not found:
+            checks.append(Check(label, FAIL, f"JupyterLab extension {ext} not found: widgets would show as text "
+                                "such as 'VBox(children=...)'",
                                 f"pip install {dist} in the environment that runs JupyterLab, then restart it"))
+            continue
+        where = found.parent.parent if "/" in ext else found.parent
+        if dist == "jupyterlab_widgets":
+            mismatch = _widgets_mismatch()
+            if mismatch:
+                checks.append(Check(label, FAIL, f"{ext} in {where}, but {mismatch}",
+                                    "pip install -U 'ipywidgets>=8' 'jupyterlab_widgets>=3' in one environment, "
+                                    "then restart JupyterLab"))
+                continue
+        checks.append(Check(label, OK, f"{ext} in {where}"))
     return checks
+
+
+def _widgets_mismatch() -> str:
+    """Text describing a Python/JavaScript widgets version clash, or "" when they match."""
+    try:
+        py, js = md.version("ipywidgets"), md.version("jupyterlab_widgets")
+    except md.PackageNotFoundError:
+        return ""
+    pairs = {7: 1, 8: 3}  # ipywidgets major -> jupyterlab_widgets major
+    want = pairs.get(_version_tuple(py)[0])
+    if want is not None and _version_tuple(js)[0] != want:
+        return (f"ipywidgets {py} needs jupyterlab_widgets {want}.x and {js} is installed: "
+                "widgets would fail with 'Error displaying widget'")
+    return ""
 
 
 def _find_labextension(name: str) -> Path | None:
@@ -145,6 +228,13 @@ def _find_labextension(name: str) -> Path | None:
     return None
 
 
+def _hosted_frontend() -> str:
+    """"Colab" when running there (it brings its own front end and widget manager), else ""."""
+    if "google.colab" in sys.modules or os.environ.get("COLAB_RELEASE_TAG"):
+        return "Colab"
+    return ""
+
+
 def _mnist() -> Check:
     from .data import ENV_VAR, MNIST_MD5, _already_verified
     from .paths import data_root
@@ -155,14 +245,42 @@ def _mnist() -> Check:
     source = os.environ.get(ENV_VAR, "").strip()
     if source:
         folder = Path(source).expanduser()
-        names = [n for n in MNIST_MD5 if (folder / n).is_file() or (folder / f"{n}.gz").is_file()]
-        if len(names) == len(MNIST_MD5):
-            return Check("MNIST", OK, f"offline copy in {ENV_VAR}={folder}; copied into {raw} on first use")
-        return Check("MNIST", FAIL, f"{ENV_VAR}={folder} lacks {len(MNIST_MD5) - len(names)} of the 4 IDX files",
-                     f"point {ENV_VAR} at a folder holding {', '.join(MNIST_MD5)} (.gz or not)")
+        if not folder.is_dir():
+            return Check("MNIST", FAIL, f"{ENV_VAR}={folder} is not a folder",
+                         f"point {ENV_VAR} at the folder holding {', '.join(MNIST_MD5)} (.gz or not), or unset it")
+        names = [n for n in MNIST_MD5 if (folder / n).is_file() or (folder / f"{n}.gz").is_file()
+                 or (folder / "MNIST" / "raw" / n).is_file() or (folder / "MNIST" / "raw" / f"{n}.gz").is_file()]
+        if len(names) < len(MNIST_MD5):
+            missing = [n for n in MNIST_MD5 if n not in names]
+            return Check("MNIST", FAIL, f"{ENV_VAR}={folder} lacks {', '.join(missing)}",
+                         f"point {ENV_VAR} at a folder holding {', '.join(MNIST_MD5)} (.gz or not)")
+        unwritable = _unwritable(raw)
+        if unwritable:
+            return Check("MNIST", FAIL, f"offline copy in {ENV_VAR}={folder}, but {unwritable}",
+                         "set LENET_DATA_DIR to a folder you can write (e.g. ~/lenet-data)")
+        return Check("MNIST", OK, f"offline copy in {ENV_VAR}={folder}; checked and copied into {raw} on first use")
+    if all((raw / n).is_file() for n in MNIST_MD5):
+        return Check("MNIST", OK, f"in {raw} (checksums checked on first use)")
+    unwritable = _unwritable(raw)
+    if unwritable:
+        return Check("MNIST", FAIL, f"not downloaded, and {unwritable}",
+                     "set LENET_DATA_DIR to a folder you can write, or LENET_MNIST_DIR to a shared copy")
     return Check("MNIST", WARN, f"not downloaded yet (into {raw})",
-                 f"it downloads on first use; offline, set {ENV_VAR} to a folder with the four IDX files, "
-                 "or run `python -m lenet_utils data` while online")
+                 f"it downloads on first use; offline (or in a classroom), set {ENV_VAR} to a folder with the four "
+                 "IDX files, or run `python -m lenet_utils data` while online")
+
+
+def _unwritable(folder: Path) -> str:
+    """Why MNIST could not be written under ``folder`` ("" when it can)."""
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent  # the nearest folder that exists is where mkdir would start
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError:  # read-only, no permission, or a file where a folder should be
+        return f"cannot create files in {probe} (MNIST goes into {folder})"
+    return ""
 
 
 def _pretrained() -> Check:
@@ -171,6 +289,20 @@ def _pretrained() -> Check:
 
         ckpt = pretrained_checkpoint()
     except Exception as err:
-        return Check("shipped model", FAIL, str(err), "reinstall lenet-utils (pip install -e .)")
+        return Check("shipped model", FAIL, str(err),
+                     "it ships with the course: update the clone (git pull), then pip install -e . in it")
     acc = ckpt.metrics.get("test_acc")
     return Check("shipped model", OK, f"{ckpt.path.name}" + (f", {acc:.2%} test accuracy" if acc else ""))
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    """``"8.1.9"`` -> ``(8, 1, 9)``; ``"1.0rc1"`` -> ``(1, 0)``: the leading release numbers only."""
+    parts = []
+    for piece in version.split("+")[0].split("."):
+        digits = re.match(r"\d+", piece)
+        if digits is None:
+            break
+        parts.append(int(digits.group()))
+        if digits.end() < len(piece):  # "0rc1": a pre-release; stop at its number
+            break
+    return tuple(parts) or (0,)

@@ -104,10 +104,11 @@ class LeNetConfig:
             padded = side + _total_padding(self, stage)
             if kernel > side:
                 what = "input image" if stage == "conv1" else "input map (after conv1 and pooling)"
+                largest = min(side, padded - POOL_SIZE + 1)  # and still leave a map the pooling can halve
                 raise ConfigError(
                     f"{stage}_kernel",
                     f"a {kernel}x{kernel} kernel is larger than its {side}x{side} {what}; "
-                    f"use a kernel of at most {side}",
+                    f"use a kernel of at most {largest}" + (", or more padding" if largest < side else ""),
                 )
             side = padded - kernel + 1  # conv output: n + 2p - k + 1 (stride 1)
             sizes[stage] = side

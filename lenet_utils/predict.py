@@ -1,69 +1,130 @@
-"""Predicting the digit in an image file.
+"""The digit in an image: :mod:`preprocess` makes it look like MNIST, the network answers.
 
-Foundation version: decode, greyscale, invert dark-on-light, resize to 28x28. The real-world
-pipeline (cropping, centring by mass, bad-input limits) replaces ``to_input`` with the predict-panel work.
+    >>> p = predict_image("my_seven.jpg")        # bytes, a path, a PIL image or a pixel array
+    >>> p.label, p.confidence                   # (7, 0.998)
+    >>> p.error                                 # None, or one line: "my_seven.jpg: no digit found (...)"
+
+Bad input never raises: the :class:`Prediction` carries an ``error`` instead of a label, so a
+panel shows it as a message and the CLI prints it and exits with status 2.
 """
 
 from __future__ import annotations
 
-import io
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
-from .data import normalize
+from .inference import forward_single
+from .preprocess import (CONFIG, LIMITS, ImageError, ImageSource, Limits, NoDigitFound, PreprocessConfig,
+                         naive_input, preprocess, source_name)
 
+__all__ = ["ImageError", "NoDigitFound", "Prediction", "default_model", "example_images", "example_label",
+           "predict_file", "predict_image", "predict_naive"]
 
-class ImageError(ValueError):
-    """An input that is not a usable image; the message names the file and the reason."""
+EXAMPLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 
 
 @dataclass
 class Prediction:
-    file: str
-    label: int | None = None
-    confidence: float | None = None
-    probabilities: list[float] = field(default_factory=list)
-    image: torch.Tensor | None = None      # (1, 28, 28) the network's input
-    error: str | None = None
+    """What the network answered for one image, or why it could not."""
+
+    file: str                                         # the name messages and JSON use
+    label: int | None = None                          # 0-9, None when refused
+    confidence: float | None = None                   # the label's probability
+    probabilities: list[float] = field(default_factory=list)   # all ten, summing to 1
+    image: torch.Tensor | None = None                 # (1, 28, 28) the network's input, normalised
+    error: str | None = None                          # one line naming the file and the reason
+    stages: dict[str, np.ndarray] = field(default_factory=dict, repr=False)   # preprocess.STAGES -> image
+    inverted: bool | None = None                      # the input was dark ink on light paper
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
     def to_dict(self) -> dict:
+        """The CLI's JSON: ``{"file", "label", "confidence", "probabilities"}`` or ``{"file", "error"}``."""
         if self.error is not None:
             return {"file": self.file, "error": self.error}
-        return {"file": self.file, "label": self.label, "confidence": self.confidence,
-                "probabilities": self.probabilities}
+        return {"file": self.file, "label": self.label, "confidence": round(self.confidence, 6),
+                "probabilities": [round(p, 6) for p in self.probabilities]}
+
+    def __str__(self) -> str:
+        return self.error if self.error is not None else f"{self.file}: {self.label} ({self.confidence:.1%})"
 
 
-def to_input(data: bytes, name: str = "image") -> torch.Tensor:
-    """Image bytes -> ``(1, 28, 28)`` normalised network input (naive resize)."""
-    from PIL import Image, UnidentifiedImageError
+_lock = threading.Lock()
+_default: nn.Module | None = None
 
+
+def default_model() -> nn.Module:
+    """The shipped LeNet-5, loaded once and shared (raises ``CheckpointError`` if it is missing)."""
+    global _default
+    with _lock:
+        if _default is None:
+            from .checkpoints import load_pretrained
+
+            _default = load_pretrained()
+        return _default
+
+
+def _answer(model: nn.Module, x: torch.Tensor) -> tuple[int, float, list[float]]:
+    probs = torch.softmax(forward_single(model, x), dim=1)[0]   # (10,)
+    label = int(probs.argmax())
+    return label, float(probs[label]), probs.tolist()
+
+
+def predict_image(source: ImageSource, model: nn.Module | None = None, *, name: str | None = None,
+                  limits: Limits = LIMITS, config: PreprocessConfig = CONFIG) -> Prediction:
+    """Preprocess ``source`` like MNIST and classify it. ``model`` defaults to the shipped one.
+
+    Never raises for bad input: a refused image (not an image, corrupt, too large, blank) gives
+    a :class:`Prediction` whose ``error`` says why, and whose ``label`` is ``None``.
+    """
+    name = source_name(source, name)
     try:
-        img = Image.open(io.BytesIO(data))
-        img.load()
-    except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise ImageError(f"{name}: not a readable image ({str(err).splitlines()[0][:80]})") from None
-    grey = img.convert("L").resize((28, 28), Image.LANCZOS)
-    pixels = torch.frombuffer(bytearray(grey.tobytes()), dtype=torch.uint8).reshape(28, 28)
-    if pixels.float().mean() > 127:  # dark ink on light paper: MNIST is light ink on black
-        pixels = 255 - pixels
-    return normalize(pixels.unsqueeze(0))[0]
-
-
-def predict_file(path: str | Path, model: nn.Module) -> Prediction:
-    """Read ``path`` and predict; a bad file gives a :class:`Prediction` with ``error`` set."""
-    name = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        return Prediction(name, error=f"{name}: cannot read ({err.strerror or err})")
-    try:
-        x = to_input(data, name)
+        pre = preprocess(source, name, limits=limits, config=config)
+    except NoDigitFound as err:
+        return Prediction(name, error=str(err), stages=getattr(err, "stages", {}))
     except ImageError as err:
         return Prediction(name, error=str(err))
-    with torch.no_grad():
-        probs = torch.softmax(model(x.unsqueeze(0).to(next(model.parameters()).device)), 1)[0].cpu()
-    conf, label = probs.max(0)
-    return Prediction(name, int(label), float(conf), [round(float(p), 6) for p in probs], x)
+    model = default_model() if model is None else model
+    label, confidence, probs = _answer(model, pre.input)
+    return Prediction(name, label, confidence, probs, pre.input, stages=pre.stages, inverted=pre.inverted)
+
+
+def predict_naive(source: ImageSource, model: nn.Module | None = None, *, name: str | None = None,
+                  limits: Limits = LIMITS) -> Prediction:
+    """The same, through the naive resize of :func:`~lenet_utils.preprocess.naive_input` (for comparison)."""
+    name = source_name(source, name)
+    try:
+        x = naive_input(source, name, limits)
+    except ImageError as err:
+        return Prediction(name, error=str(err))
+    model = default_model() if model is None else model
+    label, confidence, probs = _answer(model, x)
+    return Prediction(name, label, confidence, probs, x)
+
+
+def predict_file(path: str | Path, model: nn.Module | None = None, *, limits: Limits = LIMITS) -> Prediction:
+    """:func:`predict_image` on a file path, named as given (the CLI's entry point)."""
+    return predict_image(Path(path), model, name=str(path), limits=limits)
+
+
+def example_images(folder: str | Path | None = None) -> list[Path]:
+    """The project's own example digits (``data/examples``), sorted; each name starts with its digit."""
+    from .paths import examples_dir
+
+    folder = Path(folder) if folder is not None else examples_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in EXAMPLE_SUFFIXES and example_label(p) is not None)
+
+
+def example_label(path: str | Path) -> int | None:
+    """The digit an example shows, from its name: ``7_blue_pen.jpg`` -> 7 (None if not so named)."""
+    stem = Path(path).stem
+    return int(stem[0]) if stem[:1].isdigit() and (len(stem) == 1 or not stem[1].isdigit()) else None

@@ -1,0 +1,139 @@
+"""Seconds per training epoch: the usual tutorial pipeline against lenet_utils' own.
+
+Three ways to train the same LeNet-5 with the same recipe (SGD with Nesterov momentum,
+one-cycle schedule, weight decay, gradient clipping) at the same batch size, taking turns:
+
+    dataloader   the usual tutorial: torchvision's MNIST dataset with ToTensor + Normalize,
+                 a DataLoader that builds each batch from 128 PIL images, a plain loop
+    batchloader  the same plain loop over lenet_utils.BatchLoader: the whole split is one
+                 normalised tensor, a batch is a slice of a seeded permutation
+    fit          lenet_utils.fit with its defaults: the library's fast path
+
+``fit`` against ``dataloader`` is ``epoch_speedup_vs_dataloader``; the middle row splits the
+gain into the loader's part and the rest. The machine's matmul peak is measured in the same
+rounds, so the training throughput's fraction of the peak is a per-round ratio too.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lenet_utils import BatchLoader, LeNet5, MNISTSplit, TrainConfig, fit, set_seed
+from lenet_utils.paths import data_root
+from lenet_utils.training import make_optimizer, make_scheduler
+
+from peak import matmul_gflops
+from timing import median, ratios, spread, sync
+
+# Multiply-adds of one forward pass of the reference LeNet-5, x2 for FLOPs:
+# conv1 28*28*6*25 + conv2 10*10*16*6*25 + fc 400*120 + 120*84 + 84*10 = 416,520 MACs = 0.833 MFLOP.
+# Training is forward + backward, the backward costing twice the forward (gradients with respect
+# to the weights and to the inputs), less conv1's input gradient, which nobody needs:
+# 3 * 833,040 - 235,200 = 2,263,920 FLOP per image, 135.8 GFLOP per 60,000-image epoch.
+TRAIN_FLOP_PER_IMAGE = 2.264e6
+
+
+def tutorial_loader(batch_size: int) -> torch.utils.data.DataLoader:
+    """The DataLoader of nearly every MNIST tutorial (one process, no workers: workers were slower here)."""
+    from torchvision import datasets, transforms
+
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    dataset = datasets.MNIST(str(data_root()), train=True, download=False, transform=transform)
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True)
+
+
+def plain_epoch(loader, config: TrainConfig, device: torch.device, max_steps: int | None) -> tuple[float, int]:
+    """The textbook loop over ``loader`` with the default recipe; returns (seconds, images seen)."""
+    set_seed(0)
+    model = LeNet5().to(device)
+    steps = len(loader) if max_steps is None else min(max_steps, len(loader))
+    optimizer = make_optimizer(model, config)
+    scheduler = make_scheduler(optimizer, config, steps)
+    model.train()
+    seen = 0
+    sync(device)
+    start = time.perf_counter()
+    for step, (x, y) in enumerate(loader):
+        if step == steps:
+            break
+        x, y = x.to(device), y.to(device)
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        loss.item()  # the usual running-loss bookkeeping: one read of the loss per step
+        seen += len(y)
+    sync(device)
+    return time.perf_counter() - start, seen
+
+
+def fit_epoch(train: MNISTSplit, config: TrainConfig, device: torch.device, max_steps: int | None) -> tuple[float, int]:
+    """One epoch (or ``max_steps`` batches) of ``lenet_utils.fit`` with its defaults, no test pass."""
+    set_seed(0)
+    model = LeNet5()
+    sync(device)
+    start = time.perf_counter()
+    history = fit(model, train, None, TrainConfig(epochs=1, max_steps=max_steps, batch_size=config.batch_size),
+                  progress=False, device=device)
+    sync(device)
+    seconds = time.perf_counter() - start
+    return seconds, min(len(train), history.steps_done * config.batch_size)
+
+
+def measure(train: MNISTSplit, device: torch.device, *, repeats: int, max_steps: int | None,
+            peak_side: int) -> dict:
+    """Seconds per epoch of the three pipelines and the matmul peak, ``repeats`` interleaved rounds."""
+    config = TrainConfig()
+    steps_per_epoch = math.ceil(len(train) / config.batch_size)
+    dataloader = tutorial_loader(config.batch_size)
+    batchloader = BatchLoader(train.images, train.labels, config.batch_size, seed=0, device=device)
+
+    # A warm-up round, not counted: first calls allocate, pick kernels and fill caches.
+    warm = min(max_steps or 10, 10)
+    plain_epoch(dataloader, config, device, warm)
+    plain_epoch(batchloader, config, device, warm)
+    fit_epoch(train, config, device, warm)
+
+    per_epoch: dict[str, list[float]] = {"dataloader": [], "batchloader": [], "fit": []}
+    images_per_s: list[float] = []
+    peaks: list[float] = []
+    for _ in range(repeats):
+        for name, run in (("dataloader", lambda: plain_epoch(dataloader, config, device, max_steps)),
+                          ("batchloader", lambda: plain_epoch(batchloader, config, device, max_steps)),
+                          ("fit", lambda: fit_epoch(train, config, device, max_steps))):
+            seconds, seen = run()
+            per_epoch[name].append(seconds / seen * len(train))  # a partial epoch (smoke) is scaled up
+            if name == "fit":
+                images_per_s.append(seen / seconds)
+        peaks.append(matmul_gflops(peak_side, device=device))
+
+    train_gflops = [TRAIN_FLOP_PER_IMAGE * r / 1e9 for r in images_per_s]
+    speedups = ratios(per_epoch["dataloader"], per_epoch["fit"])
+    fractions = ratios(train_gflops, peaks)
+    return {
+        "epoch_speedup_vs_dataloader": median(speedups),
+        "train_fraction_of_peak": median(fractions),
+        "details": {
+            "batch_size": config.batch_size,
+            "steps_per_epoch": steps_per_epoch,
+            "steps_timed": max_steps or steps_per_epoch,
+            "repeats": repeats,
+            "seconds_per_epoch": {name: spread(v) for name, v in per_epoch.items()},
+            "speedup_per_round": speedups,
+            "loader_speedup": median(ratios(per_epoch["dataloader"], per_epoch["batchloader"])),
+            "fit_over_plain_loop_speedup": median(ratios(per_epoch["batchloader"], per_epoch["fit"])),
+            "train_images_per_s": median(images_per_s),
+            "train_gflops": median(train_gflops),
+            "train_flop_per_image": TRAIN_FLOP_PER_IMAGE,
+            "peak_gflops": spread(peaks),
+            "peak_matmul_side": peak_side,
+            "fraction_of_peak_per_round": fractions,
+        },
+    }

@@ -1,0 +1,59 @@
+"""Test-set evaluation throughput: ``lenet_utils.evaluate`` at its default batch size, and in
+the same rounds at other batch sizes and in PyTorch's default NCHW layout (why the defaults are
+what they are)."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lenet_utils import MNISTSplit, evaluate
+from lenet_utils.inference import EVAL_BATCH_SIZE
+
+from timing import interleaved, median, ratios, spread, sync
+
+
+def measure(model: nn.Module, test: MNISTSplit, *, repeats: int, batch_sizes: tuple[int, ...] = (64, 1024, 10_000)) -> dict:
+    device = next(model.parameters()).device
+    test.images  # normalised once, outside the timings
+
+    def run(batch_size: int):
+        def once() -> float:
+            sync(device)
+            start = time.perf_counter()
+            evaluate(model, test, batch_size=batch_size)
+            sync(device)
+            return len(test) / (time.perf_counter() - start)
+        return once
+
+    def nchw() -> float:
+        """``evaluate`` as it would be without the channels_last layout (PyTorch's default NCHW)."""
+        sync(device)
+        start = time.perf_counter()
+        with torch.no_grad():
+            logits = torch.cat([model(test.images[i:i + EVAL_BATCH_SIZE].to(device)).float().cpu()
+                                for i in range(0, len(test), EVAL_BATCH_SIZE)])
+            F.cross_entropy(logits, test.labels).item()
+            (logits.argmax(1) == test.labels).float().mean().item()
+        sync(device)
+        return len(test) / (time.perf_counter() - start)
+
+    sizes = (EVAL_BATCH_SIZE,) + tuple(b for b in batch_sizes if b != EVAL_BATCH_SIZE)
+    variants = {f"batch_{b}": run(b) for b in sizes}
+    variants[f"batch_{EVAL_BATCH_SIZE}_nchw"] = nchw
+    variants[f"batch_{EVAL_BATCH_SIZE}"]()  # warm-up
+    rates = interleaved(variants, repeats)
+    default = median(rates[f"batch_{EVAL_BATCH_SIZE}"])
+    return {
+        "eval_images_per_s": default,
+        "details": {
+            "images": len(test),
+            "default_batch_size": EVAL_BATCH_SIZE,
+            "repeats": repeats,
+            "images_per_s": {name: spread(v) for name, v in rates.items()},
+            "relative_to_default": {name: median(ratios(v, rates[f"batch_{EVAL_BATCH_SIZE}"])) for name, v in rates.items()},
+        },
+    }

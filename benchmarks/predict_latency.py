@@ -1,0 +1,91 @@
+"""Latency of one prediction from a 400x400 PNG's bytes, and where the time goes.
+
+    python benchmarks/predict_latency.py [--runs 500] [--checkpoint PATH]
+
+Measured in one process, the stages taking turns: PNG decoding alone (the baseline: any app
+pays it), ``preprocess`` (decoding included), the network's forward pass on one image
+(``inference.forward_single``), and the whole ``predict_image``. Prints medians in ms, each as
+a ratio to decoding, then one JSON line. Target: ``predict_image`` median <= 5 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+TARGET_MS = 5.0
+
+
+def upload_png(side: int = 400) -> bytes:
+    """One of the course's example digits as a user would send it: RGB PNG, ``side`` x ``side``."""
+    from PIL import Image
+
+    from lenet_utils.predict import example_images
+
+    examples = example_images()
+    if not examples:
+        raise SystemExit("no example images in data/examples: run python scripts/make_examples.py")
+    img = Image.open(examples[0]).convert("RGB")
+    canvas = Image.new("RGB", (side, side), img.getpixel((0, 0)))
+    img.thumbnail((side, side))
+    canvas.paste(img, (0, 0))
+    buf = io.BytesIO()
+    canvas.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def run(runs: int = 500, checkpoint: str | Path | None = None, verbose: bool = True) -> dict:
+    from PIL import Image
+
+    from lenet_utils.checkpoints import load_checkpoint, pretrained_checkpoint
+    from lenet_utils.inference import forward_single
+    from lenet_utils.predict import predict_image
+    from lenet_utils.preprocess import preprocess
+
+    model = (pretrained_checkpoint() if checkpoint is None else load_checkpoint(checkpoint)).model
+    png = upload_png()
+    x = preprocess(png).input
+
+    def decode():
+        with Image.open(io.BytesIO(png)) as im:
+            im.load()
+
+    stages = {"decode": decode, "preprocess": lambda: preprocess(png),
+              "forward": lambda: forward_single(model, x), "predict_image": lambda: predict_image(png, model)}
+    assert predict_image(png, model).ok
+    times: dict[str, list[float]] = {k: [] for k in stages}
+    for _ in range(20):                      # warm-up
+        for fn in stages.values():
+            fn()
+    for _ in range(runs):                    # interleaved: a busy machine slows every stage alike
+        for name, fn in stages.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+    if verbose:
+        print(f"400x400 RGB PNG ({len(png) / 1024:.0f} KiB), median of {runs} runs each")
+        for name, ms in med.items():
+            print(f"  {name:<14}{ms:8.2f} ms   {ms / med['decode']:5.2f}x decoding")
+    return {"benchmark": "predict_latency", "png_bytes": len(png), "runs": runs,
+            **{f"{k}_ms": round(v, 3) for k, v in med.items()},
+            "predict_over_decode": round(med["predict_image"] / med["decode"], 2),
+            "target_ms": TARGET_MS, "meets_target": med["predict_image"] <= TARGET_MS}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=500)
+    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped model")
+    args = parser.parse_args(argv)
+    print(json.dumps(run(args.runs, args.checkpoint)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

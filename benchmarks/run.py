@@ -1,0 +1,263 @@
+"""The benchmark suite: ``make bench`` (or ``python benchmarks/run.py``).
+
+Prints a table and writes ``benchmarks/results/latest.json``. ``--smoke`` runs every
+measurement at tiny sizes in a few seconds (``make test`` does, so the suite never rots); its
+figures mean nothing, its JSON goes to a temporary folder unless ``--out`` says otherwise, and
+the targets are not checked. See benchmarks/README.md for the method and the results.
+
+    python benchmarks/run.py                        # the full run, about 5 minutes on 2 quiet cores
+    python benchmarks/run.py --skip-notebooks       # without executing the notebooks
+    python benchmarks/run.py --only latency,eval    # some sections
+    python benchmarks/run.py --smoke --out /tmp/smoke.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the sibling modules, however this script is started
+
+import torch  # noqa: E402
+
+from lenet_utils import LeNet5, load_mnist, pick_device, set_seed  # noqa: E402
+
+import epoch  # noqa: E402
+import eval_speed  # noqa: E402
+import latency  # noqa: E402
+import notebook_times  # noqa: E402
+import techniques  # noqa: E402
+import time_to_99  # noqa: E402
+import timing  # noqa: E402
+
+RESULTS = HERE / "results" / "latest.json"
+SECTIONS = ("epoch", "time_to_99", "eval", "latency", "predict", "techniques", "notebooks")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much of each measurement to run. The defaults are the full run."""
+
+    epoch_repeats: int = 3              # interleaved rounds of (DataLoader, BatchLoader, fit, peak)
+    epoch_steps: int | None = None      # batches per timed epoch; None: the whole epoch (469)
+    peak_side: int = 2048               # matmul side for the peak: 17 GFLOP, ~0.1 s on 2 cores
+    seeds: tuple[int, ...] = (0, 1, 2)  # time to 99%: one default training run per seed
+    ttt_epochs: int | None = None       # None: the recipe's own count (TrainConfig().epochs)
+    ttt_train: int | None = None        # training images; None: all 60,000
+    ttt_test: int | None = None         # test images; None: all 10,000
+    eval_repeats: int = 7               # interleaved rounds over the eval batch sizes
+    eval_images: int | None = None      # None: the whole test set
+    forward_calls: int = 200            # single-image forwards per block ...
+    forward_blocks: int = 15            # ... and blocks (the figure is the median block)
+    predict_runs: int = 500             # predict_latency.py: rounds of (decode, preprocess, forward, predict)
+    tech_steps: int = 30                # training steps per round for each technique ...
+    tech_repeats: int = 5               # ... and rounds
+    tech_loader_steps: int = 100        # batches per DataLoader round (0 vs 2 workers)
+
+
+FULL = Sizes()
+SMOKE = Sizes(epoch_repeats=1, epoch_steps=4, peak_side=256, seeds=(0,), ttt_epochs=1, ttt_train=1024,
+              ttt_test=256, eval_repeats=2, eval_images=512, forward_calls=10, forward_blocks=3,
+              predict_runs=3, tech_steps=2, tech_repeats=1, tech_loader_steps=2)
+
+# key: (label, unit, direction, target on 2 CPU cores, format)
+TARGETS = {
+    "epoch_speedup_vs_dataloader": ("epoch speed-up vs DataLoader", "x", ">=", 3.0, "{:.2f}"),
+    "time_to_99_s_median": ("time to 99% test accuracy (median)", "s", "<=", 15.0, "{:.1f}"),
+    "forward_latency_us_median": ("single 28x28 forward", "us", "<=", 150.0, "{:.0f}"),
+    "predict_latency_ms_median": ("PNG bytes to prediction", "ms", None, None, "{:.2f}"),
+    "eval_images_per_s": ("test-set evaluation", "img/s", ">=", 60_000.0, "{:,.0f}"),
+    "train_fraction_of_peak": ("training FLOP/s / matmul peak", "", ">=", 0.25, "{:.3f}"),
+    "notebooks_total_s": ("notebook series, executed", "s", None, None, "{:.0f}"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the suite runs, figures meaningless")
+    parser.add_argument("--out", type=Path, help=f"JSON path (default {RESULTS.relative_to(HERE.parent)}; "
+                                                 "a temporary file for --smoke)")
+    parser.add_argument("--skip-notebooks", action="store_true", help="do not execute the notebooks")
+    parser.add_argument("--only", help=f"comma-separated sections: {','.join(SECTIONS)}")
+    parser.add_argument("--compile", action="store_true", help="add torch.compile to the techniques (minutes)")
+    parser.add_argument("--show", type=Path, metavar="JSON", help="print the table of an earlier run, measure nothing")
+    parser.add_argument("--markdown", action="store_true", help="also print the summary as a Markdown table")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, mps")
+    args = parser.parse_args(argv)
+    if args.show:
+        results = json.loads(args.show.read_text())
+        print_table(results)
+        if args.markdown:
+            print("\n" + markdown_table(results))
+        return 0
+
+    sizes = SMOKE if args.smoke else FULL
+    sections = SECTIONS if not args.only else tuple(s.strip() for s in args.only.split(","))
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
+    skipped: dict[str, str] = {}
+    if "notebooks" in sections and (args.smoke or args.skip_notebooks):
+        skipped["notebooks"] = "--smoke" if args.smoke else "--skip-notebooks"
+        sections = tuple(s for s in sections if s != "notebooks")
+    out = args.out or (Path(tempfile.gettempdir()) / "lenet-bench-smoke.json" if args.smoke else RESULTS)
+
+    device = pick_device(args.device)
+    results: dict = {"mode": "smoke" if args.smoke else "full", "sizes": asdict(sizes),
+                     "machine": timing.machine(device), **{key: None for key in TARGETS},
+                     "details": {}, "skipped": skipped, "errors": {}}
+    start = time.perf_counter()
+    train, test = load_mnist("train"), load_mnist("test")
+    train.images, test.images  # normalised once, outside every timing
+
+    def run(section: str, fn) -> None:
+        if section not in sections:
+            return
+        print(f"[bench] {section} ...", file=sys.stderr, flush=True)
+        t = time.perf_counter()
+        try:
+            found = fn()
+        except Exception as err:  # one broken section must not hide the others' figures
+            traceback.print_exc()
+            results["errors"][section] = f"{type(err).__name__}: {err}"
+            return
+        results["details"][section] = found.pop("details")
+        results["details"][section]["section_seconds"] = time.perf_counter() - t
+        results.update(found)
+
+    def fresh_model() -> torch.nn.Module:
+        set_seed(0)
+        return LeNet5().to(device).eval()  # weights do not change the timings
+
+    def subset(split, n):
+        return split if n is None else split.subset(n)
+
+    run("epoch", lambda: epoch.measure(train, device, repeats=sizes.epoch_repeats, max_steps=sizes.epoch_steps,
+                                       peak_side=sizes.peak_side))
+    run("time_to_99", lambda: time_to_99.measure(subset(train, sizes.ttt_train), subset(test, sizes.ttt_test), device,
+                                                 seeds=list(sizes.seeds), epochs=sizes.ttt_epochs))
+    run("eval", lambda: eval_speed.measure(fresh_model(), subset(test, sizes.eval_images), repeats=sizes.eval_repeats))
+    run("latency", lambda: latency.measure_forward(fresh_model(), test, calls=sizes.forward_calls,
+                                                   blocks=sizes.forward_blocks))
+    run("predict", lambda: latency.measure_predict(runs=sizes.predict_runs))
+    run("techniques", lambda: techniques.measure(train, device, steps=sizes.tech_steps, repeats=sizes.tech_repeats,
+                                                 compile=args.compile, loader_steps=sizes.tech_loader_steps))
+    run("notebooks", lambda: notebook_times.measure())
+
+    results["machine"]["load_average_end"] = timing.load_average()
+    results["seconds"] = time.perf_counter() - start
+    results["targets"] = check_targets(results, smoke=args.smoke)
+    print_table(results)
+    if args.markdown:
+        print("\n" + markdown_table(results))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=_json_default) + "\n")
+    print(f"\nwrote {out}")
+    return 1 if results["errors"] else 0
+
+
+def check_targets(results: dict, *, smoke: bool) -> dict:
+    """``{key: {"target", "met"}}``; ``met`` is None when not judged (smoke run, or no figure)."""
+    checks = {}
+    for key, (_, _, direction, target, _) in TARGETS.items():
+        if direction is None:
+            continue
+        value = results.get(key)
+        met = None
+        if not smoke and value is not None:
+            met = value >= target if direction == ">=" else value <= target
+        checks[key] = {"target": f"{direction} {target:g}", "met": met}
+    return checks
+
+
+def print_table(results: dict) -> None:
+    m = results["machine"]
+    print(f"\nLeNet-5 benchmarks ({results['mode']} run): {m['cpu']}, {m['logical_cpus']} logical CPUs, "
+          f"{m['torch_threads']} torch threads, device {m['device']}, torch {m['torch']}")
+    loads = (m["load_average_start"] or [0])[:1] + (m["load_average_end"] or [0])[:1]
+    busy = max(loads) > (m["logical_cpus"] or 1)
+    print(f"load average at start {m['load_average_start']}, at end {m['load_average_end']}"
+          + (f": above {m['logical_cpus']} cores, other work competed and the figures are not the code's alone"
+             if busy else "") + "\n")
+    print(f"{'':36} {'value':>12}  {'target':>10}  ")
+    for key, (label, unit, direction, target, fmt) in TARGETS.items():
+        value = results.get(key)
+        shown = "-" if value is None else fmt.format(value) + (f" {unit}" if unit else "")
+        goal = "" if direction is None else f"{direction} {target:g}"
+        verdict = results["targets"].get(key, {}).get("met")
+        mark = {True: "met", False: "MISSED", None: ""}[verdict]
+        section = _section_of(key)
+        note = results["skipped"].get(section) or ("error" if section in results["errors"] else None)
+        print(f"{label:36} {shown:>12}  {goal:>10}  {mark}{'  (' + note + ')' if note else ''}")
+
+    d = results["details"]
+    if "epoch" in d:
+        e = d["epoch"]
+        spe = e["seconds_per_epoch"]
+        print(f"\nseconds per epoch (median of {e['repeats']}, {e['steps_timed']} of {e['steps_per_epoch']} batches timed): "
+              + ", ".join(f"{k} {v['median']:.2f}" for k, v in spe.items()))
+        print(f"  loader alone {e['loader_speedup']:.2f}x, fit's other defaults {e['fit_over_plain_loop_speedup']:.2f}x; "
+              f"training {e['train_images_per_s']:,.0f} img/s = {e['train_gflops']:.1f} GFLOP/s, "
+              f"matmul peak {e['peak_gflops']['median']:.1f} GFLOP/s")
+    if "time_to_99" in d:
+        t = d["time_to_99"]
+        s = t["seconds_to_target"]
+        fmt = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731
+        print(f"time to {t['target']:.0%} over seeds {t['seeds']}: min {fmt(s['min'])} s, median {fmt(s['median'])} s, "
+              f"max {fmt(s['max'])} s (test pass after each epoch included); final test accuracy "
+              + ", ".join(f"{r['final_test_acc']:.4f}" for r in t["runs"]))
+    if "eval" in d:
+        print("evaluation by batch size (img/s): "
+              + ", ".join(f"{k.removeprefix('batch_')} {v['median']:,.0f}" for k, v in d["eval"]["images_per_s"].items()))
+    if "latency" in d:
+        print("single forward (us): "
+              + ", ".join(f"{k} {v['median']:.0f}" for k, v in d["latency"]["latency_us"].items()))
+    if "techniques" in d:
+        t = d["techniques"]
+        print("training step, speed-up over NCHW: "
+              + ", ".join(f"{k} {v:.2f}x" for k, v in t["speedup_vs_nchw"].items())
+              + f"; DataLoader with 2 workers {t['dataloader_workers_2_speedup']:.2f}x over none")
+    if "notebooks" in d:
+        n = d["notebooks"]
+        print("notebooks (s): " + ", ".join(f"{k} {v:.1f}" for k, v in n["seconds"].items())
+              + ("".join(f"\n  FAILED {k}: {v}" for k, v in n["failed"].items())))
+    for section, reason in results["skipped"].items():
+        print(f"skipped: {section} ({reason}; not a test, just not measured)")
+    for section, err in results["errors"].items():
+        print(f"ERROR in {section}: {err}")
+
+
+def markdown_table(results: dict) -> str:
+    """The summary as a Markdown table, for benchmarks/README.md."""
+    rows = ["| measurement | key | value | target on 2 CPU cores | |", "|---|---|---:|---:|---|"]
+    for key, (label, unit, direction, target, fmt) in TARGETS.items():
+        value = results.get(key)
+        shown = "-" if value is None else fmt.format(value) + (f" {unit}" if unit else "")
+        goal = "" if direction is None else f"{direction} {target:g}"
+        met = results["targets"].get(key, {}).get("met")
+        rows.append(f"| {label} | `{key}` | {shown} | {goal} | { {True: 'met', False: 'missed'}.get(met, '') } |")
+    return "\n".join(rows)
+
+
+def _section_of(key: str) -> str:
+    return {"epoch_speedup_vs_dataloader": "epoch", "train_fraction_of_peak": "epoch",
+            "time_to_99_s_median": "time_to_99", "eval_images_per_s": "eval",
+            "forward_latency_us_median": "latency", "predict_latency_ms_median": "predict",
+            "notebooks_total_s": "notebooks"}[key]
+
+
+def _json_default(value):
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""What each speed technique gains or loses, measured side by side: seconds per training step.
+
+Every variant trains the reference LeNet-5 with the default recipe on the same batches of 128;
+the figure is each variant's median time per step relative to the plain NCHW step (above 1:
+faster). The library's default is ``channels_last``.
+
+    nchw             the plain step, PyTorch's default memory layout
+    channels_last    the batch in NHWC order (lenet_utils.training.train_step does this on a CPU)
+    one_thread       channels_last on one thread instead of all (shows what the second core adds)
+    bf16_autocast    channels_last under torch.autocast("cpu", bfloat16)
+    compiled         channels_last through torch.compile (only with --compile: compiling takes minutes)
+    dataloader_0/2   the tutorial DataLoader with 0 (the default) or 2 worker processes, including
+                     starting them, as every epoch of a tutorial does
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lenet_utils import LeNet5, MNISTSplit, TrainConfig, set_seed
+from lenet_utils.training import make_optimizer
+
+from epoch import tutorial_loader
+from timing import interleaved, median, ratios, spread, sync
+
+
+def step_variant(batches: list[tuple[torch.Tensor, torch.Tensor]], device: torch.device, *, layout: str = "cl",
+                 autocast: bool = False, compiled: bool = False, threads: int | None = None):
+    """A callable timing one pass over ``batches``; returns seconds per step."""
+    config = TrainConfig()
+    set_seed(0)
+    model = LeNet5().to(device)
+    step_model = torch.compile(model) if compiled else model
+    optimizer = make_optimizer(model, config)
+    fmt = torch.channels_last if layout == "cl" else torch.contiguous_format
+    data = [(x.to(device).to(memory_format=fmt), y.to(device)) for x, y in batches]
+
+    def run() -> float:
+        saved = torch.get_num_threads()
+        if threads is not None:
+            torch.set_num_threads(threads)
+        amp = torch.autocast(device.type, dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
+        try:
+            sync(device)
+            start = time.perf_counter()
+            for x, y in data:
+                with amp:
+                    loss = F.cross_entropy(step_model(x), y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                optimizer.step()
+                loss.item()
+            sync(device)
+            return (time.perf_counter() - start) / len(data)
+        finally:
+            torch.set_num_threads(saved)
+    return run
+
+
+def dataloader_variant(workers: int, steps: int, device: torch.device):
+    """Seconds per step of the tutorial loop over a fresh DataLoader iterator with ``workers`` processes."""
+    loader = tutorial_loader(TrainConfig().batch_size)
+    loader = torch.utils.data.DataLoader(loader.dataset, batch_size=loader.batch_size, shuffle=True,
+                                         num_workers=workers)
+    config = TrainConfig()
+    set_seed(0)
+    model = LeNet5().to(device)
+    optimizer = make_optimizer(model, config)
+
+    def run() -> float:
+        sync(device)
+        start = time.perf_counter()
+        for i, (x, y) in enumerate(loader):  # a new iterator: workers start, as at every epoch
+            if i == steps:
+                break
+            loss = F.cross_entropy(model(x.to(device)), y.to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            loss.item()
+        sync(device)
+        return (time.perf_counter() - start) / steps
+    return run
+
+
+def measure(train: MNISTSplit, device: torch.device, *, steps: int, repeats: int, compile: bool = False,
+            loader_steps: int = 100) -> dict:
+    batch = TrainConfig().batch_size
+    g = torch.Generator().manual_seed(0)
+    order = torch.randperm(len(train), generator=g)[:steps * batch]
+    batches = [(train.images[idx], train.labels[idx]) for idx in order.split(batch)]
+
+    variants = {
+        "nchw": step_variant(batches, device, layout="nchw"),
+        "channels_last": step_variant(batches, device),
+        "one_thread": step_variant(batches, device, threads=1),
+        "bf16_autocast": step_variant(batches, device, autocast=True),
+    }
+    if compile:
+        variants["compiled"] = step_variant(batches, device, compiled=True)
+    for run in variants.values():  # warm-up (and, for torch.compile, the compilation)
+        run()
+    per_step = interleaved(variants, repeats)
+
+    loaders = {"dataloader_0": dataloader_variant(0, loader_steps, device),
+               "dataloader_2": dataloader_variant(2, loader_steps, device)}
+    loader_per_step = interleaved(loaders, max(1, repeats // 2))
+
+    base = per_step["nchw"]
+    return {
+        "details": {
+            "steps_per_round": steps,
+            "repeats": repeats,
+            "ms_per_step": {k: spread([s * 1e3 for s in v]) for k, v in per_step.items()},
+            "speedup_vs_nchw": {k: median(ratios(base, v)) for k, v in per_step.items()},
+            "dataloader_steps": loader_steps,
+            "dataloader_ms_per_step": {k: spread([s * 1e3 for s in v]) for k, v in loader_per_step.items()},
+            "dataloader_workers_2_speedup": median(ratios(loader_per_step["dataloader_0"],
+                                                          loader_per_step["dataloader_2"])),
+        },
+    }

@@ -1,0 +1,438 @@
+"""The layer lab: change LeNet-5's layers, watch shapes and parameters follow, train the variant.
+
+    from lenet_utils.widgets import layer_lab
+    lab = layer_lab()        # shows itself in a notebook cell
+
+Thin on purpose: shapes come from :func:`~lenet_utils.summary.layer_summary`, training and the
+leaderboard from :mod:`lenet_utils.experiments`. Training runs in a background thread, so the
+kernel keeps answering the controls while a variant trains; the thread only sets widget values,
+which ipywidgets sends to the browser from any thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import io
+import json
+import math
+import threading
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..experiments import (BATCH_SIZE, DEFAULT_BUDGET, STEPS_PER_EPOCH, TRAIN_SIZE, Leaderboard, RunFileError,
+                           RunRecord, VariantTable, budget_steps, default_runs_path, load_runs, load_variant_table,
+                           plot_runs, train_variant)
+from ..model import ConfigError, LeNetConfig
+from ..summary import layer_summary
+
+REFERENCE = LeNetConfig()
+ACTIVATIONS = ["relu", "tanh", "sigmoid", "gelu", "none"]
+PADDINGS = [("same", "same"), ("0 (valid)", 0), ("1", 1), ("2", 2), ("3", 3), ("4", 4)]
+LABELS = {  # control descriptions, also used to name the setting in messages
+    "conv1_channels": "conv1 channels", "conv1_kernel": "conv1 kernel", "conv1_padding": "conv1 padding",
+    "conv2_channels": "conv2 channels", "conv2_kernel": "conv2 kernel", "conv2_padding": "conv2 padding",
+    "pool": "pooling", "activation": "activation", "fc_widths": "Linear widths",
+    "fc_activation": "between Linears", "dropout": "dropout",
+}
+ERROR_BORDER = "2px solid #c62828"
+REDRAW_SECONDS = 0.5  # the live curve is redrawn at most this often (a PNG takes ~0.1 s)
+_STYLE = {"description_width": "110px"}
+
+
+class LayerLab(widgets.VBox):
+    """The lab as one widget. Its parts are attributes, so a test or a notebook can drive it:
+    ``lab.controls["pool"].value = "max"``, ``lab.train(wait=True)``, ``lab.leaderboard``."""
+
+    def __init__(self, *, train=None, test=None, table: VariantTable | None | str = "default",
+                 budget: float | None = None, seed: int = 0, device: str = "auto", runs_path=None):
+        self._train_split, self._test_split = train, test
+        self.device = device
+        self.table = _load_table() if table == "default" else table
+        self.leaderboard = Leaderboard(table=self.table)
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._last_draw = 0.0
+        self._trained = 0  # runs trained in this lab: names them "run 1", "run 2", ...
+        self.last_run: RunRecord | None = None
+        self.last_error: str | None = None
+
+        # --- the network: one control per setting ------------------------------------------
+        c = self.controls = {
+            "conv1_channels": widgets.IntSlider(REFERENCE.conv1_channels, min=1, max=64),
+            "conv1_kernel": widgets.IntSlider(REFERENCE.conv1_kernel, min=1, max=15),
+            "conv1_padding": widgets.Dropdown(options=PADDINGS, value=REFERENCE.conv1_padding),
+            "conv2_channels": widgets.IntSlider(REFERENCE.conv2_channels, min=1, max=64),
+            "conv2_kernel": widgets.IntSlider(REFERENCE.conv2_kernel, min=1, max=15),
+            "conv2_padding": widgets.Dropdown(options=PADDINGS, value=REFERENCE.conv2_padding),
+            "pool": widgets.Dropdown(options=["avg", "max"], value=REFERENCE.pool),
+            "activation": widgets.Dropdown(options=ACTIVATIONS, value=REFERENCE.activation),
+            "fc_widths": widgets.Text(_widths_text(REFERENCE.fc_widths), placeholder="e.g. 120, 84 (empty: none)"),
+            "fc_activation": widgets.Dropdown(options=ACTIVATIONS, value=REFERENCE.fc_activation),
+            "dropout": widgets.FloatSlider(REFERENCE.dropout, min=0.0, max=0.8, step=0.05),
+        }
+        for name, control in c.items():
+            control.description = LABELS[name]
+            control.style = _STYLE
+            control.observe(self._on_change, names="value")
+        self.reset_button = widgets.Button(description="reset to reference", icon="undo",
+                                           layout=widgets.Layout(width="auto"))
+        self.reset_button.on_click(lambda _: self.reset())
+        self.summary_html = widgets.HTML(layout=widgets.Layout(flex="1 1 auto", margin="0 0 0 16px"))
+        self.config: LeNetConfig | None = None
+        self.config_error: ConfigError | None = None
+
+        # --- training ----------------------------------------------------------------------
+        if budget is None:  # the variants table's budget, so a run compares with it; else half an epoch
+            budget = (self.table.steps / math.ceil(self._train_size / BATCH_SIZE) if self._table_applies
+                      else DEFAULT_BUDGET / STEPS_PER_EPOCH)
+        self.budget = widgets.FloatSlider(round(min(max(budget, 0.05), 1.0), 2), min=0.05, max=1.0,
+                                          step=0.05, description="budget (epochs)", style=_STYLE)
+        self.budget_label = widgets.HTML()
+        self.budget.observe(lambda _: self._show_budget(), names="value")
+        self.seed = widgets.BoundedIntText(seed, min=0, max=2**31 - 1, description="seed", style=_STYLE,
+                                           layout=widgets.Layout(width="200px"))
+        self.train_button = widgets.Button(description="train", icon="play", button_style="success")
+        self.stop_button = widgets.Button(description="stop", icon="stop", disabled=True)
+        self.train_button.on_click(lambda _: self.train())
+        self.stop_button.on_click(lambda _: self.stop())
+        self.progress = widgets.IntProgress(0, min=0, max=1, description="batches", style=_STYLE)
+        self.status = widgets.HTML()
+        self.curves = widgets.Image(format="png", layout=widgets.Layout(width="560px"))
+        self.board_html = widgets.HTML()
+
+        # --- saving and loading runs -------------------------------------------------------
+        self.path = widgets.Text(str(runs_path or default_runs_path()), description="runs file", style=_STYLE,
+                                 layout=widgets.Layout(width="560px"))
+        self.save_button = widgets.Button(description="save runs", icon="save")
+        self.load_button = widgets.Button(description="load runs", icon="folder-open")
+        self.save_button.on_click(lambda _: self.save())
+        self.load_button.on_click(lambda _: self.load())
+        self.file_message = widgets.HTML()
+
+        network = widgets.VBox([
+            widgets.HTML("<b>Convolutions</b>"), c["conv1_channels"], c["conv1_kernel"], c["conv1_padding"],
+            c["conv2_channels"], c["conv2_kernel"], c["conv2_padding"], c["pool"], c["activation"],
+            widgets.HTML("<b>Classifier</b>"), c["fc_widths"], c["fc_activation"], c["dropout"], self.reset_button,
+        ], layout=widgets.Layout(flex="0 0 330px"))  # fixed width: the controls never squeeze
+        training = widgets.VBox([
+            widgets.HTML("<b>Train this variant</b>"),
+            widgets.HBox([self.budget, self.budget_label]),
+            widgets.HBox([self.seed, self.train_button, self.stop_button]),
+            self.progress, self.status,
+        ])
+        super().__init__([
+            widgets.HBox([network, self.summary_html]),
+            training,
+            widgets.HTML("<b>This session's runs</b>"),
+            self.board_html,
+            self.curves,
+            widgets.HBox([self.path, self.save_button, self.load_button]), self.file_message,
+        ])
+        self.add_class("lenet-layer-lab")
+        self._on_change()
+        self._show_budget()
+        self._refresh_board()
+
+    # --- the network --------------------------------------------------------------------------
+    def values(self) -> dict[str, Any]:
+        """The controls' values as LeNetConfig settings (``fc_widths`` still text)."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def set(self, **settings: Any) -> "LayerLab":
+        """Set controls by LeNetConfig name, e.g. ``lab.set(pool="max", fc_widths=(120, 84))``."""
+        for name, value in settings.items():
+            if name not in self.controls:
+                raise KeyError(f"the lab has no control {name!r}; it has {', '.join(self.controls)}")
+            self.controls[name].value = _widths_text(value) if name == "fc_widths" else value
+        return self
+
+    def reset(self) -> None:
+        """Every control back to the reference LeNet-5."""
+        self.set(**{name: getattr(REFERENCE, name) for name in self.controls})
+
+    def _on_change(self, change=None) -> None:
+        try:
+            settings = self.values()
+            settings["fc_widths"] = _parse_widths(settings["fc_widths"])
+            config = dataclasses.replace(REFERENCE, **settings)
+            table = layer_summary(config)
+        except ConfigError as err:
+            self.config, self.config_error = None, err
+            self.summary_html.value = _error_html(err)
+            self._mark(err.field)
+            self.train_button.disabled = True
+            return
+        except Exception as err:  # never a traceback in the lab: say what happened
+            self.config, self.config_error = None, ConfigError("network", f"{type(err).__name__}: {err}")
+            self.summary_html.value = _error_html(self.config_error)
+            self._mark(None)
+            self.train_button.disabled = True
+            return
+        self.config, self.config_error = config, None
+        self._mark(None)
+        self.summary_html.value = _summary_html(config, table, self.table)
+        self.train_button.disabled = self.running
+
+    def _mark(self, field: str | None) -> None:
+        for name, control in self.controls.items():
+            control.layout.border = ERROR_BORDER if name == field else ""
+
+    # --- training -----------------------------------------------------------------------------
+    @property
+    def _train_size(self) -> int:
+        return len(self._train_split) if self._train_split is not None else TRAIN_SIZE
+
+    @property
+    def _table_applies(self) -> bool:
+        """Whether the variants table was trained on the lab's training split (its size, at least)."""
+        return self.table is not None and self.table.meta.get("train_size", TRAIN_SIZE) == self._train_size
+
+    @property
+    def steps(self) -> int:
+        """The budget in batches, for the training split the lab uses."""
+        return budget_steps(self.budget.value, train_size=self._train_size)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _show_budget(self) -> None:
+        note = ""
+        if self._table_applies:
+            note = (" (the variants table's budget)" if self.steps == self.table.steps
+                    else f" (the variants table used {self.table.steps}: compare with care)")
+        self.budget_label.value = f"= {self.steps} batches of {BATCH_SIZE}{note}"
+
+    def train(self, wait: bool = False, timeout: float | None = None) -> RunRecord | None:
+        """Train the variant the controls describe, in the background; ``wait=True`` blocks until
+        it ends and returns its record. Refused, with a message, while another run is going or
+        when the network is impossible."""
+        if self.running:
+            self._say("A run is already going: wait for it to finish, or press stop.", "warn")
+            return None
+        if self.config is None:
+            self._say(f"Fix the network first: {html.escape(str(self.config_error))}", "error")
+            return None
+        config, steps, seed = self.config, self.steps, int(self.seed.value)
+        self._stop.clear()
+        self.last_run, self.last_error = None, None
+        self.progress.value, self.progress.max = 0, steps
+        self.train_button.disabled, self.stop_button.disabled = True, False
+        self._say("Starting...")
+        self._thread = threading.Thread(target=self._run, args=(config, steps, seed), name="layer-lab-train",
+                                        daemon=True)
+        self._thread.start()
+        if wait:
+            self.wait(timeout)
+            return self.last_run
+        return None
+
+    def stop(self) -> None:
+        """Ask the running training to stop after the current batch; the run is kept, marked stopped."""
+        if self.running:
+            self._stop.set()
+            self._say("Stopping after this batch...")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the current run ends; ``False`` if it is still going after ``timeout`` seconds."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
+    def _run(self, config: LeNetConfig, steps: int, seed: int) -> None:
+        try:
+            train, test = self._data()
+            self._say(f"Training <b>{html.escape(config.describe_changes())}</b> for {steps} batches, seed {seed}. "
+                      "Changing the controls now does not touch this run.")
+            self._trained += 1
+            name = f"run {self._trained}"
+            live = types.SimpleNamespace(losses=[], label=f"{name}: {config.describe_changes()} (training)")
+
+            def on_step(history) -> bool:
+                self.progress.value = history.steps_done
+                live.losses = history.step_losses
+                now = time.perf_counter()
+                if now - self._last_draw > REDRAW_SECONDS:
+                    self._last_draw = now
+                    self._draw(live)
+                return not self._stop.is_set()
+
+            run = train_variant(config, steps, seed, train=train, test=test, step_callback=on_step,
+                                        device=self.device, name=name)
+            self.leaderboard.add(run)
+            self.last_run = run
+            done = (f"{run.name}: <b>{run.test_acc:.2%}</b> test accuracy after {run.steps} batches "
+                    f"({run.seconds:.1f} s)" + (", stopped early" if run.stopped else ""))
+            if self.table is not None:
+                done += "<pre style='margin:4px 0'>" + html.escape(str(self.table.compare(run))) + "</pre>"
+            self._say(done, "ok")
+        except Exception as err:  # noqa: BLE001 - shown in the lab, not lost in a thread
+            self.last_error = _explain(err)
+            self._say(self.last_error, "error")
+        finally:
+            self.train_button.disabled = self.config is None
+            self.stop_button.disabled = True
+            self._refresh_board()
+
+    def _data(self):
+        if self._train_split is None or self._test_split is None:
+            from ..data import load_mnist
+
+            self._say("Loading MNIST (first run only)...")
+            self._train_split = self._train_split if self._train_split is not None else load_mnist("train")
+            self._test_split = self._test_split if self._test_split is not None else load_mnist("test")
+        return self._train_split, self._test_split
+
+    # --- leaderboard, curves, files -----------------------------------------------------------
+    @property
+    def runs(self) -> list[RunRecord]:
+        return list(self.leaderboard.runs)
+
+    def _refresh_board(self) -> None:
+        self.board_html.value = self.leaderboard._repr_html_()
+        self._draw(None)
+
+    def _draw(self, live) -> None:
+        from matplotlib.figure import Figure  # no pyplot: safe off the main thread, never shown twice
+
+        fig = Figure(figsize=(6, 3.4), dpi=80)
+        ax = fig.add_subplot()
+        curves: list[Any] = []
+        if self._table_applies:
+            ref = self.table.reference
+            curves.append(types.SimpleNamespace(losses=ref.losses, label=f"table: reference ({len(ref.accs)} seeds)"))
+        curves += self.leaderboard.runs + ([live] if live is not None else [])
+        plot_runs(curves, ax=ax, highlight=live.label if live is not None else None)
+        if not self.leaderboard.runs and live is None:
+            ax.set_title("your runs' curves appear here", fontsize=10)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        self.curves.value = buf.getvalue()
+
+    def save(self, path=None) -> None:
+        """Write the leaderboard's runs to ``path`` (default: the lab's runs file box)."""
+        try:
+            target = Path(path or self.path.value.strip() or default_runs_path()).expanduser()
+            written = self.leaderboard.save(target)
+            self._file_say(f"Saved {len(self.leaderboard)} run(s) to {written}.", "ok")
+        except (RunFileError, OSError) as err:
+            self._file_say(f"Could not save: {err}", "error")
+
+    def load(self, path=None) -> None:
+        """Add the runs in a file to the leaderboard, named after the file ("group3/run 1"), so a
+        class can pool its files; runs already on the board are not added twice."""
+        path = Path(path or self.path.value.strip() or default_runs_path()).expanduser()
+        try:
+            runs = load_runs(path)
+        except (RunFileError, OSError) as err:
+            self._file_say(f"Could not load: {err}", "error")
+            return
+        known = {_key(r) for r in self.leaderboard.runs}
+        new = [r for r in runs if _key(r) not in known]
+        for r in new:
+            if not r.name.startswith(f"{path.stem}/"):
+                r.name = f"{path.stem}/{r.name}" if r.name else path.stem
+            self.leaderboard.add(r)
+        self._file_say(f"Loaded {len(new)} run(s)" + (f" ({len(runs) - len(new)} already here)"
+                                                        if len(new) < len(runs) else "") + ".", "ok")
+        self._refresh_board()
+
+    # --- messages -----------------------------------------------------------------------------
+    def _say(self, text: str, kind: str = "info") -> None:
+        self.status.value = _message(text, kind)
+
+    def _file_say(self, text: str, kind: str) -> None:
+        self.file_message.value = _message(html.escape(text), kind)
+
+    def close(self) -> None:
+        """Stop any run and close every widget of the lab (their comms too)."""
+        self._stop.set()
+        _close_tree(self)
+
+
+def _close_tree(widget) -> None:
+    for child in getattr(widget, "children", ()):
+        _close_tree(child)
+    widgets.Widget.close(widget)
+
+
+def layer_lab(**kwargs: Any) -> LayerLab:
+    """Build the layer lab. Keyword arguments go to :class:`LayerLab` (``train``/``test`` splits,
+    ``table``, ``budget`` in epochs, ``seed``, ``device``, ``runs_path``)."""
+    return LayerLab(**kwargs)
+
+
+# --- helpers --------------------------------------------------------------------------------
+def _load_table() -> VariantTable | None:
+    try:
+        return load_variant_table()
+    except RunFileError:
+        return None  # a plain install without the course's table: the lab works, without comparisons
+
+
+def _widths_text(widths) -> str:
+    if isinstance(widths, str):
+        return widths
+    return ", ".join(str(w) for w in widths)
+
+
+def _parse_widths(text: str) -> tuple[int, ...]:
+    pieces = [p.strip() for p in text.replace(";", ",").split(",")]
+    widths = []
+    for p in pieces:
+        if not p:
+            continue
+        try:
+            widths.append(int(p))
+        except ValueError:
+            raise ConfigError("fc_widths", f"{p!r} is not a whole number; write widths separated by commas, "
+                                           "e.g. 120, 84 (leave it empty for no hidden Linear layer)") from None
+    return tuple(widths)
+
+
+def _summary_html(config: LeNetConfig, table, variants: VariantTable | None) -> str:
+    ref_params = layer_summary(REFERENCE).total_params if config != REFERENCE else table.total_params
+    ratio = table.total_params / ref_params
+    delta = table.total_params - ref_params
+    vs = "the reference" if delta == 0 else f"{delta:+,} vs the reference ({ratio:.2f}x)"
+    row = variants.find(config) if variants is not None else None
+    known = (f"<br>In the variants table as <b>{html.escape(row.name)}</b>: {row.mean_acc:.2%} mean test "
+             f"accuracy after {variants.steps} batches.") if row is not None else ""
+    return (f"<div class='lenet-lab-summary'>"
+            f"<div class='lenet-lab-headline'><b class='lenet-lab-params'>{table.total_params:,}</b> parameters "
+            f"({vs}), <b class='lenet-lab-macs'>{table.total_macs:,}</b> MACs per image.<br>"
+            f"Changes: <span class='lenet-lab-changes'>{html.escape(config.describe_changes())}</span>{known}</div>"
+            f"{table._repr_html_()}</div>")
+
+
+def _error_html(err: ConfigError) -> str:
+    label = LABELS.get(err.field, err.field)
+    return (f"<div class='lenet-lab-error' style='color:#c62828;border-left:4px solid #c62828;padding:6px 10px'>"
+            f"<b>This network cannot be built.</b><br>"
+            f"<b class='lenet-lab-error-field'>{html.escape(label)}</b> ({html.escape(err.field)}): "
+            f"{html.escape(err.reason)}</div>")
+
+
+def _message(text: str, kind: str) -> str:
+    color = {"ok": "#2e7d32", "warn": "#ef6c00", "error": "#c62828"}.get(kind, "inherit")
+    return f"<div class='lenet-lab-{kind}' style='color:{color}'>{text}</div>"
+
+
+def _explain(err: Exception) -> str:
+    from ..data import MNISTUnavailable
+
+    if isinstance(err, MNISTUnavailable):
+        return f"MNIST is not available: {html.escape(str(err))}"
+    return (f"Training failed: {html.escape(type(err).__name__)}: {html.escape(str(err))}. "
+            "Try a smaller network or budget; if it persists, run <code>python -m lenet_utils doctor</code>.")
+
+
+def _key(run: RunRecord) -> str:
+    """Identity of a run for de-duplicating loaded files: everything but its name and curve."""
+    return json.dumps({k: v for k, v in run.to_dict().items() if k not in ("losses", "name")}, sort_keys=True)

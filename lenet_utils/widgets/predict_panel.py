@@ -1,0 +1,351 @@
+"""The predict panel: upload, pick or draw a digit; see what the network sees and what it answers.
+
+    from lenet_utils.widgets import predict_panel
+    predict_panel()
+
+Every input (an uploaded file, an example from ``data/examples``, the drawing pad) becomes bytes
+and goes through :func:`lenet_utils.predict.predict_image`, the same path as the CLI. A refused
+input shows as a one-line message in the panel; nothing raises into the notebook.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import ipywidgets as W
+import numpy as np
+from PIL import Image
+from torch import nn
+
+from ..predict import Prediction, example_images, example_label, predict_image
+from ..preprocess import STAGES
+from .drawing_pad import DrawingPad
+
+_CSS = (Path(__file__).parent / "predict_panel.css").read_text()
+
+SHIPPED = "shipped"            # model chooser value of the checkpoint inside the package
+GIVEN = "given"                # ... of a model passed to predict_panel(model=...)
+VIEW_SIDE = 200                # px: your image and the drawing pad
+STEP_SIDE = 96                 # px: each stage in "show the steps" (8 fit in a notebook's width)
+NET_SIDE = 196                 # px: the network's 28x28 input, 7 screen pixels per pixel (crisp)
+UNSURE = 0.6                   # below this confidence the panel says the network is unsure
+ACCEPT = "image/*,.png,.jpg,.jpeg,.gif,.bmp,.webp,.tif,.tiff"
+
+
+@dataclass
+class _Source:
+    data: bytes
+    name: str
+    kind: str                  # "upload" | "example" | "drawing"
+
+
+def png_bytes(a: np.ndarray, side: int | None = None, *, pixelated: bool = False) -> bytes:
+    """A uint8 image array as PNG, scaled so its longer side is ``side`` (nearest-neighbour when
+    ``pixelated``, so each of the network's 28x28 pixels stays a visible square)."""
+    img = Image.fromarray(np.ascontiguousarray(a))
+    if side:
+        h, w = a.shape[:2]
+        s = side / max(h, w)
+        size = (max(1, round(w * s)), max(1, round(h * s)))
+        img = img.resize(size, Image.NEAREST if pixelated or s > 1 else Image.BOX)
+    buf = io.BytesIO()
+    img.save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def _blank(side: int = VIEW_SIDE) -> bytes:
+    return png_bytes(np.full((side, side), 245, np.uint8))
+
+
+def bars_html(probabilities: list[float] | None) -> str:
+    """The ten probabilities as a bar chart (HTML, no figure: it redraws instantly)."""
+    probs = probabilities or [0.0] * 10
+    top = int(np.argmax(probs)) if probabilities else -1
+    cols = []
+    for digit, p in enumerate(probs):
+        cls = "lenet-bar lenet-top" if digit == top else "lenet-bar"
+        cols.append(f"<div class='lenet-bar-col' title='{digit}: {p:.2%}'>"
+                    f"<div class='lenet-bar-value'>{_pct(p) if probabilities else ''}</div>"
+                    f"<div class='{cls}' style='height:{max(p, 0.0) * 100:.1f}%'></div>"
+                    f"<div class='lenet-bar-label'>{digit}</div></div>")
+    return f"<div class='lenet-bars' data-top='{top}'>{''.join(cols)}</div>"
+
+
+def _pct(p: float) -> str:
+    return f"{p:.0%}" if p >= 0.01 else ("<1%" if p >= 0.001 else "")
+
+
+def answer_html(pred: Prediction | None) -> str:
+    """The big digit and its confidence; a grey dash when there is no answer."""
+    if pred is None or pred.label is None:
+        why = "no digit found" if pred is not None and "no digit found" in (pred.error or "") else \
+            ("could not read the image" if pred is not None else "upload, pick or draw a digit")
+        return (f"<div class='lenet-answer' data-label=''><div class='lenet-digit lenet-none'>&ndash;</div>"
+                f"<div class='lenet-confidence'>{html.escape(why)}</div></div>")
+    unsure = ("<div class='lenet-unsure'>The network is unsure: is it one clear digit, large and "
+              "centred in the picture?</div>") if pred.confidence < UNSURE else ""
+    return (f"<div class='lenet-answer' data-label='{pred.label}'>"
+            f"<div class='lenet-digit'>{pred.label}</div>"
+            f"<div class='lenet-confidence'>{pred.confidence:.1%} sure</div>{unsure}</div>")
+
+
+def _row(*children: W.Widget) -> W.HBox:
+    box = W.HBox(list(children))
+    box.add_class("lenet-row")
+    return box
+
+
+def _card(title: str, *children: W.Widget, note: W.Widget | None = None) -> W.VBox:
+    box = W.VBox([W.HTML(f"<div class='lenet-card-title'>{html.escape(title)}</div>"), *children,
+                  *([note] if note is not None else [])])
+    box.add_class("lenet-card")
+    return box
+
+
+class PredictPanel(W.VBox):
+    """The panel. Its parts are attributes so tests and curious readers can drive them:
+    ``upload``, ``example_button``, ``pad``, ``model_choice``, ``steps_toggle``; the last answer is
+    ``prediction`` and the message line's text is ``message_text``."""
+
+    def __init__(self, model: nn.Module | None = None, *, examples: str | Path | None = None,
+                 checkpoints: str | Path | None = None):
+        self._given = model
+        self._examples = example_images(examples)
+        self._example_index = 0
+        self._checkpoints_dir = Path(checkpoints) if checkpoints is not None else None
+        self._models: dict[str, tuple[float, nn.Module]] = {}   # value -> (file mtime, model)
+        self._source: _Source | None = None
+        self.prediction: Prediction | None = None
+        self.message_text = ""
+        self._refreshing = False
+
+        self.upload = W.FileUpload(accept=ACCEPT, multiple=False, description="Upload a digit",
+                                   icon="upload", button_style="primary", layout=W.Layout(width="auto"))
+        self.upload.add_class("lenet-upload")
+        self.example_button = W.Button(description="Try an example", icon="image",
+                                       tooltip=f"{len(self._examples)} digits drawn for this course, in turn",
+                                       layout=W.Layout(width="auto"))
+        self.example_button.add_class("lenet-example")
+        self.model_choice = W.Dropdown(description="Model", layout=W.Layout(width="340px"),
+                                       style={"description_width": "44px"})
+        self.model_choice.add_class("lenet-model")
+        self.refresh_button = W.Button(icon="refresh", tooltip="look for newly trained checkpoints",
+                                       layout=W.Layout(width="36px"))
+        self.steps_toggle = W.ToggleButton(description="Show the steps", icon="list-ol", value=False,
+                                           tooltip="every stage of the preprocessing",
+                                           layout=W.Layout(width="auto"))
+        self.steps_toggle.add_class("lenet-steps-toggle")
+        self.pad = DrawingPad(size=VIEW_SIDE, stroke_width=14.0)   # pen ~ 1/14 of the pad: MNIST-like strokes
+        self.pad.add_class("lenet-pad-widget")
+
+        self.original = W.Image(value=_blank(), format="png", layout=W.Layout(width=f"{VIEW_SIDE}px"))
+        self.original.add_class("lenet-frame")
+        self.original_note = W.HTML("<div class='lenet-card-note'>&nbsp;</div>")
+        self.network_input = W.Image(value=_blank(NET_SIDE), format="png",
+                                     layout=W.Layout(width=f"{NET_SIDE}px", height=f"{NET_SIDE}px"))
+        self.network_input.add_class("lenet-pixelated")
+        self.network_input.add_class("lenet-frame")
+        self.answer = W.HTML(answer_html(None))
+        self.answer.add_class("lenet-answer-widget")
+        self.bars = W.HTML(bars_html(None))
+        self.message = W.HTML("<div class='lenet-message'>&nbsp;</div>")
+        self.message.add_class("lenet-message-widget")
+        self.steps = W.HBox([])
+        self.steps.add_class("lenet-steps")
+        self.steps.layout.display = "none"
+
+        controls = W.HBox([self.upload, self.example_button, self.model_choice, self.refresh_button,
+                           self.steps_toggle])
+        controls.add_class("lenet-controls")
+        cards = W.HBox([
+            _card("Your image", self.original, note=self.original_note),
+            _card("...or draw one", self.pad),
+            _card("What the network sees (28x28), and answers",
+                  _row(self.network_input, self.answer), self.bars,
+                  note=W.HTML("<div class='lenet-card-note'>the input: light ink on black, as in MNIST</div>")),
+        ])
+        cards.add_class("lenet-cards")
+        header = W.HTML(f"<style>{_CSS}</style><div class='lenet-title'>What digit is this? Ask LeNet-5</div>"
+                        "<div class='lenet-sub'>Upload a photo or scan of one handwritten digit, try one of "
+                        "ours, or draw one. The image is made to look like MNIST first: that is what the "
+                        "28x28 square shows.</div>")
+        super().__init__([header, controls, cards, self.message, self.steps])
+        self.add_class("lenet-panel")
+
+        self.refresh_models()
+        self.upload.observe(self._guard(self._on_upload), names="value")
+        self.example_button.on_click(self._guard(lambda _: self.show_example()))
+        self.pad.observe(self._guard(self._on_draw), names="png")
+        self.model_choice.observe(self._guard(self._on_model), names="value")
+        self.refresh_button.on_click(self._guard(lambda _: self.refresh_models()))
+        self.steps_toggle.observe(self._guard(self._on_steps), names="value")
+
+    # --- models ----------------------------------------------------------------------------
+    def model_options(self) -> list[tuple[str, str]]:
+        """(label, value) for the chooser: a given model, the shipped one, then ``*.pt`` the user trained."""
+        from ..checkpoints import PRETRAINED_PATH
+        from ..paths import checkpoints_dir
+
+        options = [("the model passed to predict_panel()", GIVEN)] if self._given is not None else []
+        if PRETRAINED_PATH.is_file():
+            options.append(("shipped LeNet-5 (lenet5_mnist.pt)", SHIPPED))
+        folder = self._checkpoints_dir or checkpoints_dir()
+        if folder.is_dir():
+            options += [(f"yours: {p.name}", str(p)) for p in sorted(folder.glob("*.pt"))]
+        return options
+
+    def refresh_models(self) -> None:
+        """Rescan for checkpoints (a model trained since the panel opened appears)."""
+        current = self.model_choice.value
+        options = self.model_options()
+        values = [v for _, v in options]
+        self._refreshing = True   # the chooser resets its value while options change: not a user's choice
+        try:
+            self.model_choice.options = options
+            self.model_choice.value = current if current in values else (values[0] if values else None)
+        finally:
+            self._refreshing = False
+        if current is not None and self.model_choice.value != current and self._source is not None:
+            self._run()           # the chosen checkpoint was deleted: answer again with the new choice
+        if not values:
+            self._say("No model to ask: the shipped checkpoint is missing and data/checkpoints holds none. "
+                      "Train one with `python -m lenet_utils train`.", error=True)
+
+    def current_model(self) -> nn.Module:
+        """The chosen model, loaded once (and again when its file changes)."""
+        from ..checkpoints import PRETRAINED_PATH, CheckpointError, load_checkpoint
+
+        value = self.model_choice.value
+        if value == GIVEN:
+            return self._given
+        if value is None:
+            raise CheckpointError("no model available: train one with `python -m lenet_utils train`")
+        path = PRETRAINED_PATH if value == SHIPPED else Path(value)
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            raise CheckpointError(f"{path}: the checkpoint file is gone; press the refresh button") from None
+        cached = self._models.get(value)
+        if cached is None or cached[0] != mtime:
+            self._models[value] = (mtime, load_checkpoint(path).model)
+        return self._models[value][1]
+
+    # --- inputs ----------------------------------------------------------------------------
+    def predict_bytes(self, data: bytes, name: str, kind: str = "upload") -> Prediction:
+        """Run ``data`` through the pipeline and show everything. Returns the prediction."""
+        self._source = _Source(bytes(data), name, kind)
+        return self._run()
+
+    def show_example(self) -> Prediction | None:
+        """The next of the course's example digits (they take turns)."""
+        if not self._examples:
+            self._say("No example images found in data/examples (run scripts/make_examples.py).", error=True)
+            return None
+        path = self._examples[self._example_index % len(self._examples)]
+        self._example_index += 1
+        return self.predict_bytes(path.read_bytes(), path.name, "example")
+
+    def _on_upload(self, change) -> None:
+        files = change["new"]
+        if not files:
+            return
+        f = files[-1]
+        self.predict_bytes(bytes(f["content"]), f.get("name") or "upload", "upload")
+        self.upload.value = ()  # free the bytes; the same file can be chosen again
+
+    def _on_draw(self, change) -> None:
+        if not change["new"]:
+            self._source = None
+            self._show(None, {})
+            self._say("The pad is clear: draw a digit.")
+            return
+        self.predict_bytes(change["new"], "your drawing", "drawing")
+
+    def _on_model(self, change) -> None:
+        if not self._refreshing and self._source is not None and change["new"] is not None:
+            self._run()
+
+    def _on_steps(self, change) -> None:
+        self.steps.layout.display = "flex" if change["new"] else "none"
+        self._show_steps(self.prediction.stages if self.prediction is not None else {})
+
+    # --- showing ---------------------------------------------------------------------------
+    def _run(self) -> Prediction:
+        src = self._source
+        model = self.current_model()
+        pred = predict_image(src.data, model, name=src.name)
+        self._show(pred, pred.stages)
+        if pred.error is not None:
+            self._say(pred.error, error=True)
+        else:
+            truth = example_label(src.name) if src.kind == "example" else None
+            check = "" if truth is None else (" (right)" if truth == pred.label else f" (it shows a {truth})")
+            self._say(f"{src.name}: {pred.label} with {pred.confidence:.1%} confidence{check}")
+        return pred
+
+    def _show(self, pred: Prediction | None, stages: dict[str, np.ndarray]) -> None:
+        self.prediction = pred
+        if "oriented" in stages:
+            shown = stages["oriented"]
+            self.original.value = png_bytes(shown, VIEW_SIDE if max(shown.shape[:2]) > VIEW_SIDE else None)
+            self.original_note.value = (f"<div class='lenet-card-note'>{html.escape(self._source.name)}, "
+                                        f"{shown.shape[1]}x{shown.shape[0]} px</div>")
+        else:
+            self.original.value = _blank()
+            self.original_note.value = "<div class='lenet-card-note'>&nbsp;</div>"
+        if pred is not None and pred.ok:
+            self.network_input.value = png_bytes(stages["centred"], NET_SIDE, pixelated=True)
+        else:
+            self.network_input.value = _blank(NET_SIDE)
+        self.answer.value = answer_html(pred)
+        self.bars.value = bars_html(pred.probabilities if pred is not None and pred.ok else None)
+        self._show_steps(stages)
+
+    def _show_steps(self, stages: dict[str, np.ndarray]) -> None:
+        if not self.steps_toggle.value:
+            return
+        tiles = []
+        for i, (key, caption) in enumerate(STAGES.items(), 1):
+            if key not in stages:
+                continue
+            a = stages[key]
+            small = max(a.shape[:2]) <= 64
+            img = W.Image(value=png_bytes(a, STEP_SIDE, pixelated=small), format="png")
+            img.add_class("lenet-frame")
+            if small:
+                img.add_class("lenet-pixelated")
+            label = W.HTML(f"<div class='lenet-step-caption'><b>{i}. {html.escape(caption)}</b><br>"
+                           f"{a.shape[1]}x{a.shape[0]}</div>")
+            tile = W.VBox([img, label])
+            tile.add_class("lenet-step")
+            tiles.append(tile)
+        self.steps.children = tiles
+
+    def _say(self, text: str, error: bool = False) -> None:
+        """One line under the cards: what happened, or (in red) why not."""
+        self.message_text = text
+        body = f"<span class='lenet-error'>{html.escape(text)}</span>" if error else html.escape(text)
+        self.message.value = f"<div class='lenet-message' data-error='{int(error)}'>{body}</div>"
+
+    def _guard(self, callback):
+        """Widget callbacks never raise into the kernel log: any failure becomes the message line."""
+        def run(*args):
+            try:
+                callback(*args)
+            except Exception as err:  # noqa: BLE001 - shown to the user, one line, never a traceback
+                text = str(err).splitlines()[0] if str(err) else type(err).__name__
+                self._say(text if isinstance(err, ValueError) else f"{type(err).__name__}: {text}", error=True)
+                if os.environ.get("LENET_DEBUG"):
+                    raise
+        return run
+
+
+def predict_panel(model: nn.Module | None = None, *, examples: str | Path | None = None,
+                  checkpoints: str | Path | None = None) -> PredictPanel:
+    """Build the panel. ``model`` (optional) is offered first in the model chooser; ``examples``
+    and ``checkpoints`` replace ``data/examples`` and ``data/checkpoints`` (for tests)."""
+    return PredictPanel(model, examples=examples, checkpoints=checkpoints)

@@ -1,0 +1,77 @@
+"""The layer lab in a real JupyterLab: run notebook 06, change a control in the rendered widget,
+and watch the rendered table follow. Uses the shared server and browser fixtures (conftest.py)."""
+
+from __future__ import annotations
+
+from lab import cell_errors, execute_in_kernel, open_notebook, run_all_cells
+
+from lenet_utils.model import LeNetConfig
+from lenet_utils.summary import layer_summary
+
+NOTEBOOK = "06_layer_lab.ipynb"
+
+
+def shown_params(lab) -> int:
+    return int(lab.locator(".lenet-lab-params").inner_text().replace(",", ""))
+
+
+def set_slider(lab, description: str, value: int) -> None:
+    """Type into an IntSlider's readout, as a student can: click it, replace the number, press Enter."""
+    slider = lab.locator(".widget-slider").filter(has=lab.page.get_by_text(description, exact=True))
+    readout = slider.locator(".widget-readout")
+    readout.click()
+    readout.press("Control+A")
+    readout.type(str(value))
+    readout.press("Enter")
+
+
+def wait_for_params(lab, expected: int, timeout_s: float = 60) -> None:
+    lab.page.wait_for_function(
+        """([el, want]) => el && el.textContent.replace(/,/g, '') === String(want)""",
+        arg=[lab.locator(".lenet-lab-params").element_handle(), expected], timeout=timeout_s * 1000)
+
+
+def kernel_value(page, expression: str) -> str:
+    return execute_in_kernel(page, f"print({expression})").strip()
+
+
+def test_changing_a_control_in_jupyterlab_updates_the_table(jupyterlab, browser_page):
+    page = browser_page
+    open_notebook(page, jupyterlab, NOTEBOOK)
+    run_all_cells(page)
+    assert cell_errors(page) == []
+
+    lab = page.locator(".lenet-layer-lab").first
+    lab.scroll_into_view_if_needed()
+    lab.locator(".lenet-lab-params").wait_for(state="visible")
+    before = shown_params(lab)
+    assert before == int(kernel_value(page, "layer_summary(lab.config).total_params"))
+
+    set_slider(lab, "conv1 channels", 12)  # browser -> kernel: the control's new value arrives
+    page.wait_for_function("() => true")  # let the comm message go out
+    expected = LeNetConfig(**{**_settings(page), "conv1_channels": 12})
+    wait_for_params(lab, layer_summary(expected).total_params)  # kernel -> browser: the table follows
+    assert kernel_value(page, "lab.config.conv1_channels") == "12"
+    assert shown_params(lab) > before
+    assert "conv1_channels=12" in lab.locator(".lenet-lab-changes").inner_text()
+
+    set_slider(lab, "conv2 kernel", 15)  # impossible: a message replaces the table
+    error = lab.locator(".lenet-lab-error")
+    error.wait_for(state="visible", timeout=60_000)
+    text = error.inner_text()
+    assert "conv2 kernel" in text and "larger than its 14x14 input map" in text
+    assert "Traceback" not in lab.inner_text()
+
+    set_slider(lab, "conv2 kernel", 5)  # fixed: the table is back
+    lab.locator(".lenet-lab-params").wait_for(state="visible", timeout=60_000)
+    wait_for_params(lab, layer_summary(expected).total_params)
+    assert not [e for e in page.console_errors if "widget" in e.lower()], page.console_errors
+
+
+def _settings(page) -> dict:
+    """The lab's current settings, from the kernel."""
+    import ast
+
+    values = ast.literal_eval(kernel_value(page, "{k: v for k, v in lab.config.to_dict().items()}"))
+    values["fc_widths"] = tuple(values["fc_widths"])
+    return values

@@ -1,0 +1,119 @@
+"""The benchmark suite at tiny sizes (``--smoke``), so ``make bench`` never rots.
+
+It checks that every figure is produced, has a sane value and is consistent with its details;
+never how fast anything is (timings belong in the benchmark's output, not in tests)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+KEYS = ("epoch_speedup_vs_dataloader", "time_to_99_s_median", "forward_latency_us_median",
+        "predict_latency_ms_median", "eval_images_per_s", "train_fraction_of_peak", "notebooks_total_s")
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory, mnist_ready) -> tuple[dict, str]:
+    out = tmp_path_factory.mktemp("bench") / "smoke.json"
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--smoke", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert proc.returncode == 0, f"benchmarks/run.py --smoke failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
+    return json.loads(out.read_text()), proc.stdout
+
+
+def positive(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+@pytest.mark.mnist
+def test_every_figure_is_there_and_positive(smoke):
+    results, _ = smoke
+    assert results["mode"] == "smoke" and results["errors"] == {}
+    for key in KEYS:
+        assert key in results, key
+    for key in ("epoch_speedup_vs_dataloader", "forward_latency_us_median", "predict_latency_ms_median",
+                "eval_images_per_s", "train_fraction_of_peak"):
+        assert positive(results[key]), (key, results[key])
+    # The smoke run never executes notebooks, and says so.
+    assert results["notebooks_total_s"] is None and results["skipped"] == {"notebooks": "--smoke"}
+    # Targets are not judged on tiny sizes.
+    assert all(check["met"] is None for check in results["targets"].values())
+
+
+@pytest.mark.mnist
+def test_figures_agree_with_their_details(smoke):
+    results, _ = smoke
+    d = results["details"]
+    e = d["epoch"]
+    spe = e["seconds_per_epoch"]
+    assert set(spe) == {"dataloader", "batchloader", "fit"}
+    assert all(spe[k]["min"] <= spe[k]["median"] <= spe[k]["max"] for k in spe)
+    assert e["repeats"] == len(e["speedup_per_round"]) == len(e["fraction_of_peak_per_round"])
+    assert min(e["speedup_per_round"]) <= results["epoch_speedup_vs_dataloader"] <= max(e["speedup_per_round"])
+    # fraction of peak = training GFLOP/s (2.264 MFLOP per image) over the measured matmul peak
+    assert math.isclose(e["train_gflops"], 2.264e6 * e["train_images_per_s"] / 1e9, rel_tol=1e-9)
+    fractions = e["fraction_of_peak_per_round"]
+    assert min(fractions) <= results["train_fraction_of_peak"] <= max(fractions)
+
+    t = d["time_to_99"]
+    assert t["target"] == 0.99 and len(t["runs"]) == len(t["seeds"])
+    for run in t["runs"]:
+        assert 0 <= run["final_test_acc"] <= 1 and len(run["test_acc_per_epoch"]) == t["epochs"]
+        reached = max(run["test_acc_per_epoch"]) >= 0.99
+        assert (run["seconds_to_target"] is not None) == reached
+    if t["seeds_reaching_target"] * 2 <= len(t["seeds"]):
+        assert results["time_to_99_s_median"] is None
+    else:
+        assert positive(results["time_to_99_s_median"])
+
+    tech = d["techniques"]
+    assert tech["speedup_vs_nchw"]["nchw"] == pytest.approx(1.0)
+    assert set(tech["speedup_vs_nchw"]) == {"nchw", "channels_last", "one_thread", "bf16_autocast"}
+    assert positive(tech["dataloader_workers_2_speedup"])
+
+    ev = d["eval"]
+    assert f"batch_{ev['default_batch_size']}" in ev["images_per_s"]
+    assert ev["relative_to_default"][f"batch_{ev['default_batch_size']}"] == pytest.approx(1.0)
+    assert set(d["latency"]["latency_us"]) == {"forward_single", "model_call", "onednn_off", "one_thread"}
+    p = d["predict"]
+    assert p["predict_image_ms"] == results["predict_latency_ms_median"]
+    assert all(positive(p[f"{stage}_ms"]) for stage in ("decode", "preprocess", "forward", "predict_image"))
+
+
+@pytest.mark.mnist
+def test_table_is_printed(smoke):
+    _, stdout = smoke
+    for label in ("epoch speed-up vs DataLoader", "time to 99%", "single 28x28 forward", "PNG bytes to prediction",
+                  "test-set evaluation", "training FLOP/s / matmul peak", "notebook series", "skipped: notebooks"):
+        assert label in stdout, label
+
+
+def test_notebook_timer_executes_into_a_copy(tmp_path):
+    """The notebook section runs notebooks from a temporary copy and leaves the originals alone."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import nbformat
+        import notebook_times
+    finally:
+        sys.path.pop(0)
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    good = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 6 * 7\nprint(x)")])
+    bad = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("raise ValueError('broken on purpose')")])
+    nbformat.write(good, folder / "01_good.ipynb")
+    nbformat.write(bad, folder / "02_bad.ipynb")
+    nbformat.write(good, folder / "solutions.ipynb")  # not numbered: not part of the series
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    found = notebook_times.measure(timeout_s=120, folder=folder)
+    assert found["details"]["measured"] == ["01_good.ipynb", "02_bad.ipynb"]
+    assert "ValueError" in found["details"]["failed"]["02_bad.ipynb"]
+    assert "01_good.ipynb" not in found["details"]["failed"]
+    assert found["notebooks_total_s"] is None  # a failed notebook leaves no total
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

@@ -1,0 +1,46 @@
+"""Notebook 04's exercise checkers: right answers pass, wrong ones get a hint that does not give it away."""
+
+import pytest
+import torch
+
+from lenet_utils.exercises import (EXERCISE_CONFIDENCE, EXERCISE_CORRECT, EXERCISE_CONFUSION,
+                                   check_always_three, check_ece, check_precision_recall)
+
+
+def test_exercise_data_is_as_the_notebook_states_it():
+    assert EXERCISE_CONFUSION.shape == (3, 3) and len(EXERCISE_CONFIDENCE) == len(EXERCISE_CORRECT) == 6
+
+
+@pytest.mark.parametrize("answer", [(40 / 47, 40 / 50), (0.85, 0.80), [torch.tensor(0.851), 0.8]])
+def test_precision_recall_right(answer):
+    assert check_precision_recall(answer)
+
+
+def test_precision_recall_wrong():
+    assert "Swapped" in check_precision_recall((0.80, 0.85)).message
+    assert "tuple" in check_precision_recall(0.85).message
+    feedback = check_precision_recall((0.5, 0.5))
+    assert not feedback and "0.8" not in feedback.message
+
+
+@pytest.mark.mnist
+def test_always_three(mnist_test):  # fails (never skips) when MNIST is missing
+    assert check_always_three((1010 / 10_000, 1.0))  # 1,010 threes among the 10,000 test digits
+    assert check_always_three((0.10, 1))
+    assert "Swapped" in check_always_three((1.0, 0.101)).message
+    assert not check_always_three((0.5, 0.5))
+
+
+def test_ece():
+    # top bin: confidence 0.95, accuracy 3/4 -> gap 0.20 on 4 of 6; bin 0.6: 0.65 vs 1 -> 0.35 on 2 of 6
+    assert check_ece(0.2 * 4 / 6 + 0.35 * 2 / 6)
+    assert check_ece(0.25)
+    assert "per bin" in check_ece(0.3).message       # per-prediction gaps
+    assert "Weight" in check_ece(0.275).message      # bins averaged without weights
+    feedback = check_ece(0.9)
+    assert not feedback and "0.25" not in feedback.message
+
+
+@pytest.mark.parametrize("check", [check_precision_recall, check_always_three, check_ece])
+def test_unanswered_says_how_to_answer(check):
+    assert "still None" in check(None).message

@@ -1,0 +1,177 @@
+"""The predict panel's callbacks, driven headlessly: set FileUpload.value, press the example
+button, feed the drawing pad, switch models, show the steps. (tests/browser/ drives it for real.)"""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from lenet_utils import LeNet5, save_checkpoint
+from lenet_utils.predict import example_images, example_label
+from lenet_utils.preprocess import STAGES
+from lenet_utils.widgets import predict_panel
+from lenet_utils.widgets.drawing_pad import DrawingPad, render_strokes
+from lenet_utils.widgets.predict_panel import GIVEN, SHIPPED, PredictPanel, answer_html, bars_html
+
+
+def upload(panel: PredictPanel, data: bytes, name: str = "digit.png") -> None:
+    """What the browser does when a file is chosen: FileUpload.value becomes one file entry."""
+    panel.upload.value = ({"name": name, "type": "image/png", "size": len(data), "content": memoryview(data),
+                           "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
+
+
+def three_png() -> bytes:
+    img = Image.new("RGB", (360, 300), (236, 232, 224))
+    draw = ImageDraw.Draw(img)
+    draw.arc((200, 40, 280, 120), 200, 450, fill=(20, 20, 30), width=10)
+    draw.arc((195, 110, 285, 200), -90, 160, fill=(20, 20, 30), width=10)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def panel(tmp_path) -> PredictPanel:
+    return predict_panel(checkpoints=tmp_path / "checkpoints")
+
+
+def test_upload_shows_the_answer_the_input_and_the_bars(panel):
+    upload(panel, three_png(), "three.png")
+    p = panel.prediction
+    assert p is not None and p.label == 3
+    assert "data-label='3'" in panel.answer.value and ">3</div>" in panel.answer.value
+    assert f"{p.confidence:.1%} sure" in panel.answer.value
+    assert panel.bars.value.count("lenet-bar-col") == 10 and "data-top='3'" in panel.bars.value
+    assert panel.message_text.startswith("three.png: 3 with")
+    net = Image.open(io.BytesIO(panel.network_input.value))
+    assert net.size == (196, 196)                                   # 28 x 7, pixelated
+    shown = Image.open(io.BytesIO(panel.original.value))
+    assert max(shown.size) == 200                                   # a thumbnail, not the upload
+    assert panel.upload.value == (), "the uploaded bytes are released"
+
+
+def test_uploading_the_same_file_twice_works(panel):
+    upload(panel, three_png(), "a.png")
+    upload(panel, three_png(), "a.png")
+    assert panel.prediction.label == 3 and panel.message_text.startswith("a.png: 3")
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"", "empty file"),
+    (b"just some text", "not an image"),
+    (three_png()[:200], "truncated or corrupt"),
+])
+def test_bad_uploads_are_a_message_in_the_panel(panel, data, reason):
+    upload(panel, data, "bad.png")
+    assert panel.prediction is not None and panel.prediction.label is None
+    assert panel.message_text.startswith("bad.png: ") and reason in panel.message_text
+    assert "data-error='1'" in panel.message.value and "Traceback" not in panel.message.value
+    assert "data-label=''" in panel.answer.value
+
+
+def test_blank_upload_says_no_digit_found(panel):
+    buf = io.BytesIO()
+    Image.new("L", (200, 200), 250).save(buf, "PNG")
+    upload(panel, buf.getvalue(), "blank.png")
+    assert "no digit found" in panel.message_text
+    assert "no digit found" in panel.answer.value
+
+
+def test_example_button_cycles_through_the_projects_examples(panel):
+    seen = []
+    for _ in range(len(example_images()) + 1):
+        panel.example_button.click()
+        name = panel.message_text.split(":")[0]
+        seen.append(name)
+        assert panel.prediction.label == example_label(name), panel.message_text
+        assert "(right)" in panel.message_text
+    assert seen[:10] == [p.name for p in example_images()] and seen[10] == seen[0]
+
+
+def test_the_drawing_pad_feeds_the_same_pipeline(panel):
+    panel.pad.draw([[(100, 20), (106, 180)]])                       # a stroke from top to bottom: a 1
+    assert panel.prediction.label == 1
+    assert panel.message_text.startswith("your drawing: 1")
+    panel.pad.clear()
+    assert panel.prediction is None and "clear" in panel.message_text
+    # what the browser sends after a stroke: PNG bytes on the `png` trait
+    panel.pad.png = render_strokes([[(60, 40), (220, 40), (120, 250)]])
+    assert panel.prediction.label == 7
+
+
+def test_show_the_steps_lays_out_every_stage(panel):
+    upload(panel, three_png())
+    assert panel.steps.layout.display == "none" and panel.steps.children == ()
+    panel.steps_toggle.value = True
+    assert panel.steps.layout.display == "flex"
+    assert len(panel.steps.children) == len(STAGES)
+    captions = [tile.children[1].value for tile in panel.steps.children]
+    assert all(f"{i}. " in c for i, c in enumerate(captions, 1))
+    panel.example_button.click()                                    # stays in step with new input
+    assert len(panel.steps.children) == len(STAGES)
+    panel.steps_toggle.value = False
+    assert panel.steps.layout.display == "none"
+
+
+def test_model_chooser_lists_shipped_and_trained_checkpoints(tmp_path):
+    folder = tmp_path / "checkpoints"
+    torch.manual_seed(0)
+    save_checkpoint(folder / "03_training.pt", LeNet5())            # an untrained "user" model
+    (folder / "broken.pt").write_bytes(b"not a checkpoint")
+    panel = predict_panel(checkpoints=folder)
+    values = [v for _, v in panel.model_choice.options]
+    assert values == [SHIPPED, str(folder / "03_training.pt"), str(folder / "broken.pt")]
+
+    upload(panel, three_png())
+    shipped = panel.prediction.probabilities
+    panel.model_choice.value = str(folder / "03_training.pt")      # the answer is recomputed
+    assert panel.prediction.probabilities != shipped
+
+    panel.model_choice.value = str(folder / "broken.pt")           # a bad file is a message
+    assert "not a readable checkpoint" in panel.message_text or "not a lenet_utils checkpoint" in panel.message_text
+    assert "data-error='1'" in panel.message.value
+
+    (folder / "lenet5.pt").write_bytes((folder / "03_training.pt").read_bytes())
+    panel.refresh_button.click()
+    assert str(folder / "lenet5.pt") in [v for _, v in panel.model_choice.options]
+
+
+def test_a_model_passed_in_comes_first(tmp_path):
+    model = LeNet5()
+    panel = predict_panel(model, checkpoints=tmp_path)
+    assert panel.model_choice.value == GIVEN
+    assert panel.current_model() is model
+
+
+def test_no_examples_folder_is_a_message(tmp_path):
+    panel = predict_panel(examples=tmp_path / "none", checkpoints=tmp_path)
+    panel.example_button.click()
+    assert "No example images" in panel.message_text
+
+
+def test_unexpected_errors_are_shown_not_raised(panel, monkeypatch):
+    import lenet_utils.widgets.predict_panel as module
+
+    monkeypatch.setattr(module, "predict_image", lambda *a, **k: 1 / 0)
+    panel.example_button.click()
+    assert panel.message_text.startswith("ZeroDivisionError")
+
+
+def test_html_helpers():
+    assert bars_html(None).count("lenet-bar-col") == 10 and "data-top='-1'" in bars_html(None)
+    assert "upload, pick or draw" in answer_html(None)
+
+
+def test_drawing_pad_widget():
+    pad = DrawingPad()
+    assert "export default { render }" in str(pad._esm)              # the JavaScript was found and loaded
+    assert ".lenet-pad-canvas" in str(pad._css)
+    pad.draw([[(10, 10), (100, 100)], [(50, 200)]])
+    assert pad.strokes == 2 and pad.png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert Image.open(io.BytesIO(pad.png)).size == (280, 280)
+    pad.clear()
+    assert pad.png == b"" and pad.strokes == 0
