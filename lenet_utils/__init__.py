@@ -6,11 +6,17 @@ One module per responsibility:
 * ``summary``      layer_summary                          shapes, parameters and MACs per layer
 * ``data``         load_mnist, BatchLoader, Augment       MNIST in memory, batched by slicing
 * ``training``     TrainConfig, fit, evaluate, History    the training loop, returning a history
+* ``inference``    predict_logits, predict_proba          a trained model over many images (or one)
 * ``checkpoints``  save_checkpoint, load_checkpoint, load_pretrained
 * ``metrics``      accuracy, confusion_matrix, ...        scoring predictions
 * ``plots``        show_digits, plot_history, ...         matplotlib figures (ax=None, returns axes)
-* ``predict``      predict_file                           the digit in an image file
+* ``preprocess``   preprocess, naive_input, Limits        a photo of a digit made to look like MNIST
+* ``predict``      predict_image, predict_file, example_images   the digit in an image, or an error
+* ``uploads``      make_uploads, score_uploads            MNIST dressed up as real uploads, scored
+* ``experiments``  train_variant, Leaderboard, VariantTable      variants on a budget, compared
+* ``exercises``    check_...                              exercise checkers: a pass or a hint
 * ``widgets``      predict_panel, layer_lab               ipywidgets front ends (import explicitly)
+* ``doctor``       python -m lenet_utils doctor           is this machine ready? a fix per problem
 * ``cli``          python -m lenet_utils ...              train | evaluate | predict | summary | data | doctor
 """
 

@@ -5,9 +5,7 @@ import math
 
 import matplotlib.pyplot as plt
 import pytest
-import torch
 
-from lenet_utils.data import MNISTSplit
 from lenet_utils.experiments import (DEFAULT_BUDGET, REFERENCE_VARIANTS, STEPS_PER_EPOCH, Leaderboard, RunFileError,
                                      RunRecord, Variant, VariantResult, VariantTable, budget_steps, default_runs_path,
                                      load_runs, load_variant_table, plot_runs, reference_variant, run_variants,
@@ -15,15 +13,7 @@ from lenet_utils.experiments import (DEFAULT_BUDGET, REFERENCE_VARIANTS, STEPS_P
 from lenet_utils.model import LeNet5, LeNetConfig
 from lenet_utils.summary import layer_summary
 
-
-def separable(n=256, seed=0) -> MNISTSplit:
-    """Digits a conv net learns in a few steps: class k lights up row band k."""
-    g = torch.Generator().manual_seed(seed)
-    labels = torch.randint(0, 10, (n,), generator=g)
-    pixels = torch.randint(0, 30, (n, 28, 28), generator=g, dtype=torch.uint8)
-    for i, k in enumerate(labels.tolist()):
-        pixels[i, 2 + 2 * k:4 + 2 * k, 4:24] = 255
-    return MNISTSplit(pixels, labels, "train")
+from toydata import separable
 
 
 def record(config=None, acc=0.9, steps=DEFAULT_BUDGET, seed=0, name="", train_size=60_000, **kw) -> RunRecord:

@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from lenet_utils.inference import forward_single, predict_logits, predict_proba
+from lenet_utils.inference import channels_last, forward_single, predict_logits, predict_proba
 from lenet_utils.model import LeNet5
 
 
@@ -29,3 +30,36 @@ def test_single_image_path_matches_the_batch_path():
     for i in range(4):
         torch.testing.assert_close(forward_single(model, x[i]), batch[i:i + 1], rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(forward_single(model, x[i:i + 1]), batch[i:i + 1], rtol=1e-4, atol=1e-5)
+
+
+class _Broken(torch.nn.Module):
+    """A model whose forward fails halfway, to check the settings come back anyway."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        assert torch.get_num_threads() == 1 and not torch.backends.mkldnn.enabled  # the one-image settings
+        raise RuntimeError("boom")
+
+
+def test_single_image_settings_are_restored_even_on_error():
+    threads, onednn = torch.get_num_threads(), torch.backends.mkldnn.enabled
+    model = LeNet5().train()
+    forward_single(model, torch.randn(1, 28, 28))
+    assert (torch.get_num_threads(), torch.backends.mkldnn.enabled, model.training) == (threads, onednn, True)
+
+    broken = _Broken().train()
+    with pytest.raises(RuntimeError, match="boom"):
+        forward_single(broken, torch.randn(1, 28, 28))
+    assert (torch.get_num_threads(), torch.backends.mkldnn.enabled, broken.training) == (threads, onednn, True)
+
+
+def test_channels_last_changes_only_the_memory_order():
+    x = torch.randn(3, 6, 14, 14)
+    y = channels_last(x)
+    assert y.shape == x.shape and torch.equal(y, x)
+    assert y.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous(memory_format=torch.channels_last)
+    flat = torch.randn(3, 10)
+    assert channels_last(flat) is flat  # not a batch of images: untouched

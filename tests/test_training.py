@@ -3,25 +3,16 @@ import math
 import pytest
 import torch
 
-from lenet_utils.data import MNISTSplit
 from lenet_utils.model import LeNet5
 from lenet_utils.training import History, TrainConfig, evaluate, fit, make_optimizer, make_scheduler, set_seed
 
-
-def _separable(n=256, seed=0) -> MNISTSplit:
-    """Digits a conv net learns in a few steps: class k lights up row band k."""
-    g = torch.Generator().manual_seed(seed)
-    labels = torch.randint(0, 10, (n,), generator=g)
-    pixels = torch.randint(0, 30, (n, 28, 28), generator=g, dtype=torch.uint8)
-    for i, k in enumerate(labels.tolist()):
-        pixels[i, 2 + 2 * k:4 + 2 * k, 4:24] = 255
-    return MNISTSplit(pixels, labels, "train")
+from toydata import separable
 
 
 def _run(config, seed=0, **kwargs):
     set_seed(seed)
     model = LeNet5()
-    return model, fit(model, _separable(), _separable(64, seed=1), config, progress=False, device="cpu", **kwargs)
+    return model, fit(model, separable(), separable(64, seed=1), config, progress=False, device="cpu", **kwargs)
 
 
 def test_fit_returns_a_history_per_epoch():
@@ -90,7 +81,7 @@ def test_step_callback_can_stop_mid_epoch():
 
 def test_fit_without_a_test_split():
     set_seed(0)
-    history = fit(LeNet5(), _separable(64), None, TrainConfig(epochs=1, batch_size=32), progress=False)
+    history = fit(LeNet5(), separable(64), None, TrainConfig(epochs=1, batch_size=32), progress=False)
     assert math.isnan(history.final.test_acc)
 
 
@@ -108,7 +99,7 @@ def test_history_helpers():
 def test_evaluate_matches_a_manual_count():
     set_seed(0)
     model = LeNet5().eval()
-    split = _separable(100)
+    split = separable(100)
     result = evaluate(model, split, batch_size=7)
     with torch.no_grad():
         logits = model(split.images)

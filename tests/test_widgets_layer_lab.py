@@ -4,26 +4,17 @@ import json
 import time
 
 import pytest
-import torch
 
-from lenet_utils.data import MNISTSplit, MNISTUnavailable
+from lenet_utils.data import MNISTUnavailable
 from lenet_utils.experiments import DEFAULT_BUDGET, Leaderboard, RunRecord, VariantResult, VariantTable
 from lenet_utils.model import LeNetConfig
 from lenet_utils.summary import layer_summary
 from lenet_utils.widgets import layer_lab
 from lenet_utils.widgets.layer_lab import ERROR_BORDER, LayerLab
 
+from toydata import separable
+
 WAIT = 300  # s: generous, the test machine is shared
-
-
-def separable(n=256, seed=0) -> MNISTSplit:
-    """Digits a conv net learns in a few steps: class k lights up row band k."""
-    g = torch.Generator().manual_seed(seed)
-    labels = torch.randint(0, 10, (n,), generator=g)
-    pixels = torch.randint(0, 30, (n, 28, 28), generator=g, dtype=torch.uint8)
-    for i, k in enumerate(labels.tolist()):
-        pixels[i, 2 + 2 * k:4 + 2 * k, 4:24] = 255
-    return MNISTSplit(pixels, labels, "train")
 
 
 @pytest.fixture
