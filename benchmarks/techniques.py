@@ -29,6 +29,18 @@ from epoch import tutorial_loader
 from timing import interleaved, median, ratios, spread, sync
 
 
+def tutorial_step(step_model: nn.Module, model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+                  y: torch.Tensor, config: TrainConfig, amp=contextlib.nullcontext()) -> float:
+    """The default recipe's step, written out (``step_model`` may be ``model`` compiled)."""
+    with amp:
+        loss = F.cross_entropy(step_model(x), y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+    optimizer.step()
+    return loss.item()
+
+
 def step_variant(batches: list[tuple[torch.Tensor, torch.Tensor]], device: torch.device, *, layout: str = "cl",
                  autocast: bool = False, compiled: bool = False, threads: int | None = None):
     """A callable timing one pass over ``batches``; returns seconds per step."""
@@ -49,13 +61,7 @@ def step_variant(batches: list[tuple[torch.Tensor, torch.Tensor]], device: torch
             sync(device)
             start = time.perf_counter()
             for x, y in data:
-                with amp:
-                    loss = F.cross_entropy(step_model(x), y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                optimizer.step()
-                loss.item()
+                tutorial_step(step_model, model, optimizer, x, y, config, amp)
             sync(device)
             return (time.perf_counter() - start) / len(data)
         finally:
@@ -79,12 +85,7 @@ def dataloader_variant(workers: int, steps: int, device: torch.device):
         for i, (x, y) in enumerate(loader):  # a new iterator: workers start, as at every epoch
             if i == steps:
                 break
-            loss = F.cross_entropy(model(x.to(device)), y.to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            loss.item()
+            tutorial_step(model, model, optimizer, x.to(device), y.to(device), config)
         sync(device)
         return (time.perf_counter() - start) / steps
     return run

@@ -587,6 +587,9 @@ def run_variants(variants: Sequence[Variant], steps: int, seeds: Sequence[int], 
         raise ValueError("run_variants needs at least one seed")
     train = load_mnist("train") if train is None else train
     test = load_mnist("test") if test is None else test
+    # A few untimed batches first: one-time start-up costs (normalising the split, oneDNN setting
+    # up its kernels) would otherwise land in the first variant's seconds.
+    train_variant(None, min(steps, 10), seeds[0], train=train, test=test, batch_size=batch_size, device=device)
     start, peak_load = time.perf_counter(), _load_average()
     results = []
     for v in variants:
