@@ -64,9 +64,12 @@ browser:
 	fi
 
 # ---- the two commands -------------------------------------------------------------------
+# Jupyter refuses to start as root unless told to; containers and classroom VMs often run as root.
+# LAB_ARGS passes more options, e.g. make lab LAB_ARGS="--no-browser --port=8900".
+LAB_ARGS ?=
 lab: setup
 	-@$(PY) -m lenet_utils data
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: setup browser
 	$(MAKE) --no-print-directory test-unit test-notebooks

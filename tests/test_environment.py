@@ -1,9 +1,18 @@
 """The set-up files agree with each other: pyproject.toml, environment.yml, constraints.txt, Makefile."""
 
+import json
+import os
 import re
+import secrets
+import signal
+import socket
+import subprocess
+import time
 import tomllib
+import urllib.request
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,3 +71,38 @@ def test_makefile_and_ci_give_the_two_commands():
     assert "make test" in ci and "LENET_MNIST_DIR" in ci
     readme = (REPO / "README.md").read_text()
     assert "make lab" in readme and "make test" in readme
+
+
+@pytest.mark.slow
+def test_make_lab_serves_jupyterlab_on_the_notebooks(tmp_path):
+    """The README's first command, for real: ``make lab`` starts JupyterLab on notebooks/."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = secrets.token_hex(8)
+    args = f"--no-browser --ip=127.0.0.1 --port={port} --ServerApp.port_retries=0 --IdentityProvider.token={token}"
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"))
+    log = tmp_path / "lab.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"], cwd=REPO, env=env,
+                                   stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
+    try:
+        names, deadline = None, time.monotonic() + 120
+        while names is None and time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token={token}", timeout=5) as r:
+                    names = {item["name"] for item in json.load(r)["content"]}
+            except OSError:
+                time.sleep(0.5)
+        assert names is not None, f"make lab did not serve JupyterLab:\n{log.read_text()[-3000:]}"
+        assert {"01_mnist_data.ipynb", "06_layer_lab.ipynb", "solutions"} <= names
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10) as r:
+            assert r.status == 200 and b"JupyterLab" in r.read()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
