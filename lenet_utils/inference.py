@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
 from typing import Iterator
 
 import torch
 from torch import nn
+
+from .folding import frozen
 
 EVAL_BATCH_SIZE = 256  # fastest measured on 2 CPU cores (64: 0.87x, 1,024: 0.97x, one batch of 10,000: 0.6x)
 
@@ -24,12 +27,17 @@ def channels_last(x: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int = EVAL_BATCH_SIZE) -> torch.Tensor:
-    """Raw scores ``(N, 10)`` for ``images`` ``(N, 1, 28, 28)``, on the CPU, in eval mode."""
+    """Raw scores ``(N, 10)`` for ``images`` ``(N, 1, 28, 28)``, on the CPU, in eval mode.
+
+    Runs the model folded (``folding.frozen``: conv + avg-pool as one strided convolution, the
+    Linear chain as one matrix): the same logits to about 1e-6, 5-7x faster on a CPU."""
     was_training = model.training
     model.eval()
     try:
         device = next(model.parameters()).device
-        chunks = [model(channels_last(images[i:i + batch_size].to(device))).float().cpu()
+        net = frozen(model)
+        layout = (lambda x: x) if net is not model else channels_last  # folded: NCHW measured faster
+        chunks = [net(layout(images[i:i + batch_size].to(device))).float().cpu()
                   for i in range(0, len(images), batch_size)]
     finally:
         model.train(was_training)
@@ -44,7 +52,12 @@ def predict_proba(model: nn.Module, images: torch.Tensor, batch_size: int = EVAL
 @torch.no_grad()
 def forward_single(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Logits ``(1, 10)`` for one image ``(1, 28, 28)`` or ``(1, 1, 28, 28)``: the interactive path
-    (predict panel, CLI). Kept separate so its latency can be tuned without touching batch code."""
+    (predict panel, CLI). Kept separate so its latency can be tuned without touching batch code.
+
+    Runs the folded model (``folding.frozen``), built once per model and rebuilt whenever a weight
+    changes: an optimizer step, ``load_state_dict`` or any in-place edit bumps PyTorch's version
+    counter, which is part of the cache key. (Writes through ``.data`` bypass that counter, as
+    they bypass autograd; edit weights under ``torch.no_grad()`` instead.)"""
     if x.dim() == 3:
         x = x.unsqueeze(0)
     was_training = model.training
@@ -52,11 +65,26 @@ def forward_single(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         model.eval()
     device = next(model.parameters()).device
     try:
+        net = _frozen_cached(model)
         with _one_image_settings(device):
-            return model(x.to(device)).float().cpu()
+            return net(x.to(device)).float().cpu()
     finally:
         if was_training:
             model.train()
+
+
+_FROZEN: "weakref.WeakKeyDictionary[nn.Module, tuple[tuple, nn.Module | None]]" = weakref.WeakKeyDictionary()
+
+
+def _frozen_cached(model: nn.Module) -> nn.Module:
+    """``frozen(model)``, remembered until a parameter is replaced or changed in place."""
+    key = tuple((p.data_ptr(), p._version, p.shape, p.dtype, p.device) for p in model.parameters())
+    hit = _FROZEN.get(model)
+    if hit is not None and hit[0] == key:
+        return hit[1] or model
+    net = frozen(model)
+    _FROZEN[model] = (key, net if net is not model else None)  # never the model itself: a weak key must not be kept alive
+    return net
 
 
 @contextmanager

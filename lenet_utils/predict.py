@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import torch
@@ -38,7 +39,7 @@ class Prediction:
     probabilities: list[float] = field(default_factory=list)   # all ten, summing to 1
     image: torch.Tensor | None = None                 # (1, 28, 28) the network's input, normalised
     error: str | None = None                          # one line naming the file and the reason
-    stages: dict[str, np.ndarray] = field(default_factory=dict, repr=False)   # preprocess.STAGES -> image
+    stages: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)   # preprocess.STAGES -> image
     inverted: bool | None = None                      # the input was dark ink on light paper
 
     @property

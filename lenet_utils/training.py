@@ -27,6 +27,7 @@ from torch import nn
 
 from .data import Augment, BatchLoader, MNISTSplit
 from .device import pick_device
+from .folding import fold
 from .inference import EVAL_BATCH_SIZE, channels_last, predict_logits
 
 
@@ -47,6 +48,8 @@ class TrainConfig:
     augment: bool = False           # small random shifts, rotations, zooms per batch (data.Augment)
     max_steps: int | None = None    # stop after this many batches in all: a training budget
     seed: int = 0                   # shuffling and augmentation (seed the model with set_seed)
+    fold: bool = True               # run each conv + avg-pool as one strided conv: same maths, ~1.7x
+                                    # faster per step on a CPU (folding.py); False: layer by layer
 
     def __post_init__(self) -> None:
         checks = [
@@ -58,6 +61,7 @@ class TrainConfig:
             ("warmup", 0 < self.warmup < 1, "a fraction between 0 and 1"),
             ("weight_decay", self.weight_decay >= 0, ">= 0"),
             ("label_smoothing", 0 <= self.label_smoothing < 1, "in [0, 1)"),
+            ("fold", isinstance(self.fold, bool), "True or False"),
             ("max_steps", self.max_steps is None or (isinstance(self.max_steps, int) and self.max_steps >= 1),
              "None or a whole number >= 1"),
         ]
@@ -166,6 +170,7 @@ def fit(model: nn.Module, train: MNISTSplit, test: MNISTSplit | None = None,
         total = min(total, config.max_steps)
     optimizer = make_optimizer(model, config)
     scheduler = make_scheduler(optimizer, config, total)
+    net = fold(model) if config.fold else model  # the same function of the same weights, fewer operations
     history = History(total_steps=total, steps_per_epoch=len(loader), device=str(device))
 
     from tqdm.auto import tqdm  # a widget in Jupyter, text in a terminal
@@ -183,7 +188,7 @@ def fit(model: nn.Module, train: MNISTSplit, test: MNISTSplit | None = None,
             stop = False
             for x, y in loader:                                                     # (B, 1, 28, 28), (B,)
                 history.lrs.append(optimizer.param_groups[0]["lr"])
-                loss, logits = train_step(model, optimizer, x, y, config)
+                loss, logits = train_step(net, optimizer, x, y, config)
                 scheduler.step()
                 loss_sum += loss * len(y)
                 correct += (logits.argmax(1) == y).sum()

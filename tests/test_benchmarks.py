@@ -52,7 +52,7 @@ def test_figures_agree_with_their_details(smoke):
     d = results["details"]
     e = d["epoch"]
     spe = e["seconds_per_epoch"]
-    assert set(spe) == {"dataloader", "batchloader", "fit"}
+    assert set(spe) == {"dataloader", "batchloader", "layer_by_layer", "fit"}
     assert all(spe[k]["min"] <= spe[k]["median"] <= spe[k]["max"] for k in spe)
     assert e["repeats"] == len(e["speedup_per_round"]) == len(e["fraction_of_peak_per_round"])
     assert min(e["speedup_per_round"]) <= results["epoch_speedup_vs_dataloader"] <= max(e["speedup_per_round"])
@@ -60,6 +60,11 @@ def test_figures_agree_with_their_details(smoke):
     assert math.isclose(e["train_gflops"], 2.264e6 * e["train_images_per_s"] / 1e9, rel_tol=1e-9)
     fractions = e["fraction_of_peak_per_round"]
     assert min(fractions) <= results["train_fraction_of_peak"] <= max(fractions)
+    # folding executes fewer FLOPs than LeNet-5's own count; the executed share of the peak says so
+    assert 0.3e6 < e["executed_flop_per_image"] < 2.264e6
+    assert e["executed_fraction_of_peak"] == pytest.approx(
+        results["train_fraction_of_peak"] * e["executed_flop_per_image"] / 2.264e6, rel=0.05)
+    assert positive(e["fold_speedup"])
 
     t = d["time_to_99"]
     assert t["target"] == 0.99 and len(t["runs"]) == len(t["seeds"])
@@ -74,12 +79,13 @@ def test_figures_agree_with_their_details(smoke):
 
     tech = d["techniques"]
     assert tech["speedup_vs_nchw"]["nchw"] == pytest.approx(1.0)
-    assert set(tech["speedup_vs_nchw"]) == {"nchw", "channels_last", "one_thread", "bf16_autocast"}
+    assert set(tech["speedup_vs_nchw"]) == {"nchw", "channels_last", "folded", "one_thread", "bf16_autocast"}
     assert positive(tech["dataloader_workers_2_speedup"])
 
     ev = d["eval"]
     assert f"batch_{ev['default_batch_size']}" in ev["images_per_s"]
     assert ev["relative_to_default"][f"batch_{ev['default_batch_size']}"] == pytest.approx(1.0)
+    assert f"batch_{ev['default_batch_size']}_layer_by_layer" in ev["images_per_s"]  # what folding gains
     assert set(d["latency"]["latency_us"]) == {"forward_single", "model_call", "onednn_off", "one_thread"}
     p = d["predict"]
     assert p["predict_image_ms"] == results["predict_latency_ms_median"]

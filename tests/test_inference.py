@@ -63,3 +63,28 @@ def test_channels_last_changes_only_the_memory_order():
     assert y.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous(memory_format=torch.channels_last)
     flat = torch.randn(3, 10)
     assert channels_last(flat) is flat  # not a batch of images: untouched
+
+
+def test_single_image_path_follows_every_change_to_the_weights():
+    """forward_single keeps a folded copy of the model; any change to a weight must reach it."""
+    torch.manual_seed(1)
+    model = LeNet5().eval()
+    x = torch.randn(1, 28, 28)
+
+    def check():
+        with torch.no_grad():
+            torch.testing.assert_close(forward_single(model, x), model(x[None]), rtol=1e-4, atol=1e-5)
+
+    check()
+    with torch.no_grad():                                   # an in-place edit
+        model.features.conv1.weight[0].zero_()
+    check()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)  # a training step
+    torch.nn.functional.cross_entropy(model(torch.randn(8, 1, 28, 28)), torch.randint(0, 10, (8,))).backward()
+    optimizer.step()
+    check()
+    other = LeNet5()                                         # new weights loaded
+    model.load_state_dict(other.state_dict())
+    check()
+    model.classifier.out.bias = torch.nn.Parameter(torch.full((10,), 3.0))  # a parameter replaced
+    check()

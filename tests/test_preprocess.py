@@ -391,3 +391,14 @@ def test_decode_reads_only_the_header_before_checking(monkeypatch):
     with pytest.raises(ImageError):
         decode(bomb, "bomb.png")
     assert loaded == [], "pixels were decoded before the size check"
+
+
+@pytest.mark.parametrize("shape", [(200, 200), (150, 200), (200, 133), (37, 91), (2, 2)])
+def test_border_of_the_resized_light_is_exact(shape):
+    """The shortcut resizes only the edge strips of the lighting grid; they must match the full resize."""
+    from lenet_utils.preprocess import _border, _border_of_resized, lighting_grid
+
+    rng = np.random.default_rng(0)
+    grid = lighting_grid(rng.integers(0, 256, shape, dtype=np.uint8))
+    full = np.asarray(grid.resize(shape[::-1], Image.BILINEAR))
+    assert np.array_equal(_border_of_resized(grid, shape), _border(full))
