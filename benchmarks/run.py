@@ -222,6 +222,10 @@ def print_table(results: dict) -> None:
     if "latency" in d:
         print("single forward (us): "
               + ", ".join(f"{k} {v['median']:.0f}" for k, v in d["latency"]["latency_us"].items()))
+    if "predict" in d:
+        p = d["predict"]
+        print(f"PNG to prediction (ms): photo PNG {p['predict_image_ms']:.2f} (decoding {p['decode_ms']:.2f}, "
+              f"forward {p['forward_ms']:.2f}), scan PNG {p['scan_predict_image_ms']:.2f} (decoding {p['scan_decode_ms']:.2f})")
     if "techniques" in d:
         t = d["techniques"]
         print("training step, speed-up over NCHW: "

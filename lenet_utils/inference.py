@@ -63,9 +63,10 @@ def forward_single(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     was_training = model.training
     if was_training:
         model.eval()
-    device = next(model.parameters()).device
+    params = list(model.parameters())
+    device = params[0].device
     try:
-        net = _frozen_cached(model)
+        net = _frozen_cached(model, params)
         with _one_image_settings(device):
             return net(x.to(device)).float().cpu()
     finally:
@@ -76,9 +77,10 @@ def forward_single(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 _FROZEN: "weakref.WeakKeyDictionary[nn.Module, tuple[tuple, nn.Module | None]]" = weakref.WeakKeyDictionary()
 
 
-def _frozen_cached(model: nn.Module) -> nn.Module:
-    """``frozen(model)``, remembered until a parameter is replaced or changed in place."""
-    key = tuple((p.data_ptr(), p._version, p.shape, p.dtype, p.device) for p in model.parameters())
+def _frozen_cached(model: nn.Module, params: list[nn.Parameter]) -> nn.Module:
+    """``frozen(model)``, remembered until a parameter is replaced or changed in place. (A new
+    dtype, device or shape means new storage, so the storage address covers those too.)"""
+    key = tuple((p.data_ptr(), p._version) for p in params)
     hit = _FROZEN.get(model)
     if hit is not None and hit[0] == key:
         return hit[1] or model

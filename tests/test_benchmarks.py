@@ -89,7 +89,9 @@ def test_figures_agree_with_their_details(smoke):
     assert set(d["latency"]["latency_us"]) == {"forward_single", "model_call", "onednn_off", "one_thread"}
     p = d["predict"]
     assert p["predict_image_ms"] == results["predict_latency_ms_median"]
-    assert all(positive(p[f"{stage}_ms"]) for stage in ("decode", "preprocess", "forward", "predict_image"))
+    assert all(positive(p[f"{stage}_ms"]) for stage in ("decode", "preprocess", "forward", "predict_image",
+                                                         "scan_decode", "scan_predict_image"))
+    assert p["scan_png_bytes"] < p["png_bytes"]  # the figure is the heavier file
 
 
 @pytest.mark.mnist
