@@ -5,7 +5,7 @@ measurement at tiny sizes in a few seconds (``make test`` does, so the suite nev
 figures mean nothing, its JSON goes to a temporary folder unless ``--out`` says otherwise, and
 the targets are not checked. See benchmarks/README.md for the method and the results.
 
-    python benchmarks/run.py                        # the full run, about 5 minutes on 2 quiet cores
+    python benchmarks/run.py                        # the full run, about 4 minutes on 2 cores
     python benchmarks/run.py --skip-notebooks       # without executing the notebooks
     python benchmarks/run.py --only latency,eval    # some sections
     python benchmarks/run.py --smoke --out /tmp/smoke.json
