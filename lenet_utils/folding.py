@@ -44,7 +44,8 @@ def collapse_linears(layers: list[nn.Linear]) -> tuple[torch.Tensor, torch.Tenso
     """``(W, b)`` of the one linear map a chain of Linear layers computes, first layer first."""
     weight, bias = layers[0].weight, layers[0].bias
     for layer in layers[1:]:
-        bias = layer.weight @ bias + layer.bias if bias is not None else layer.bias
+        carried = None if bias is None else layer.weight @ bias   # the earlier biases, mapped forward
+        bias = carried if layer.bias is None else layer.bias if carried is None else carried + layer.bias
         weight = layer.weight @ weight                            # (out, previous out) @ (previous out, in)
     return weight, bias
 

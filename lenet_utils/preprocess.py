@@ -111,7 +111,11 @@ class Stages(Mapping):
     def __getitem__(self, name: str) -> np.ndarray:
         image = self._images[name]
         if isinstance(image, Image.Image):
-            image = self._images[name] = np.asarray(image)
+            pixels = np.asarray(image)
+            for key, value in self._images.items():   # stages sharing one picture share one array
+                if value is image:
+                    self._images[key] = pixels
+            image = pixels
         return image
 
     def __iter__(self) -> Iterator[str]:

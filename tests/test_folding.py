@@ -140,3 +140,11 @@ def test_frozen_is_a_snapshot():
         model.classifier.out.bias.add_(1.0)
         torch.testing.assert_close(snapshot(x), before)                 # a snapshot does not follow
         torch.testing.assert_close(frozen(model)(x), model(x), rtol=1e-5, atol=1e-5)
+
+
+def test_collapse_handles_layers_without_bias():
+    torch.manual_seed(6)
+    for biases in ((False, True), (True, False), (False, False)):
+        layers = [nn.Linear(8, 5, bias=biases[0]), nn.Linear(5, 3, bias=biases[1])]
+        x = torch.randn(4, 8)
+        torch.testing.assert_close(F.linear(x, *collapse_linears(layers)), layers[1](layers[0](x)))

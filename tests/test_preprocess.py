@@ -402,3 +402,13 @@ def test_border_of_the_resized_light_is_exact(shape):
     grid = lighting_grid(rng.integers(0, 256, shape, dtype=np.uint8))
     full = np.asarray(grid.resize(shape[::-1], Image.BILINEAR))
     assert np.array_equal(_border_of_resized(grid, shape), _border(full))
+
+
+def test_stages_that_share_a_picture_share_one_array():
+    """An RGB upload's "oriented" and "on_white" stages are the same picture: one copy, made when read."""
+    from lenet_utils.preprocess import preprocess
+
+    img = Image.new("RGB", (60, 60), (240, 240, 240))
+    ImageDraw.Draw(img).line([(30, 10), (30, 50)], fill=(20, 20, 20), width=5)
+    stages = preprocess(img).stages
+    assert stages["on_white"] is stages["oriented"] and stages["oriented"].shape == (60, 60, 3)
