@@ -92,6 +92,8 @@ def test_figures_agree_with_their_details(smoke):
     assert all(positive(p[f"{stage}_ms"]) for stage in ("decode", "preprocess", "forward", "predict_image",
                                                          "scan_decode", "scan_predict_image"))
     assert p["scan_png_bytes"] < p["png_bytes"]  # the figure is the heavier file
+    assert p["beyond_decode_ms"] == pytest.approx(p["predict_image_ms"] - p["decode_ms"], abs=2e-3)
+    assert p["scan_beyond_decode_ms"] == pytest.approx(p["scan_predict_image_ms"] - p["scan_decode_ms"], abs=2e-3)
 
 
 @pytest.mark.mnist

@@ -393,15 +393,52 @@ def test_decode_reads_only_the_header_before_checking(monkeypatch):
     assert loaded == [], "pixels were decoded before the size check"
 
 
-@pytest.mark.parametrize("shape", [(200, 200), (150, 200), (200, 133), (37, 91), (2, 2)])
-def test_border_of_the_resized_light_is_exact(shape):
-    """The shortcut resizes only the edge strips of the lighting grid; they must match the full resize."""
-    from lenet_utils.preprocess import _border, _border_of_resized, lighting_grid
+@pytest.mark.parametrize("shape", [(200, 200), (150, 200), (37, 91), (1, 5), (1, 1)])
+def test_blur_matches_pillows_box_blur_within_one_grey_level(shape):
+    """The numpy 3x3 box blur stands in for Pillow's BoxBlur(1): same edges (repeated), same size,
+    rounding apart; a flat image stays flat and a lone bright pixel spreads over its 3x3 square."""
+    from PIL import ImageFilter
+
+    from lenet_utils.preprocess import _blur
+
+    a = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    pillow = np.asarray(Image.fromarray(a).filter(ImageFilter.BoxBlur(1)))
+    ours = _blur(a)
+    assert ours.shape == a.shape and ours.dtype == np.uint8
+    assert np.abs(ours.astype(int) - pillow).max() <= 1
+    assert np.array_equal(_blur(np.full((9, 7), 200, np.uint8)), np.full((9, 7), 200, np.uint8))
+    dot = np.zeros((7, 7), np.uint8)
+    dot[3, 3] = 255
+    assert np.array_equal(np.argwhere(_blur(dot) > 0).min(0), [2, 2]) and _blur(dot)[3, 3] == round(255 / 9)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_pad_edge_is_nps_edge_padding(k):
+    from lenet_utils.preprocess import _pad_edge
+
+    for shape in [(1, 1), (2, 3), (24, 17)]:
+        a = np.random.default_rng(k).integers(0, 256, shape, dtype=np.uint8)
+        assert np.array_equal(_pad_edge(a, k), np.pad(a, k, mode="edge"))
+
+
+def test_percentile_from_the_histogram_is_the_lower_value():
+    from lenet_utils.preprocess import _percentile_u8
 
     rng = np.random.default_rng(0)
-    grid = lighting_grid(rng.integers(0, 256, shape, dtype=np.uint8))
-    full = np.asarray(grid.resize(shape[::-1], Image.BILINEAR))
-    assert np.array_equal(_border_of_resized(grid, shape), _border(full))
+    for n in (1, 2, 10, 1001, 40_000):
+        a = rng.integers(0, 256, n, dtype=np.uint8)
+        for q in (10, 50, 90):
+            assert _percentile_u8(a, q) == int(np.percentile(a, q, method="lower"))
+    assert _percentile_u8(np.array([[3, 9], [9, 250]], np.uint8), 50) == 9
+
+
+def test_normalisation_table_gives_exactly_what_normalize_gives():
+    """preprocess looks up each grey level's normalised value; it must equal data.normalize bit for bit."""
+    from lenet_utils.data import normalize
+
+    pre = preprocess(encode(draw_digit(), "PNG"))
+    assert pre.input.dtype == torch.float32 and pre.input.shape == (1, 28, 28)
+    assert torch.equal(pre.input, normalize(torch.from_numpy(pre.pixels.copy()).unsqueeze(0))[0])
 
 
 def test_stages_that_share_a_picture_share_one_array():
