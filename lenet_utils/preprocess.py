@@ -17,7 +17,7 @@ only works on inputs made the same way, so :func:`preprocess` repeats the proced
 
 The background stage looks twice: first at a shrunken copy (which way round the ink is, how
 the paper is lit, how noisy it is, roughly where the ink lies), then at full resolution in a
-window around the ink. That keeps a 400x400 upload to about 1.5 ms of work beyond decoding.
+window around the ink. That keeps a 400x400 upload to 1.5-2 ms of work beyond decoding.
 
 Every stage's image is returned (``Preprocessed.stages``) so the course can show them. The
 function is pure: no model, no files written, no global state.
