@@ -326,13 +326,16 @@ def lighting_grid(inv: np.ndarray, cells: int = CONFIG.flatten_cells) -> Image.I
 
     Shrink to ``cells`` across (each cell averages many pixels, so noise vanishes), take the
     minimum over neighbouring cells (ink strokes are thinner than that window, so they vanish
-    too), and smooth. A shadow or a lamp's gradient survives; the digit does not. Resize the
-    grid to any size (``Image.resize``, bilinear) for the light at each pixel.
+    too), then the maximum over the same window, and smooth. Minimum then maximum is a
+    morphological *opening*: the minimum alone would also pull a sharp edge in the light (a
+    shadow's border, a photo pasted on a flat canvas) two cells into the brighter side, and that
+    band would be read as ink. A shadow, a lamp's gradient or a sheet's edge survives; the digit
+    does not. Resize the grid to any size (``Image.resize``, bilinear) for the light at each pixel.
     """
     h, w = inv.shape
     gw, gh = (cells, max(2, round(cells * h / w))) if w >= h else (max(2, round(cells * w / h)), cells)
     grid = Image.fromarray(inv).resize((gw, gh), Image.BOX)
-    return grid.filter(ImageFilter.MinFilter(5)).filter(ImageFilter.BoxBlur(1))
+    return grid.filter(ImageFilter.MinFilter(5)).filter(ImageFilter.MaxFilter(5)).filter(ImageFilter.BoxBlur(1))
 
 
 @dataclass(frozen=True)

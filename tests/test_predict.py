@@ -105,6 +105,20 @@ def test_every_example_is_read_right_and_named_by_its_digit():
         assert p.inverted, f"{path.name} should be dark ink on light paper"
 
 
+def test_an_example_pasted_onto_a_flat_canvas_is_still_read_right():
+    """A photo enlarged with a flat border (a collage, a screenshot, "extend canvas") has a hard
+    edge where the unevenly lit sheet meets the border. The lighting estimate must keep that edge
+    (a morphological opening, not just a minimum) or the pipeline reads the edge as ink."""
+    for path in example_images():
+        with Image.open(path) as im:
+            photo = im.convert("RGB")
+        canvas = Image.new("RGB", (400, 400), photo.getpixel((0, 0)))
+        photo.thumbnail((400, 400))
+        canvas.paste(photo, (0, 0))
+        p = predict_image(canvas, name=path.name)
+        assert p.label == example_label(path), f"{path.name} on a flat canvas read as {p.label}"
+
+
 def test_naive_resize_is_what_demo_apps_do():
     p = predict_naive(seven_png(), name="seven.png")
     assert p.ok and p.image.shape == (1, 28, 28)
