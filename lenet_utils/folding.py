@@ -27,8 +27,10 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.lib.stride_tricks import sliding_window_view
 from torch import nn
 
 Op = Callable[[torch.Tensor], torch.Tensor]
@@ -156,6 +158,26 @@ def fold(model: nn.Module) -> nn.Module:
     return Folded(model, ops) if folded else model
 
 
+class FrozenConv:
+    """A folded conv + 2x2 average with its weights computed once: one stride-2 convolution."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, padding: tuple[int, int, int, int]):
+        self.weight, self.bias, self.padding = weight, bias, padding   # (O, I, k+1, k+1), (O,), (l, r, t, b)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return strided_conv(x, self.weight, self.bias, self.padding)
+
+
+class FrozenLinear:
+    """A collapsed Linear chain with its one matrix computed once."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None):
+        self.weight, self.bias = weight, bias                          # (out, in), (out,)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight, self.bias)
+
+
 class Frozen(nn.Module):
     """:func:`fold` with the folded weights computed once: for inference, no gradients. A snapshot:
     it does not follow later changes to the model's weights (build a new one)."""
@@ -179,12 +201,78 @@ def frozen(model: nn.Module) -> nn.Module:
     ops: list[Op] = []
     for op in net.ops:
         if isinstance(op, ConvPool):
-            weight = box_blur_kernel(op.conv.weight).contiguous()
             bias = None if op.conv.bias is None else op.conv.bias.clone()
-            ops.append(lambda x, w=weight, b=bias, p=op.padding: strided_conv(x, w, b, p))
+            ops.append(FrozenConv(box_blur_kernel(op.conv.weight).contiguous(), bias, op.padding))
         elif isinstance(op, LinearChain):
             weight, bias = (t.clone() if t is not None else None for t in collapse_linears(list(op.layers)))
-            ops.append(lambda x, w=weight, b=bias: F.linear(x, w, b))
+            ops.append(FrozenLinear(weight, bias))
         else:
             ops.append(op)
     return Frozen(ops)
+
+
+# --- one image in numpy -----------------------------------------------------------------------
+# For a single 28x28 image the arithmetic is tiny (0.46 MFLOP folded) and PyTorch's per-operation
+# costs are most of the time, more so when the call comes between other work (an upload's
+# decoding and preprocessing leave the dispatcher's code and data out of the caches). The same
+# frozen weights in numpy take 0.1-0.2 ms less per prediction; the results agree to about 1e-6.
+NumpyOp = Callable[[np.ndarray], np.ndarray]
+
+
+def _conv_np(weight: torch.Tensor, bias: torch.Tensor | None, padding: tuple[int, int, int, int]) -> NumpyOp:
+    out_ch, in_ch, kh, kw = weight.shape
+    w = weight.detach().cpu().float().reshape(out_ch, -1).T.numpy().copy()    # (I*kh*kw, O)
+    b = None if bias is None else bias.detach().cpu().float().numpy().copy()
+    left, right, top, bottom = padding
+
+    def conv(x: np.ndarray) -> np.ndarray:                                       # (I, H, W) -> (O, H', W')
+        c, h, wd = x.shape
+        if left or right or top or bottom:
+            padded = np.zeros((c, h + top + bottom, wd + left + right), np.float32)
+            padded[:, top:top + h, left:left + wd] = x
+            x = padded
+        cols = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::2, ::2]     # (I, H', W', kh, kw), a view
+        _, ho, wo = cols.shape[:3]
+        y = cols.transpose(1, 2, 0, 3, 4).reshape(ho * wo, c * kh * kw) @ w  # (H'W', O): im2col, one matmul
+        if b is not None:
+            y += b
+        return np.ascontiguousarray(y.T).reshape(out_ch, ho, wo)
+    return conv
+
+
+def _linear_np(weight: torch.Tensor, bias: torch.Tensor | None) -> NumpyOp:
+    w = weight.detach().cpu().float().T.numpy().copy()                          # (in, out)
+    b = None if bias is None else bias.detach().cpu().float().numpy().copy()
+    return (lambda x: x @ w) if b is None else (lambda x: x @ w + b)
+
+
+def numpy_forward(net: nn.Module) -> Callable[[np.ndarray], np.ndarray] | None:
+    """``net`` (from :func:`frozen`) for one image in numpy: ``(C, H, W)`` float32 -> ``(1, classes)``
+    logits, the same as ``net(x[None])``; None when ``net`` has a layer numpy is not given here
+    (max pooling, sigmoid, GELU, ...), and the caller runs PyTorch instead."""
+    if not isinstance(net, Frozen):
+        return None
+    steps: list[NumpyOp] = []
+    for op in net._ops:
+        if isinstance(op, FrozenConv):
+            steps.append(_conv_np(op.weight, op.bias, op.padding))
+        elif isinstance(op, FrozenLinear):
+            steps.append(_linear_np(op.weight, op.bias))
+        elif isinstance(op, nn.Linear):
+            steps.append(_linear_np(op.weight, op.bias))
+        elif isinstance(op, nn.ReLU):
+            steps.append(lambda x: np.maximum(x, 0.0, dtype=np.float32))
+        elif isinstance(op, nn.Tanh):
+            steps.append(np.tanh)
+        elif isinstance(op, nn.Flatten) and op.start_dim == 1 and op.end_dim == -1:
+            steps.append(lambda x: x.reshape(1, -1))                   # (C, H, W) in PyTorch's order
+        elif isinstance(op, nn.Dropout):
+            continue                                                   # inference: the identity
+        else:
+            return None
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        for step in steps:
+            x = step(x)
+        return x
+    return forward

@@ -31,7 +31,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Mapping, Union
+from typing import Callable, Iterator, Mapping, Union
 
 import numpy as np
 import torch
@@ -99,17 +99,20 @@ STAGES = {  # name -> caption, in pipeline order
 
 class Stages(Mapping):
     """Each stage's image (``np.ndarray``), in pipeline order. A stage may be stored as the PIL
-    image it was made from and becomes an array when first read: copying a full-size colour
-    picture out of Pillow costs 0.1 ms, and only a panel showing the steps ever looks at it."""
+    image it was made from, or as a function that makes it, and becomes an array when first read:
+    copying a full-size picture out of Pillow, or making the full-size inverted and background
+    pictures, costs 0.1 ms or more, and only a panel showing the steps ever looks at them."""
 
     def __init__(self) -> None:
-        self._images: dict[str, np.ndarray | Image.Image] = {}
+        self._images: dict[str, np.ndarray | Image.Image | Callable[[], np.ndarray]] = {}
 
-    def __setitem__(self, name: str, image: np.ndarray | Image.Image) -> None:
+    def __setitem__(self, name: str, image: np.ndarray | Image.Image | Callable[[], np.ndarray]) -> None:
         self._images[name] = image
 
     def __getitem__(self, name: str) -> np.ndarray:
         image = self._images[name]
+        if callable(image):                            # made when first read
+            image = self._images[name] = image()
         if isinstance(image, Image.Image):
             pixels = np.asarray(image)
             for key, value in self._images.items():   # stages sharing one picture share one array
@@ -350,13 +353,15 @@ class Paper:
     box: tuple[int, int, int, int] | None   # where the ink roughly is (with a margin); None: no ink
 
 
-def find_paper(grey: np.ndarray, config: PreprocessConfig = CONFIG) -> Paper:
+def find_paper(grey: np.ndarray | Image.Image, config: PreprocessConfig = CONFIG) -> Paper:
     """Look at a shrunken copy (at most ``coarse_side`` px across: fast, and noise averages out)
-    to decide which way round the ink is, how the paper is lit, how noisy it is, and roughly
-    where the ink lies. :func:`remove_background` then works at full resolution around the ink."""
-    h, w = grey.shape
+    of the grey picture (an ``(H, W)`` uint8 array or an "L" image) to decide which way round the
+    ink is, how the paper is lit, how noisy it is, and roughly where the ink lies.
+    :func:`remove_background` then works at full resolution around the ink."""
+    picture = grey if isinstance(grey, Image.Image) else Image.fromarray(grey)
+    w, h = picture.size
     f = max(1, -(-max(h, w) // config.coarse_side))                 # shrink factor, rounded up
-    small = np.asarray(Image.fromarray(grey).reduce(f)) if f > 1 else grey
+    small = np.asarray(picture.reduce(f) if f > 1 else picture)
     soft = _blur(small)
     ring = _percentile_u8(_border(soft), 50)                        # paper fills the edges
     inverted = (ring - int(soft.min())) > (int(soft.max()) - ring)  # ink is the far extreme from paper
@@ -386,25 +391,31 @@ def find_paper(grey: np.ndarray, config: PreprocessConfig = CONFIG) -> Paper:
     return Paper(bool(inverted), float(level), noise * f, grid, contrast, box)
 
 
-def remove_background(inv: np.ndarray, paper: Paper,
-                      config: PreprocessConfig = CONFIG) -> tuple[np.ndarray, tuple[int, int, int, int] | None, int]:
-    """Inverted grey (ink bright) -> (clean image with the paper at 0, the ink's box, contrast).
+def remove_background(grey: np.ndarray | Image.Image, paper: Paper, config: PreprocessConfig = CONFIG
+                      ) -> tuple[np.ndarray, tuple[int, int, int, int] | None, int]:
+    """The window around the ink that :func:`find_paper` found (``paper.box``), cleaned: ->
+    (the window with the ink bright and the paper at 0, the ink's box in the whole picture, contrast).
 
-    Works on the window around the ink that :func:`find_paper` found. Two thresholds: what
-    counts as ink is decided on a blurred copy, so isolated noise pixels never do - above
+    Reads only that window of the grey picture, flipped when ``paper.inverted``. Two thresholds:
+    what counts as ink is decided on a blurred copy, so isolated noise pixels never do - above
     ``ink_threshold`` of the way from paper to the strongest ink, and at least ``noise_sigmas``
     noise standard deviations above the paper. The ink then keeps its soft, anti-aliased rim:
     within one pixel of that ink, anything clearly above the paper's noise is kept, stretched
     so that the strongest ink is 255.
     """
-    clean = np.zeros_like(inv)
     if paper.box is None:
-        return clean, None, paper.contrast
+        return np.zeros((0, 0), np.uint8), None, paper.contrast
     l, t, r, b = paper.box
-    flat = inv[t:b, l:r]
+    if isinstance(grey, Image.Image):
+        W, H = grey.size
+        flat = np.asarray(grey.crop(paper.box))                     # (b - t, r - l)
+    else:
+        H, W = grey.shape
+        flat = grey[t:b, l:r]
+    if paper.inverted:
+        flat = 255 - flat                                           # ink bright, as in MNIST
     if paper.lighting is not None:                                  # the light over this window only
         gw, gh = paper.lighting.size
-        H, W = inv.shape
         light = paper.lighting.resize((r - l, b - t), Image.BILINEAR,
                                       box=(l * gw / W, t * gh / H, r * gw / W, b * gh / H))
         light = np.asarray(light)
@@ -415,16 +426,25 @@ def remove_background(inv: np.ndarray, paper: Paper,
     floor = paper.level + max(3.0 * paper.noise, 1.0)               # the paper's level, noise included
     near_ink = _grow(soft > cut)
     if not near_ink.any():
-        return clean, None, contrast
+        return np.zeros_like(flat), None, contrast
     top = int(flat[near_ink].max())                                 # the strongest ink pixel
     window = np.clip((flat.astype(np.float32) - floor) * (255.0 / max(top - floor, 1.0)), 0, 255)
     window[~near_ink] = 0
-    clean[t:b, l:r] = window
     ink = window > 0
+    window = window.astype(np.uint8)                                # truncated, as stored before
     if int(ink.sum()) < config.min_ink_pixels:
-        return clean, None, contrast
+        return window, None, contrast
     il, it, ir, ib = ink_box(ink)
-    return clean, (l + il, t + it, l + ir, t + ib), contrast
+    return window, (l + il, t + it, l + ir, t + ib), contrast
+
+
+def _on_canvas(window: np.ndarray, box: tuple[int, int, int, int] | None, shape: tuple[int, int]) -> np.ndarray:
+    """``window`` pasted at ``box`` (left, top, right, bottom) into a black picture of ``shape``."""
+    out = np.zeros(shape, np.uint8)
+    if box is not None:
+        l, t, r, b = box
+        out[t:b, l:r] = window
+    return out
 
 
 def paper_noise(flat: np.ndarray, soft: np.ndarray) -> float:
@@ -530,15 +550,15 @@ def preprocess(source: ImageSource, name: str | None = None, *, limits: Limits =
         stages["on_white"] = np.asarray(white)
     else:
         stages["on_white"] = img
-        grey = np.asarray(img.convert("L")) if img.mode != "L" else stages["oriented"]
-    stages["grey"] = grey
+        grey = img.convert("L") if img.mode != "L" else img   # kept in Pillow: the work below reads a
+    stages["grey"] = grey                                      # shrunken copy and a window, not all of it
 
     paper = find_paper(grey, config)
-    inv = 255 - grey if paper.inverted else grey
-    stages["inverted"] = inv
+    stages["inverted"] = (lambda: 255 - np.asarray(grey)) if paper.inverted else grey
 
-    clean, box, contrast = remove_background(inv, paper, config)
-    stages["background"] = clean
+    window, box, contrast = remove_background(grey, paper, config)
+    shape = (grey.size[1], grey.size[0]) if isinstance(grey, Image.Image) else grey.shape
+    stages["background"] = lambda: _on_canvas(window, paper.box, shape)
     if box is None or contrast < config.min_contrast:
         err = NoDigitFound(f"{name}: no digit found (the image is blank or too faint: ink differs from "
                            f"the paper by {max(contrast, 0)} of 255 grey levels)")
@@ -546,7 +566,7 @@ def preprocess(source: ImageSource, name: str | None = None, *, limits: Limits =
         raise err
 
     left, top, right, bottom = box
-    crop = clean[top:bottom, left:right]
+    crop = window[top - paper.box[1]:bottom - paper.box[1], left - paper.box[0]:right - paper.box[0]]
     stages["cropped"] = crop
     scaled = scale_to_box(crop, config.box, config.resample)
     stages["scaled"] = scaled

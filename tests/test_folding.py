@@ -1,10 +1,12 @@
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from lenet_utils import LeNet5, TrainConfig, fit, set_seed
-from lenet_utils.folding import ConvPool, Folded, LinearChain, box_blur_kernel, collapse_linears, fold, frozen
+from lenet_utils.folding import (ConvPool, Folded, LinearChain, box_blur_kernel, collapse_linears, fold, frozen,
+                                 numpy_forward)
 from lenet_utils.training import make_optimizer
 from toydata import separable
 
@@ -30,6 +32,23 @@ def test_folded_and_frozen_compute_the_layer_by_layer_function(overrides):
     torch.testing.assert_close(fold(model)(x), expected, rtol=1e-5, atol=1e-5)
     with torch.no_grad():
         torch.testing.assert_close(frozen(model)(x), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("overrides", [*CONFIGS, {"dropout": 0.5}, {"activation": "sigmoid"}, {"fc_activation": "gelu"}],
+                         ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "reference")
+def test_numpy_forward_computes_the_same_logits_or_declines(overrides):
+    """One image through the frozen weights in numpy: the model's logits, or None (PyTorch runs
+    instead) exactly when a layer has no numpy form here: max pooling, sigmoid, GELU."""
+    torch.manual_seed(0)
+    model = LeNet5(**overrides).eval()
+    run = numpy_forward(frozen(model))
+    declines = overrides.get("pool") == "max" or "sigmoid" in overrides.values() or "gelu" in overrides.values()
+    assert (run is None) == declines
+    if run is not None:
+        x = torch.randn(1, 1, 28, 28)
+        logits = run(x[0].numpy())
+        assert logits.shape == (1, 10) and logits.dtype == np.float32
+        torch.testing.assert_close(torch.from_numpy(logits), model(x), rtol=1e-5, atol=1e-5)
 
 
 def test_what_folds_in_the_reference():

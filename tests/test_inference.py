@@ -32,6 +32,20 @@ def test_single_image_path_matches_the_batch_path():
         torch.testing.assert_close(forward_single(model, x[i:i + 1]), batch[i:i + 1], rtol=1e-4, atol=1e-5)
 
 
+def test_single_image_runs_in_numpy_when_it_can_and_in_pytorch_otherwise():
+    from lenet_utils.inference import _frozen_cached
+
+    torch.manual_seed(0)
+    x = torch.randn(1, 28, 28)
+    for overrides, numpy_form in [({}, True), ({"pool": "max"}, False)]:
+        model = LeNet5(**overrides).eval()
+        assert (_frozen_cached(model, list(model.parameters()))[1] is not None) == numpy_form
+        logits = forward_single(model, x)
+        assert logits.shape == (1, 10) and logits.dtype == torch.float32
+        with torch.no_grad():
+            torch.testing.assert_close(logits, model(x[None]), rtol=1e-4, atol=1e-5)
+
+
 class _Broken(torch.nn.Module):
     """A model whose forward fails halfway, to check the settings come back anyway."""
 
