@@ -226,6 +226,7 @@ def print_table(results: dict) -> None:
         p = d["predict"]
         print(f"PNG to prediction (ms): photo PNG {p['predict_image_ms']:.2f} (decoding {p['decode_ms']:.2f}, "
               f"the rest {p['beyond_decode_ms']:.2f}, of which forward {p['forward_ms']:.2f}), "
+              f"the photo as a grey PNG {p['grey_predict_image_ms']:.2f} (decoding {p['grey_decode_ms']:.2f}), "
               f"scan PNG {p['scan_predict_image_ms']:.2f} (decoding {p['scan_decode_ms']:.2f}, "
               f"the rest {p['scan_beyond_decode_ms']:.2f})")
     if "techniques" in d:
