@@ -431,7 +431,7 @@ def remove_background(grey: np.ndarray | Image.Image, paper: Paper, config: Prep
     window = np.clip((flat.astype(np.float32) - floor) * (255.0 / max(top - floor, 1.0)), 0, 255)
     window[~near_ink] = 0
     ink = window > 0
-    window = window.astype(np.uint8)                                # truncated, as stored before
+    window = window.astype(np.uint8)                                # whole grey levels (truncated)
     if int(ink.sum()) < config.min_ink_pixels:
         return window, None, contrast
     il, it, ir, ib = ink_box(ink)
