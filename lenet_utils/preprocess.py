@@ -8,7 +8,7 @@ only works on inputs made the same way, so :func:`preprocess` repeats the proced
     decode       bytes -> image, refused early when too large (see :class:`Limits`)
     oriented     the camera's EXIF orientation applied; huge images shrunk to ``work_side``
     on_white     transparency composited onto white paper
-    grey         one channel, 0 = black ... 255 = white
+    grey         one channel, 0 = black ... 255 = white; a sheet photographed on a darker desk is cut out
     inverted     light ink on dark paper, as in MNIST (dark-on-light input is flipped)
     background   uneven lighting flattened, paper set to 0, ink stretched to full strength
     cropped      the ink's bounding box
@@ -80,6 +80,8 @@ class PreprocessConfig:
     flatten_cells: int = 24           # lighting is estimated on a grid this many cells across
     uneven_light: float = 0.1         # ... and subtracted when it varies around the edges by more than
                                       #     this share of the ink's contrast
+    sheet_contrast: int = 60          # a sheet is cut out of its surround (a desk) only when the two differ
+                                      #     by this many grey levels
 
 
 LIMITS = Limits()
@@ -341,6 +343,64 @@ def lighting_grid(inv: np.ndarray, cells: int = CONFIG.flatten_cells) -> Image.I
     return grid.filter(ImageFilter.MinFilter(5)).filter(ImageFilter.MaxFilter(5)).filter(ImageFilter.BoxBlur(1))
 
 
+def _otsu(counts: np.ndarray) -> int:
+    """Otsu's threshold of a 256-bin histogram: the grey level that best splits it into two classes
+    (the largest between-class variance). Levels <= the threshold are the dark class."""
+    p = counts / counts.sum()
+    weight = np.cumsum(p)                                        # share of the dark class
+    mean = np.cumsum(p * np.arange(256))                         # its mass
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mean[-1] * weight - mean) ** 2 / (weight * (1.0 - weight))
+    return int(np.nanargmax(between))
+
+
+def _median_of(counts: np.ndarray, lo: int, hi: int) -> float:
+    """Median grey level of the histogram ``counts`` restricted to levels ``lo`` ... ``hi``."""
+    part = np.cumsum(counts[lo:hi + 1])
+    return float(lo + np.searchsorted(part, (part[-1] - 1) / 2, side="right")) if part[-1] else float(lo)
+
+
+def find_sheet(grey: np.ndarray | Image.Image, config: PreprocessConfig = CONFIG,
+               side: int = 100) -> tuple[int, int, int, int] | None:
+    """Where a sheet of paper lies when it was photographed on a darker surface (a desk), as
+    (left, top, right, bottom) a little inside its edges; None when the picture is not framed so.
+
+    The rest of the pipeline takes what fills the picture's edges for the paper: around a sheet
+    on a desk that is the desk, and the sheet itself would look like one enormous stroke. Looked
+    for on a copy at most ``side`` pixels across: split the grey levels in two (Otsu), and if
+    the light class (paper) and the dark class (desk, and ink) differ by ``sheet_contrast`` or
+    more, keep the rows and columns with at least half the largest share of light pixels any row
+    or column has (a sheet's rows all cross it). It counts as a sheet only if that cut
+    removes at least 5% of the picture, keeps at least 15%, and what it keeps is at least 80%
+    light, with an edge at least 90% light: a sheet is mostly paper and ends in paper, while a
+    bold light digit on black paper (whose box this cut would find) is not and does not.
+    """
+    picture = grey if isinstance(grey, Image.Image) else Image.fromarray(grey)
+    w, h = picture.size
+    if min(w, h) < 64:                                                  # no room for a desk, a sheet and a digit
+        return None
+    f = max(1, -(-max(w, h) // side))                                   # shrink factor, rounded up
+    small = picture.reduce(f) if f > 1 else picture
+    counts = np.asarray(small.histogram(), dtype=np.float64)           # (256,)
+    if np.count_nonzero(counts) < 2:                                    # one grey level: nothing to split
+        return None
+    cut = _otsu(counts)
+    if _median_of(counts, cut + 1, 255) - _median_of(counts, 0, cut) < config.sheet_contrast:
+        return None
+    dark = np.asarray(small) <= cut                                     # (h / f, w / f)
+    across, down = 1.0 - dark.mean(1), 1.0 - dark.mean(0)               # light share of each row, column
+    rows, cols = np.flatnonzero(across > across.max() / 2), np.flatnonzero(down > down.max() / 2)
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    hs, ws = dark.shape
+    removed = (top + hs - bottom) / hs + (left + ws - right) / ws
+    kept = (bottom - top) * (right - left) / (hs * ws)
+    inside = dark[top + 1:bottom - 1, left + 1:right - 1]              # what is returned, in coarse pixels
+    if removed < 0.05 or kept < 0.15 or inside.size == 0 or inside.mean() > 0.2 or _border(inside).mean() > 0.1:
+        return None
+    # One coarse pixel inside the found edges: the sheet's border, half desk, is left out.
+    return (min(w, (left + 1) * f), min(h, (top + 1) * f), max(0, (right - 1) * f), max(0, (bottom - 1) * f))
+
+
 @dataclass(frozen=True)
 class Paper:
     """What a first, coarse look at the picture finds, in full-resolution grey levels."""
@@ -551,7 +611,15 @@ def preprocess(source: ImageSource, name: str | None = None, *, limits: Limits =
     else:
         stages["on_white"] = img
         grey = img.convert("L") if img.mode != "L" else img   # kept in Pillow: the work below reads a
-    stages["grey"] = grey                                      # shrunken copy and a window, not all of it
+                                                               # shrunken copy and a window, not all of it
+    sheet = find_sheet(grey, config)
+    if sheet is not None and sheet[2] > sheet[0] and sheet[3] > sheet[1]:
+        l, t, r, b = sheet
+        grey = grey.crop(sheet) if isinstance(grey, Image.Image) else grey[t:b, l:r]
+        notes.append(f"a sheet on a darker surface: cut out ({l}, {t}) to ({r}, {b})")
+    else:
+        sheet = None
+    stages["grey"] = grey
 
     paper = find_paper(grey, config)
     stages["inverted"] = (lambda: 255 - np.asarray(grey)) if paper.inverted else grey
@@ -573,6 +641,8 @@ def preprocess(source: ImageSource, name: str | None = None, *, limits: Limits =
     pixels = place_by_mass(scaled, config.canvas)
     stages["centred"] = pixels
     x = torch.from_numpy(_NORMALISED[pixels])[None]                 # (1, 28, 28)
+    if sheet is not None:                                           # the box in the whole picture
+        box = (left + sheet[0], top + sheet[1], right + sheet[0], bottom + sheet[1])
     return Preprocessed(x, pixels, stages, paper.inverted, box, size, fmt, notes)
 
 

@@ -108,11 +108,37 @@ def make_upload(pixels: np.ndarray, style: str, rng: np.random.Generator, recipe
     return buf.getvalue(), (w, h)
 
 
+def on_desk(data: bytes, rng: np.random.Generator, recipe: UploadRecipe = RECIPE) -> tuple[bytes, tuple[int, int]]:
+    """An upload photographed lying on a darker desk: the sheet (transparency onto white) pasted
+    somewhere on a noisy brown surface 1.25-2x its size, saved again in its own format."""
+    with Image.open(io.BytesIO(data)) as im:
+        fmt = im.format
+        sheet = im.convert("RGBA")
+    sheet = Image.alpha_composite(Image.new("RGBA", sheet.size, "white"), sheet).convert("RGB")
+    k = rng.uniform(1.25, 2.0)
+    if max(sheet.size) * k > recipe.max_canvas:                        # keep the desk affordable
+        sheet.thumbnail((int(recipe.max_canvas / k),) * 2)
+    w, h = sheet.size
+    W, H = int(w * k), int(h * k)
+    level = rng.uniform(30, 120)
+    desk = level * np.array([1.0, 0.85, 0.7], np.float32) + rng.standard_normal((H, W, 3), dtype=np.float32) * 8
+    canvas = Image.fromarray(np.clip(desk, 0, 255).round().astype(np.uint8))
+    canvas.paste(sheet, (int(rng.integers(0, W - w + 1)), int(rng.integers(0, H - h + 1))))
+    buf = io.BytesIO()
+    if fmt == "JPEG":
+        canvas.save(buf, "JPEG", quality=int(rng.integers(recipe.jpeg_quality[0], recipe.jpeg_quality[1] + 1)))
+    else:
+        canvas.save(buf, "PNG", compress_level=1)
+    return buf.getvalue(), (W, H)
+
+
 def make_uploads(pixels: np.ndarray, labels: Sequence[int], indices: Sequence[int] | None = None, *,
-                 seed: int = 0, styles: Sequence[str] = STYLES, recipe: UploadRecipe = RECIPE) -> Iterator[Upload]:
+                 seed: int = 0, styles: Sequence[str] = STYLES, recipe: UploadRecipe = RECIPE,
+                 desk: bool = False) -> Iterator[Upload]:
     """An upload per digit of ``pixels`` ``(N, 28, 28)`` uint8 (e.g. ``load_mnist("test").pixels``),
     or of those at ``indices``. Digit ``i`` gets style ``styles[i % len(styles)]`` and its own
     random stream seeded by ``(seed, i)``: the same digit always makes the same bytes, whatever subset.
+    ``desk=True`` photographs each sheet lying on a darker desk (:func:`on_desk`).
     """
     pixels = np.asarray(pixels)
     for i in (range(len(pixels)) if indices is None else indices):
@@ -120,6 +146,8 @@ def make_uploads(pixels: np.ndarray, labels: Sequence[int], indices: Sequence[in
         rng = np.random.default_rng([seed, i])
         style = styles[i % len(styles)]
         data, size = make_upload(pixels[i], style, rng, recipe)
+        if desk:
+            data, size = on_desk(data, rng, recipe)
         yield Upload(data, int(labels[i]), style, size, i)
 
 
@@ -144,7 +172,7 @@ class UploadScore:
 
 
 def score_uploads(model, pixels, labels, indices: Sequence[int] | None = None, *, seed: int = 0,
-                  styles: Sequence[str] = STYLES, progress=None) -> dict[str, UploadScore]:
+                  styles: Sequence[str] = STYLES, progress=None, desk: bool = False) -> dict[str, UploadScore]:
     """Make an upload of each digit and score ``model`` on it through the pipeline and through a
     naive resize; returns a score per style and ``"all"``. ``progress(done, total)`` is called
     every 500 uploads when given."""
@@ -158,7 +186,7 @@ def score_uploads(model, pixels, labels, indices: Sequence[int] | None = None, *
     idx = np.arange(len(pixels)) if indices is None else np.asarray(indices)
     blank = normalize(torch.zeros(1, 28, 28, dtype=torch.uint8))[0]              # stands in for a refusal
     piped, naive, refused, kinds = [], [], [], []
-    for k, up in enumerate(make_uploads(pixels, labels, idx, seed=seed, styles=styles)):
+    for k, up in enumerate(make_uploads(pixels, labels, idx, seed=seed, styles=styles, desk=desk)):
         try:
             piped.append(preprocess(up.data).input)
             refused.append(False)

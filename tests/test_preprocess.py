@@ -449,3 +449,44 @@ def test_stages_that_share_a_picture_share_one_array():
     ImageDraw.Draw(img).line([(30, 10), (30, 50)], fill=(20, 20, 20), width=5)
     stages = preprocess(img).stages
     assert stages["on_white"] is stages["oriented"] and stages["oriented"].shape == (60, 60, 3)
+
+
+def _on_a_desk(sheet: Image.Image, size=(560, 480), at=(130, 90), level=70, seed=0) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    desk = np.clip(level + rng.normal(0, 8, size[::-1]), 0, 255).astype(np.uint8)
+    picture = Image.fromarray(desk)
+    picture.paste(sheet, at)
+    return picture
+
+
+def test_a_sheet_on_a_darker_desk_is_cut_out_first():
+    """The desk fills the picture's edges, where the paper is looked for: the sheet is cut out,
+    and the digit comes out as from the sheet alone."""
+    from lenet_utils.preprocess import find_sheet
+
+    sheet = draw_digit()                                   # 320x240 paper, a 7 at (180, 40)-(260, 160)
+    on_desk = _on_a_desk(sheet)
+    l, t, r, b = find_sheet(on_desk)
+    assert near((l, t, r, b), (130, 90, 450, 330), tol=12)  # the sheet, a little inside its edges
+    pre = preprocess(on_desk)
+    assert any("sheet" in note for note in pre.notes)
+    assert pre.inverted
+    il, it, ir, ib = ink_extent(sheet)
+    assert near(pre.box, (130 + il, 90 + it, 130 + ir, 90 + ib), tol=4)   # in the whole picture
+    assert similar(pre.pixels, preprocess(sheet).pixels) > 0.95
+
+
+@pytest.mark.parametrize("case", ["plain sheet", "blank", "bold light digit on black", "light sheet on white"])
+def test_no_sheet_is_cut_out_when_there_is_no_darker_surround(case):
+    from lenet_utils.preprocess import find_sheet
+
+    if case == "plain sheet":
+        img = draw_digit()
+    elif case == "blank":
+        img = Image.new("L", (300, 300), 200)
+    elif case == "bold light digit on black":
+        img = draw_digit(paper=0, ink=255, width=40, box=(60, 40, 260, 220))
+    else:
+        img = Image.new("L", (500, 400), 250)
+        img.paste(draw_digit(paper=215), (90, 80))
+    assert find_sheet(img) is None

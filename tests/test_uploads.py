@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lenet_utils.uploads import (RECIPE, STYLES, format_scores, make_upload, make_uploads, sample_indices,
+from lenet_utils.uploads import (RECIPE, STYLES, format_scores, make_upload, make_uploads, on_desk, sample_indices,
                                  score_uploads)
 
 EXPECTED_FORMAT = {"grey_png": ("PNG", "L"), "rgb_png": ("PNG", "RGB"), "rgba_png": ("PNG", "RGBA"),
@@ -82,3 +82,28 @@ def test_shipped_model_meets_the_97_percent_target_on_real_looking_uploads(mnist
     assert scores["all"].pipeline >= scores["all"].mnist - 0.02, table
     for style in STYLES:
         assert scores[style].pipeline >= 0.94, table
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_on_desk_lays_the_sheet_on_a_larger_darker_surface(style, digit):
+    data, _ = make_upload(digit, style, np.random.default_rng(3))
+    sheet = Image.open(io.BytesIO(data))
+    desk_data, (w, h) = on_desk(data, np.random.default_rng(4))
+    desk = Image.open(io.BytesIO(desk_data))
+    assert desk.size == (w, h) and desk.format == sheet.format
+    assert w >= 1.2 * sheet.width and h >= 1.2 * sheet.height
+    corners = np.asarray(desk.convert("L"))[[0, 0, -1, -1], [0, -1, 0, -1]]
+    paper = Image.alpha_composite(Image.new("RGBA", sheet.size, "white"), sheet.convert("RGBA")).convert("L")
+    assert corners.max() < np.median(np.asarray(paper))                # the desk is darker than the paper
+
+
+def test_sheets_on_a_desk_are_read_after_the_sheet_is_cut_out(mnist_test):
+    """A photo of a sheet lying on a desk: the desk fills the picture's edges, where the pipeline
+    looks for the paper. preprocess.find_sheet cuts the sheet out first (benchmarks/upload_accuracy.py
+    --desk runs more)."""
+    from lenet_utils.checkpoints import load_pretrained
+
+    subset = sample_indices(120, len(mnist_test), seed=1)
+    scores = score_uploads(load_pretrained(), mnist_test.pixels.numpy(), mnist_test.labels.numpy(), subset, seed=1,
+                           desk=True)
+    assert scores["all"].pipeline >= 0.85, format_scores(scores)
