@@ -219,10 +219,14 @@ def frozen(model: nn.Module) -> nn.Module:
 NumpyOp = Callable[[np.ndarray], np.ndarray]
 
 
+def _as_numpy(t: torch.Tensor | None) -> np.ndarray | None:
+    """A float32 numpy copy of ``t`` (a snapshot: later edits to the tensor do not reach it)."""
+    return None if t is None else t.detach().cpu().float().numpy().copy()
+
+
 def _conv_np(weight: torch.Tensor, bias: torch.Tensor | None, padding: tuple[int, int, int, int]) -> NumpyOp:
-    out_ch, in_ch, kh, kw = weight.shape
-    w = weight.detach().cpu().float().reshape(out_ch, -1).T.numpy().copy()    # (I*kh*kw, O)
-    b = None if bias is None else bias.detach().cpu().float().numpy().copy()
+    out_ch, _, kh, kw = weight.shape
+    w, b = _as_numpy(weight.reshape(out_ch, -1).T), _as_numpy(bias)              # (I*kh*kw, O), (O,)
     left, right, top, bottom = padding
 
     def conv(x: np.ndarray) -> np.ndarray:                                       # (I, H, W) -> (O, H', W')
@@ -241,8 +245,7 @@ def _conv_np(weight: torch.Tensor, bias: torch.Tensor | None, padding: tuple[int
 
 
 def _linear_np(weight: torch.Tensor, bias: torch.Tensor | None) -> NumpyOp:
-    w = weight.detach().cpu().float().T.numpy().copy()                          # (in, out)
-    b = None if bias is None else bias.detach().cpu().float().numpy().copy()
+    w, b = _as_numpy(weight.T), _as_numpy(bias)                                  # (in, out), (out,)
     return (lambda x: x @ w) if b is None else (lambda x: x @ w + b)
 
 
@@ -256,9 +259,7 @@ def numpy_forward(net: nn.Module) -> Callable[[np.ndarray], np.ndarray] | None:
     for op in net._ops:
         if isinstance(op, FrozenConv):
             steps.append(_conv_np(op.weight, op.bias, op.padding))
-        elif isinstance(op, FrozenLinear):
-            steps.append(_linear_np(op.weight, op.bias))
-        elif isinstance(op, nn.Linear):
+        elif isinstance(op, (FrozenLinear, nn.Linear)):       # a collapsed chain, or one Linear kept as is
             steps.append(_linear_np(op.weight, op.bias))
         elif isinstance(op, nn.ReLU):
             steps.append(lambda x: np.maximum(x, 0.0, dtype=np.float32))
