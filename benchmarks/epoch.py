@@ -5,11 +5,16 @@ one-cycle schedule, weight decay, gradient clipping) at the same batch size, tak
 
     dataloader      the usual tutorial: torchvision's MNIST dataset with ToTensor + Normalize,
                     a DataLoader that builds each batch from 128 PIL images, a plain loop
-    batchloader     the same plain loop over lenet_utils.BatchLoader: the whole split is one
-                    normalised tensor, a batch is a slice of a seeded permutation
+    float_copy      the same plain loop over lenet_utils.BatchLoader holding a normalised float
+                    copy of the whole split (188 MB per process: how every kernel held MNIST before)
+    batchloader     the same plain loop over lenet_utils.BatchLoader as ``fit`` uses it: the uint8
+                    pixels memory-mapped from the IDX file (one copy per machine), a batch is a
+                    slice of a seeded permutation, made float and normalised on the spot
     layer_by_layer  lenet_utils.fit with TrainConfig(fold=False): channels_last, no folding
     fit             lenet_utils.fit with its defaults: the library's fast path (folding.py)
 
+``batchloader`` against ``float_copy`` is what sharing MNIST between kernels costs per epoch
+(``shared_map_over_float_copy``, a ratio of seconds: 1.0 costs nothing).
 ``fit`` against ``dataloader`` is ``epoch_speedup_vs_dataloader``; the middle rows split the
 gain into the loader's part, the layout's and the folding's. The machine's matmul peak is
 measured in the same rounds, so the training throughput's fraction of the peak is a per-round
@@ -115,20 +120,24 @@ def measure(train: MNISTSplit, device: torch.device, *, repeats: int, max_steps:
     config = TrainConfig()
     steps_per_epoch = math.ceil(len(train) / config.batch_size)
     dataloader = tutorial_loader(config.batch_size)
-    batchloader = BatchLoader(train.images, train.labels, config.batch_size, seed=0, device=device)
+    batchloader = BatchLoader(train.pixels, train.labels, config.batch_size, seed=0, device=device)
+    float_copy = BatchLoader(train.images[:], train.labels, config.batch_size, seed=0, device=device)
 
     # A warm-up round, not counted: first calls allocate, pick kernels and fill caches.
     warm = min(max_steps or 10, 10)
     plain_epoch(dataloader, config, device, warm)
     plain_epoch(batchloader, config, device, warm)
+    plain_epoch(float_copy, config, device, warm)
     fit_epoch(train, config, device, warm)
     fit_epoch(train, config, device, warm, fold=False)
 
-    per_epoch: dict[str, list[float]] = {"dataloader": [], "batchloader": [], "layer_by_layer": [], "fit": []}
+    per_epoch: dict[str, list[float]] = {"dataloader": [], "float_copy": [], "batchloader": [], "layer_by_layer": [],
+                                         "fit": []}
     images_per_s: list[float] = []
     peaks: list[float] = []
     for _ in range(repeats):
         for name, run in (("dataloader", lambda: plain_epoch(dataloader, config, device, max_steps)),
+                          ("float_copy", lambda: plain_epoch(float_copy, config, device, max_steps)),
                           ("batchloader", lambda: plain_epoch(batchloader, config, device, max_steps)),
                           ("layer_by_layer", lambda: fit_epoch(train, config, device, max_steps, fold=False)),
                           ("fit", lambda: fit_epoch(train, config, device, max_steps))):
@@ -157,6 +166,7 @@ def measure(train: MNISTSplit, device: torch.device, *, repeats: int, max_steps:
             "seconds_per_epoch": {name: spread(v) for name, v in per_epoch.items()},
             "speedup_per_round": speedups,
             "loader_speedup": median(ratios(per_epoch["dataloader"], per_epoch["batchloader"])),
+            "shared_map_over_float_copy": median(ratios(per_epoch["batchloader"], per_epoch["float_copy"])),
             "fit_over_plain_loop_speedup": median(ratios(per_epoch["batchloader"], per_epoch["fit"])),
             "fold_speedup": median(ratios(per_epoch["layer_by_layer"], per_epoch["fit"])),
             "train_images_per_s": median(images_per_s),

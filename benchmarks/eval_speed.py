@@ -20,7 +20,6 @@ from timing import interleaved, median, ratios, spread, sync
 
 def measure(model: nn.Module, test: MNISTSplit, *, repeats: int, batch_sizes: tuple[int, ...] = (64, 512, 1024, 10_000)) -> dict:
     device = next(model.parameters()).device
-    test.images  # normalised once, outside the timings
 
     def run(batch_size: int):
         def once() -> float:

@@ -4,9 +4,10 @@ One module per responsibility:
 
 * ``model``        LeNetConfig, LeNet5                    the network, built from a config
 * ``summary``      layer_summary                          shapes, parameters and MACs per layer
-* ``data``         load_mnist, BatchLoader, Augment       MNIST in memory, batched by slicing
+* ``data``         load_mnist, BatchLoader, Augment       MNIST memory-mapped (one copy per machine), batched by slicing
 * ``training``     TrainConfig, fit, evaluate, History    the training loop, returning a history
 * ``inference``    predict_logits, predict_proba          a trained model over many images (or one)
+* ``threads``      use_threads, decide_threads            how many CPU threads a heavy call may use on a shared machine
 * ``checkpoints``  save_checkpoint, load_checkpoint, load_pretrained
 * ``metrics``      accuracy, confusion_matrix, ...        scoring predictions
 * ``plots``        show_digits, plot_history, ...         matplotlib figures (ax=None, returns axes)

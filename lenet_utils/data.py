@@ -1,4 +1,4 @@
-"""MNIST: fetched once, checked, then held in memory as tensors and batched by slicing.
+"""MNIST: fetched once, checked, then memory-mapped and batched by slicing.
 
 Where the files come from:
 
@@ -8,8 +8,9 @@ Where the files come from:
 * otherwise torchvision downloads them, as users expect.
 
 Why tensors and slicing: the usual ``DataLoader`` builds each batch from 128 separate PIL
-images in Python. MNIST is 47 MB, so the whole split lives as one normalised tensor and a batch
-is ``images[perm[i:i + 128]]``: 2-3x faster per epoch on a 2-core CPU (``benchmarks/``).
+images in Python. MNIST is 47 MB of bytes, so a split is one uint8 tensor, memory-mapped from its
+IDX file (one copy per machine, however many kernels), and a batch is ``pixels[perm[i:i + 128]]``
+made float and normalised on the spot: 2-3x faster per epoch on a 2-core CPU (``benchmarks/``).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import json
 import math
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -107,7 +109,7 @@ def _copy_offline(source: Path, raw: Path, checksums: dict[str, str]) -> None:
                 with gzip.open(found, "rb") as src, open(tmp, "wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
             else:
-                shutil.copyfile(found, tmp)
+                _link_or_copy(found, tmp)
         except (OSError, EOFError, gzip.BadGzipFile) as err:
             tmp.unlink(missing_ok=True)
             raise MNISTUnavailable(f"{found} could not be read ({err}); it is truncated or corrupt. "
@@ -118,6 +120,17 @@ def _copy_offline(source: Path, raw: Path, checksums: dict[str, str]) -> None:
             f"{ENV_VAR}={source} lacks {', '.join(missing)} (or the same with .gz). "
             "It must hold the four MNIST IDX files."
         )
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A hard link where the file system allows one, else a copy. A class server prepares MNIST once
+    and points every student's LENET_MNIST_DIR at it: linked files are the same file, so all the
+    students' memory maps share one copy in the page cache (copies would each take their own)."""
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or links not allowed: copy
+        shutil.copyfile(source, target)
 
 
 def _download(root: Path) -> None:
@@ -173,24 +186,56 @@ def _md5(path: Path) -> str:
 
 
 # --- in memory ------------------------------------------------------------------------------
+class NormalizedImages:
+    """``split.images``: the network's input, made one slice at a time.
+
+    ``images[a:b]`` (or any index) is ``(B, 1, 28, 28)`` float32, normalised with the training
+    mean and std. Nothing is stored: a float copy of the whole training set is 188 MB per kernel,
+    30 students would hold 30 of them, and training and evaluation only ever need one batch.
+    ``images[:]`` makes the full copy when you really want it."""
+
+    def __init__(self, pixels: torch.Tensor):
+        self.pixels = pixels                                       # (N, 28, 28) uint8
+
+    def __len__(self) -> int:
+        return len(self.pixels)
+
+    def __getitem__(self, index) -> torch.Tensor:
+        first, rest = (index[0], index[1:]) if isinstance(index, tuple) else (index, ())
+        x = normalize(self.pixels[first])                          # (B, 1, 28, 28), or (28, 28)
+        if x.dim() == 2:
+            x = x.unsqueeze(0)                                     # one image: (1, 28, 28)
+            return x[rest] if rest else x
+        return x[(slice(None), *rest)] if rest else x
+
+    @property
+    def shape(self) -> torch.Size:
+        return torch.Size((len(self.pixels), 1, *self.pixels.shape[1:]))
+
+    dtype = torch.float32
+
+    def __repr__(self) -> str:
+        return f"NormalizedImages({tuple(self.shape)}, float32, made per slice from uint8 pixels)"
+
+
 @dataclass(eq=False)
 class MNISTSplit:
-    """One split held in memory: ``pixels`` (N, 28, 28) uint8 (0 is paper, 255 is ink), ``labels`` (N,)."""
+    """One split: ``pixels`` (N, 28, 28) uint8 (0 is paper, 255 is ink), ``labels`` (N,) int64.
+
+    ``load_mnist`` memory-maps ``pixels`` from the IDX file: every kernel on the machine reads the
+    same pages of the page cache, so a class holds one copy of MNIST, not one per student."""
 
     pixels: torch.Tensor
     labels: torch.Tensor
     name: str = "train"
-    _images: torch.Tensor | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.labels)
 
     @property
-    def images(self) -> torch.Tensor:
-        """The network's input: ``(N, 1, 28, 28)`` float32, normalised with the training mean and std."""
-        if self._images is None:
-            self._images = normalize(self.pixels)
-        return self._images
+    def images(self) -> NormalizedImages:
+        """The network's input ``(N, 1, 28, 28)`` float32, normalised a slice at a time."""
+        return NormalizedImages(self.pixels)
 
     def subset(self, count_or_indices: int | torch.Tensor) -> "MNISTSplit":
         """The first ``n`` examples, or those at the given indices."""
@@ -214,7 +259,7 @@ def denormalize(images: torch.Tensor, mean: float = MNIST_MEAN, std: float = MNI
 
 
 def load_mnist(split: str = "train", root: str | Path | None = None, *, download: bool = True) -> MNISTSplit:
-    """The ``"train"`` (60,000) or ``"test"`` (10,000) split, prepared on first use, cached in memory."""
+    """The ``"train"`` (60,000) or ``"test"`` (10,000) split, prepared on first use, memory-mapped."""
     if split not in SPLITS:
         raise ValueError(f"split={split!r} is not one of 'train', 'test'")
     root = Path(root) if root is not None else data_root()
@@ -223,15 +268,31 @@ def load_mnist(split: str = "train", root: str | Path | None = None, *, download
 
 @lru_cache(maxsize=4)
 def _load_cached(split: str, root: str, download: bool) -> MNISTSplit:
-    from torchvision.datasets import MNIST
-
     prepare_mnist(root, download=download)
-    try:
-        ds = MNIST(root, train=(split == "train"), download=False)
-    except Exception as err:  # a file that passed its checksum but does not parse: not MNIST at all
-        raise MNISTUnavailable(f"The MNIST files in {Path(root) / 'MNIST' / 'raw'} could not be read "
-                               f"({type(err).__name__}: {err}). Delete that folder and run again.") from None
-    return MNISTSplit(ds.data.contiguous(), ds.targets.long().contiguous(), split)
+    raw = Path(root) / "MNIST" / "raw"
+    images, labels = (read_idx(raw / name) for name in SPLITS[split])
+    if images.dim() != 3 or labels.dim() != 1 or len(images) != len(labels):
+        raise MNISTUnavailable(f"The MNIST files in {raw} do not hold one label per image "
+                               f"({tuple(images.shape)} images, {tuple(labels.shape)} labels). "
+                               "Delete that folder and run again.")
+    return MNISTSplit(images, labels.long(), split)  # labels: 60,000 int64s, a private 0.5 MB
+
+
+def read_idx(path: Path) -> torch.Tensor:
+    """An IDX file of unsigned bytes as a tensor backed by the file itself (``np.memmap``).
+
+    Copy-on-write (``mode="c"``): the pages are shared with every other process that maps the same
+    file until someone writes to them; a write changes only that process's copy, never the file."""
+    with open(path, "rb") as f:
+        header = f.read(4)
+        if len(header) < 4 or header[:2] != b"\0\0" or header[2] != 0x08:
+            raise MNISTUnavailable(f"{path} is not an IDX file of unsigned bytes. Delete it and run again.")
+        dims = tuple(int.from_bytes(f.read(4), "big") for _ in range(header[3]))
+    offset, count = 4 + 4 * len(dims), math.prod(dims)
+    if path.stat().st_size != offset + count:
+        raise MNISTUnavailable(f"{path} holds {path.stat().st_size} bytes, its header says {offset + count}. "
+                               "Delete it and run again.")
+    return torch.from_numpy(np.memmap(path, dtype=np.uint8, mode="c", offset=offset, shape=dims))
 
 
 # --- batching -------------------------------------------------------------------------------
@@ -262,20 +323,24 @@ class Augment:
 
 
 class BatchLoader:
-    """Batches from tensors already in memory: a seeded permutation, sliced.
+    """Batches from tensors already in memory (or memory-mapped): a seeded permutation, sliced.
 
     Each pass draws a fresh permutation from one seeded generator, so a run is reproducible
     and epochs still differ. Drop-in for a ``DataLoader`` of ``(x, y)`` in a training loop.
     """
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 128, *,
+    def __init__(self, images: torch.Tensor | NormalizedImages, labels: torch.Tensor, batch_size: int = 128, *,
                  shuffle: bool = True, seed: int = 0, augment: Augment | None = None,
                  drop_last: bool = False, device: torch.device | str | None = None):
         if len(images) != len(labels):
             raise ValueError(f"images ({len(images)}) and labels ({len(labels)}) differ in length")
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if isinstance(images, NormalizedImages):
+            images = images.pixels
         device = torch.device(device) if device is not None else images.device
+        # uint8 pixels (N, 28, 28) stay as they are (on the CPU: the shared memory map) and are
+        # normalised a batch at a time; float images (N, 1, 28, 28) are used as given.
         self.images = images.to(device)
         self.labels = labels.to(device)
         self.batch_size = batch_size
@@ -292,12 +357,11 @@ class BatchLoader:
         n = len(self.labels)
         order = torch.randperm(n, generator=self.generator).to(self.images.device) if self.shuffle else None
         for i in range(len(self)):
-            if order is None:
-                x, y = self.images[i * self.batch_size:(i + 1) * self.batch_size], \
-                    self.labels[i * self.batch_size:(i + 1) * self.batch_size]
-            else:
-                idx = order[i * self.batch_size:(i + 1) * self.batch_size]
-                x, y = self.images[idx], self.labels[idx]              # (B, 1, 28, 28), (B,)
+            batch = slice(i * self.batch_size, (i + 1) * self.batch_size)
+            idx = batch if order is None else order[batch]
+            x, y = self.images[idx], self.labels[idx]
+            if x.dtype == torch.uint8:
+                x = normalize(x)                                       # (B, 28, 28) -> (B, 1, 28, 28) float
             if self.augment is not None:
                 x = self.augment(x, self.generator)
             yield x, y

@@ -96,7 +96,7 @@ def doctor() -> DoctorReport:
     checks: list[Check] = []
     steps: list[tuple[str, Callable[[], Check | list[Check]]]] = [
         ("python", _python), ("torch", _torch), ("torchvision", _torchvision), ("packages", _packages),
-        ("device", _device), ("widget front end", _widget_frontends), ("MNIST", _mnist),
+        ("device", _device), ("threads", _threads), ("widget front end", _widget_frontends), ("MNIST", _mnist),
         ("shipped model", _pretrained),
     ]
     for name, step in steps:
@@ -169,6 +169,19 @@ def _device() -> Check:
     if device.type == "cpu":
         return Check("device", OK, "cpu (no CUDA or MPS found; the course is sized for a laptop CPU)")
     return Check("device", OK, f"{device.type} (training uses it automatically)")
+
+
+def _threads() -> Check:
+    """The thread policy's decision for the next training run (``threads.py``), and its reason."""
+    from .threads import decide_threads
+
+    decision = decide_threads()
+    if decision.source == "policy" and decision.others >= 0.5:
+        return Check("threads", WARN, f"{decision}: this machine is busy, so training and evaluation use "
+                     f"{decision.threads} of {decision.cpus} CPUs and avoid fighting the other programs for them",
+                     "nothing to fix; expect slower training than on a quiet machine (close other programs, "
+                     "or pass threads=N to fit to choose yourself)")
+    return Check("threads", OK, str(decision))
 
 
 def _widget_frontends() -> list[Check]:

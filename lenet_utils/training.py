@@ -29,6 +29,7 @@ from .data import Augment, BatchLoader, MNISTSplit
 from .device import pick_device
 from .folding import fold
 from .inference import EVAL_BATCH_SIZE, channels_last, predict_logits
+from .threads import use_threads
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ class History:
     steps_per_epoch: int = 0
     device: str = "cpu"
     stopped_early: bool = False
+    threads: int = 0                # CPU threads PyTorch used (threads.use_threads)
+    thread_reason: str = ""         # why, e.g. "1 thread: 2 CPUs, load 3.9"
 
     def __len__(self) -> int:
         return len(self.epochs)
@@ -153,17 +156,26 @@ def fit(model: nn.Module, train: MNISTSplit, test: MNISTSplit | None = None,
         config: TrainConfig | None = None, *,
         callback: Callable[[History], bool | None] | None = None,
         step_callback: Callable[[History], bool | None] | None = None,
-        progress: bool = True, device: str | torch.device | None = "auto") -> History:
+        progress: bool = True, device: str | torch.device | None = "auto",
+        threads: int | None = None) -> History:
     """Train ``model`` on ``train`` and score it on ``test`` after every epoch.
 
     ``callback(history)`` runs after each epoch (redraw a live plot); ``step_callback(history)``
     after each batch. Either may return ``False`` to stop early. ``progress`` shows a tqdm bar:
-    a widget in notebooks, text in a terminal. Returns the :class:`History`.
+    a widget in notebooks, text in a terminal. ``threads`` fixes PyTorch's CPU thread count for
+    the run; ``None`` lets the thread policy choose (``threads.py``: the CPUs this process may use,
+    fewer when other programs keep them busy). Returns the :class:`History`.
     """
-    config = config or TrainConfig()
+    with use_threads(threads) as decision:
+        history = _fit(model, train, test, config or TrainConfig(), callback, step_callback, progress, device,
+                       decision.threads, str(decision))
+    return history
+
+
+def _fit(model, train, test, config, callback, step_callback, progress, device, threads, thread_reason) -> History:
     device = pick_device(device)
     model.to(device)
-    loader = BatchLoader(train.images, train.labels, config.batch_size, shuffle=True, seed=config.seed,
+    loader = BatchLoader(train.pixels, train.labels, config.batch_size, shuffle=True, seed=config.seed,
                          augment=Augment() if config.augment else None, device=device)
     total = config.epochs * len(loader)
     if config.max_steps is not None:
@@ -171,7 +183,8 @@ def fit(model: nn.Module, train: MNISTSplit, test: MNISTSplit | None = None,
     optimizer = make_optimizer(model, config)
     scheduler = make_scheduler(optimizer, config, total)
     net = fold(model) if config.fold else model  # the same function of the same weights, fewer operations
-    history = History(total_steps=total, steps_per_epoch=len(loader), device=str(device))
+    history = History(total_steps=total, steps_per_epoch=len(loader), device=str(device),
+                      threads=threads, thread_reason=thread_reason)
 
     from tqdm.auto import tqdm  # a widget in Jupyter, text in a terminal
 
@@ -231,9 +244,10 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tens
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: MNISTSplit, batch_size: int = EVAL_BATCH_SIZE) -> Evaluation:
-    """Mean cross-entropy and accuracy of ``model`` on a split."""
-    logits = predict_logits(model, data.images, batch_size)                        # (N, 10)
+def evaluate(model: nn.Module, data: MNISTSplit, batch_size: int = EVAL_BATCH_SIZE, *,
+             threads: int | None = None) -> Evaluation:
+    """Mean cross-entropy and accuracy of ``model`` on a split (``threads``: as in :func:`fit`)."""
+    logits = predict_logits(model, data.images, batch_size, threads=threads)      # (N, 10)
     labels = data.labels.cpu()
     loss = F.cross_entropy(logits, labels).item()
     accuracy = (logits.argmax(1) == labels).float().mean().item()

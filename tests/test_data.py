@@ -138,8 +138,61 @@ def test_real_mnist_sizes_and_normalisation_constants(mnist_train, mnist_test):
     x = mnist_train.pixels.double() / 255
     assert abs(x.mean().item() - MNIST_MEAN) < 5e-5
     assert abs(x.std().item() - MNIST_STD) < 5e-5
-    images = mnist_train.images
+    images = mnist_train.images[:]                      # the full float copy, made on request
     assert abs(images.mean().item()) < 1e-3 and abs(images.std().item() - 1) < 1e-3
+
+
+def test_load_mnist_maps_the_idx_files_and_never_writes_them(tmp_path, fake_mnist, monkeypatch):
+    """The pixels are the IDX file's own pages (one copy per machine); a write stays private."""
+    source, checksums, tensors = fake_mnist
+    monkeypatch.setattr(D, "MNIST_MD5", checksums)
+    root = tmp_path / "root"
+    prepare_mnist(root, source=source, checksums=checksums)
+    D._load_cached.cache_clear()
+    try:
+        train = D.load_mnist("train", root)
+        assert torch.equal(train.pixels, tensors["train-images-idx3-ubyte"])
+        assert torch.equal(train.labels, tensors["train-labels-idx1-ubyte"].long())
+        raw_file = str((root / "MNIST" / "raw" / "train-images-idx3-ubyte").resolve())
+        ptr = train.pixels.data_ptr()
+        maps = [line.split() for line in open("/proc/self/maps")]
+        mapped = [m for m in maps if len(m) >= 6 and m[-1] == raw_file]
+        assert any(int(m[0].split("-")[0], 16) <= ptr < int(m[0].split("-")[1], 16) for m in mapped), \
+            "the pixels do not live in a mapping of the IDX file"
+        file_bytes = (root / "MNIST" / "raw" / "train-images-idx3-ubyte").read_bytes()
+        train.pixels[0] = 7                              # copy-on-write: this kernel's page only
+        assert (root / "MNIST" / "raw" / "train-images-idx3-ubyte").read_bytes() == file_bytes
+    finally:
+        D._load_cached.cache_clear()
+
+
+def test_read_idx_refuses_files_that_are_not_idx(tmp_path):
+    bad = tmp_path / "t10k-images-idx3-ubyte"
+    bad.write_bytes(b"PK\x03\x04 not an idx file")
+    with pytest.raises(MNISTUnavailable, match="not an IDX file"):
+        D.read_idx(bad)
+    short = tmp_path / "short"
+    short.write_bytes(bytes([0, 0, 8, 1]) + (100).to_bytes(4, "big") + bytes(10))
+    with pytest.raises(MNISTUnavailable, match="holds 18 bytes, its header says 108"):
+        D.read_idx(short)
+
+
+def test_images_view_matches_a_full_normalised_copy():
+    pixels = torch.randint(0, 256, (20, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    split, full = MNISTSplit(pixels, torch.arange(20)), normalize(pixels)
+    for index in (0, slice(3, 9), torch.tensor([4, 1]), (slice(0, 2), 0), (5, 0, slice(2, 6)), pixels[:, 9, 9] > 127):
+        assert torch.equal(split.images[index], full[index])
+    assert split.images.shape == full.shape and len(split.images) == 20 and split.images.dtype == torch.float32
+
+
+def test_batchloader_over_uint8_pixels_gives_the_float_batches():
+    pixels = torch.randint(0, 256, (50, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    labels = torch.arange(50)
+    from_pixels = list(BatchLoader(pixels, labels, 16, seed=2))
+    from_floats = list(BatchLoader(normalize(pixels), labels, 16, seed=2))
+    assert len(from_pixels) == len(from_floats) == 4
+    for (a, ya), (b, yb) in zip(from_pixels, from_floats):
+        assert a.dtype == torch.float32 and torch.equal(a, b) and torch.equal(ya, yb)
 
 
 # --- batching -----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import lenet_utils.doctor as doc
 from lenet_utils.cli import main
 from lenet_utils.doctor import FAIL, OK, WARN, Check, DoctorReport, doctor
 
-EXPECTED = ["python", "torch", "torchvision", "ipywidgets", "jupyterlab", "ipykernel", "anywidget", "device",
+EXPECTED = ["python", "torch", "torchvision", "ipywidgets", "jupyterlab", "ipykernel", "anywidget", "device", "threads",
             "widget front end", "anywidget front end", "MNIST", "shipped model"]
 
 
@@ -177,3 +177,18 @@ def test_python_m_lenet_utils_doctor_runs_in_a_fresh_process():
         assert f" {name} " in proc.stdout
     last = proc.stdout.strip().splitlines()[-1]
     assert ("all good" in last) == (proc.returncode == 0)
+
+
+def test_threads_check_says_what_the_package_does_on_a_busy_machine(monkeypatch):
+    from lenet_utils import threads as T
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(T, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(T, "_IMPORT_THREADS", __import__("torch").get_num_threads())
+    monkeypatch.setattr(T, "machine_load", lambda: (3.9, 3.9))
+    check = doctor()["threads"]
+    assert check.status == WARN and check.detail.startswith("1 thread: 2 CPUs, load 3.9")
+    assert "use 1 of 2 CPUs" in check.detail and check.fix
+    monkeypatch.setattr(T, "machine_load", lambda: (0.1, 0.0))
+    check = doctor()["threads"]
+    assert check.status == OK and check.detail == "2 threads: 2 CPUs, load 0.1"

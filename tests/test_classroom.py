@@ -1,0 +1,49 @@
+"""The class benchmark's smoke run: two students, each in their own kernel, run notebooks 01, 03 and 05
+at the same moment. Checks that the class finishes, learns, and that every figure is produced; how
+fast or how lean is for `make bench` to print, not for a test to judge."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = [pytest.mark.mnist, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def class_of_two(tmp_path_factory, mnist_ready):
+    out = tmp_path_factory.mktemp("classroom") / "classroom.json"
+    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "classroom.py"), "--students", "2",
+                          "--out", str(out), "--timeout", "900"],
+                         cwd=REPO, capture_output=True, text=True, timeout=1500)
+    assert run.returncode == 0, f"classroom.py failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    return json.loads(out.read_text()), run.stdout
+
+
+def test_every_student_finishes_and_learns(class_of_two):
+    summary, _ = class_of_two
+    assert summary["failures"] == 0
+    assert [s["error"] for s in summary["per_student"]] == [None, None]
+    for student in summary["per_student"]:
+        assert set(student["per_notebook_s"]) == {"01_mnist_data", "03_training", "05_predict_panel"}
+        assert student["test_acc"] >= 0.99, student
+        assert student["threads"] and student["threads"].split()[0].isdigit(), student["threads"]
+    assert summary["alone_test_acc"] >= 0.99
+
+
+def test_the_figures_are_consistent(class_of_two):
+    summary, stdout = class_of_two
+    assert summary["students"] == 2
+    assert summary["class_s"] >= max(s["wall_s"] for s in summary["per_student"]) - 0.5
+    assert summary["efficiency"] == pytest.approx(2 * summary["alone_s"] / summary["class_s"], rel=0.01)
+    assert summary["kernels_seen"] >= 2 * 3          # a fresh kernel per student per notebook
+    assert 0 < summary["kernel_uss_peak_mb"] < 4000
+    assert summary["kernel_pss_peak_mb"] > 0
+    assert summary["peak_in_use_mb"] >= summary["idle_in_use_mb"]
+    assert "class efficiency" in stdout and "per student" in stdout
