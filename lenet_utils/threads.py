@@ -147,18 +147,43 @@ def machine_load() -> tuple[float, float]:
     """``(load, others)``: the 1-minute load average, and the CPUs other processes keep busy.
 
     ``others`` is the larger of the load average less this process's own share, and the tasks
-    runnable right now less this one (the load average takes a minute to see a class start)."""
+    runnable right now that are not this process's (the load average takes a minute to see a
+    class start)."""
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):                      # Windows
         return 0.0, 0.0
-    now = 0.0
+    return load, max(0.0, load - _OWN.update(), runnable_others())
+
+
+def runnable_others(looks: int = 5, gap: float = 0.004) -> float:
+    """Tasks of other processes runnable right now: the least of a few looks ~4 ms apart, so that a
+    passing blip (a notebook saving, a shell command) does not count, while a busy class does."""
+    counts = []
+    for i in range(looks):
+        try:
+            running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):          # no /proc: macOS, Windows
+            return 0.0
+        counts.append(max(0, running - max(1, _own_running())))
+        if i + 1 < looks:
+            time.sleep(gap)
+    return float(min(counts))
+
+
+def _own_running() -> int:
+    """This process's threads that are runnable now (this one, reading, among them)."""
+    count = 0
     try:
-        running = Path("/proc/loadavg").read_text().split()[3].split("/")[0]
-        now = max(0.0, int(running) - 1.0)
-    except (OSError, ValueError, IndexError):
-        pass
-    return load, max(0.0, load - _OWN.update(), now)
+        for task in Path("/proc/self/task").iterdir():
+            try:
+                stat = (task / "stat").read_text()
+            except OSError:
+                continue
+            count += stat[stat.rindex(")") + 2] == "R"     # the state follows the "(name)" field
+    except OSError:
+        return 1
+    return count
 
 
 # --- the decision ---------------------------------------------------------------------------------

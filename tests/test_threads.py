@@ -167,3 +167,22 @@ def test_fit_records_and_restores_threads(quiet_policy):
 def test_machine_load_is_sane():
     load, others = T.machine_load()
     assert load >= 0 and others >= 0
+
+
+def test_runnable_others_does_not_count_this_process_or_a_blip(monkeypatch, tmp_path):
+    looks = iter(["0.5 0.4 0.3 9/300 1\n", "0.5 0.4 0.3 2/300 1\n", "0.5 0.4 0.3 7/300 1\n"])
+
+    class FakeLoadavg:
+        def __init__(self, *a):
+            pass
+
+        def read_text(self):
+            return next(looks)
+
+    monkeypatch.setattr(T, "Path", FakeLoadavg)
+    monkeypatch.setattr(T, "_own_running", lambda: 2)      # this process: two runnable threads
+    assert T.runnable_others(looks=3, gap=0) == 0.0          # 2 - 2: the 9 was a blip
+
+
+def test_own_running_counts_the_calling_thread():
+    assert T._own_running() >= 1
