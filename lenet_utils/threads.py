@@ -12,7 +12,8 @@ The policy, for ``fit``, ``evaluate``, ``predict_logits``/``predict_proba`` and 
    ``torch.set_num_threads(n)`` the user called after importing this package.
 2. Otherwise: the CPUs this process may actually use (its affinity mask, capped by a cgroup
    v1/v2 CPU quota, rounded down, at least 1), less the CPUs that *other* processes already keep
-   busy (the load average less this process's own share of it), rounded, at least 1.
+   busy (their runnable tasks, the instantaneous figure behind the load average), rounded, at
+   least 1.
 
 ``use_threads`` is the one place the package changes process state: PyTorch's intra-op thread
 count is global to the process, so it is set on entering the heavy call and put back on leaving
@@ -44,7 +45,7 @@ class ThreadDecision:
     source: str          # "argument" | "OMP_NUM_THREADS" | "torch.set_num_threads" | "policy"
     cpus: int            # CPUs this process may use (affinity and cgroup quota)
     load: float          # 1-minute load average of the machine
-    others: float        # of which other processes' share (CPUs they keep busy)
+    others: float        # other processes' tasks runnable now (CPUs they would keep busy)
 
     def __str__(self) -> str:
         plural = "thread" if self.threads == 1 else "threads"
@@ -52,7 +53,7 @@ class ThreadDecision:
             return f"{self.threads} {plural}: set by {self.source}"
         why = f"{self.cpus} CPU{'s' if self.cpus != 1 else ''}, load {self.load:.1f}"
         if self.others >= 0.5:
-            why += f", other programs keep {self.others:.1f} CPUs busy"
+            why += f", {self.others:.0f} tasks of other programs ready to run"
         return f"{self.threads} {plural}: {why}"
 
 
@@ -123,37 +124,19 @@ def usable_cpus() -> int:
 
 
 # --- how busy the machine already is ------------------------------------------------------------
-class _OwnLoad:
-    """This process's share of the load average, averaged the way the kernel averages the load
-    (exponentially, over one minute), from the CPU time the process used between two looks."""
-
-    def __init__(self) -> None:
-        self.wall, self.cpu, self.load = time.monotonic(), time.process_time(), 0.0
-
-    def update(self) -> float:
-        wall, cpu = time.monotonic(), time.process_time()
-        dt = wall - self.wall
-        if dt > 0:
-            keep = math.exp(-dt / 60.0)
-            self.load = self.load * keep + (cpu - self.cpu) / dt * (1 - keep)
-        self.wall, self.cpu = wall, cpu
-        return self.load
-
-
-_OWN = _OwnLoad()
-
-
 def machine_load() -> tuple[float, float]:
-    """``(load, others)``: the 1-minute load average, and the CPUs other processes keep busy.
+    """``(load, others)``: the 1-minute load average, and how many CPUs other processes want now.
 
-    ``others`` is the larger of the load average less this process's own share, and the tasks
-    runnable right now that are not this process's (the load average takes a minute to see a
-    class start)."""
+    The decision uses ``others``, the number of other processes' tasks that are runnable right now:
+    the quantity the load average averages, without its two flaws for this purpose. The load
+    average counts this process's own threads, and it trails by a minute: a kernel that just
+    finished training, or a class that just started, would be misread. The load average is kept
+    for the reason printed to people, who know it from ``uptime``."""
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):                      # Windows
-        return 0.0, 0.0
-    return load, max(0.0, load - _OWN.update(), runnable_others())
+        load = 0.0
+    return load, runnable_others()
 
 
 def runnable_others(looks: int = 5, gap: float = 0.004) -> float:

@@ -139,17 +139,6 @@ def test_concurrent_calls_agree_and_the_last_one_out_restores(quiet_policy):
     assert seen == [1, 1, 1, 1] and torch.get_num_threads() == before
 
 
-def test_own_load_is_subtracted(monkeypatch):
-    """A process that has kept 2 CPUs busy sees the load it made itself as its own, not others'."""
-    own = T._OwnLoad()
-    clock = {"wall": 0.0, "cpu": 0.0}
-    monkeypatch.setattr(T.time, "monotonic", lambda: clock["wall"])
-    monkeypatch.setattr(T.time, "process_time", lambda: clock["cpu"])
-    own.wall, own.cpu = 0.0, 0.0
-    clock.update(wall=120.0, cpu=240.0)                     # two minutes at 2 CPUs
-    assert own.update() == pytest.approx(2 * (1 - 2.718281828 ** -2), rel=1e-3)
-
-
 def test_fit_records_and_restores_threads(quiet_policy):
     from toydata import separable
 
