@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import math
 import os
 import platform
 import warnings
@@ -81,15 +82,26 @@ def save_checkpoint(path: str | Path, model: LeNet5, *, recipe: Any = None, seed
     return path
 
 
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
-    """Read a checkpoint written by :func:`save_checkpoint`. Never runs code from the file."""
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu", *, digits: bool = True) -> Checkpoint:
+    """Read a checkpoint written by :func:`save_checkpoint`. Never runs code from the file.
+
+    Everything is checked before a layer is built: the metadata's types, the config's fields and
+    its cost (``model.MAX_PARAMETERS``, ``model.MAX_ACTIVATIONS``), that the weights fit the config
+    and are finite, and (``digits=True``) that the model reads 1x28x28 images and answers 10
+    classes. A refusal is :class:`CheckpointError`: one line, ``"<file>: <field>: <why and what to do>"``."""
     path = Path(path).expanduser()
+    if "\0" in str(path):
+        raise CheckpointError(f"{path!r}: a file name cannot contain a NUL character")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder; give the checkpoint file inside it (a .pt file)")
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch warns about pickle protocols of foreign files
             payload = torch.load(path, map_location=device, weights_only=True)
+    except OSError as err:  # unreadable (permissions, I/O), as opposed to readable but not a checkpoint
+        raise CheckpointError(f"{path}: cannot read ({err.strerror or _short(str(err))})") from None
     except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError, ... by cause
         text = str(err)
         if "Weights only load failed" in text and "global" in text.lower():
@@ -105,15 +117,11 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
         if isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
             hint = " It looks like a bare state_dict: load it with model.load_state_dict(torch.load(path)) instead."
         raise CheckpointError(f"{path}: not a lenet_utils checkpoint (no '{FORMAT}' header).{hint}")
-    version = payload.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CheckpointError(f"{path}: checkpoint format {version!r} is newer than this lenet_utils "
-                              f"understands ({FORMAT_VERSION}); upgrade lenet_utils.")
+    config, state = _validate(path, payload, digits)
     try:
-        config = LeNetConfig.from_dict(payload["config"])
-        model = LeNet5(config)
-        model.load_state_dict(payload["state_dict"])
-    except (ConfigError, KeyError, RuntimeError, TypeError) as err:
+        model = LeNet5(config)             # affordable: _validate checked the config's cost first
+        model.load_state_dict(state)
+    except (ConfigError, KeyError, RuntimeError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: damaged checkpoint, its weights and config do not fit "
                               f"({str(err).splitlines()[0][:160]})") from None
     model.to(device).eval()
@@ -121,8 +129,103 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
         model=model, config=config, recipe=payload.get("recipe"), seed=payload.get("seed"),
         metrics=dict(payload.get("metrics") or {}), history=list(payload.get("history") or []),
         normalization=dict(payload.get("normalization") or {}), versions=dict(payload.get("versions") or {}),
-        created=str(payload.get("created", "")), path=path,
+        created=str(payload.get("created") or ""), path=path,
     )
+
+
+# --- validation: everything is checked from the loaded plain data, before a layer is built ----
+def _validate(path: Path, payload: dict, digits: bool) -> tuple[LeNetConfig, dict[str, torch.Tensor]]:
+    """The config and the weights, or one-line :class:`CheckpointError` naming the file and field."""
+    def refuse(field_name: str, why: str) -> CheckpointError:
+        return CheckpointError(f"{path}: {field_name}: {why}")
+
+    version = payload.get("format_version")
+    if not _is_int(version) or version < 1:
+        raise refuse("format_version", f"expected a whole number from 1 to {FORMAT_VERSION}, got {_short(version)}; "
+                                       "the file was not written by lenet_utils (save it again with save_checkpoint)")
+    if version > FORMAT_VERSION:
+        raise refuse("format_version", f"format {version} is newer than this lenet_utils understands "
+                                       f"({FORMAT_VERSION}); upgrade lenet_utils")
+    for name, kinds, what in _METADATA:
+        value = payload.get(name)
+        if value is not None and not isinstance(value, kinds):
+            raise refuse(name, f"expected {what}, got {_short(value)}; the file was edited or damaged "
+                               "(save it again with save_checkpoint)")
+    if not all(isinstance(k, str) and _is_number(v) for k, v in (payload.get("metrics") or {}).items()):
+        raise refuse("metrics", "expected names mapped to numbers, e.g. {'test_acc': 0.99}")
+    if not all(isinstance(row, dict) for row in payload.get("history") or []):
+        raise refuse("history", "expected a list of per-epoch records (dicts)")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in (payload.get("versions") or {}).items()):
+        raise refuse("versions", "expected library names mapped to version strings")
+    if payload.get("seed") is not None and not _is_int(payload["seed"]):
+        raise refuse("seed", f"expected a whole number, got {_short(payload['seed'])}")
+    norm = payload.get("normalization")
+    if norm is not None:
+        mean, std = norm.get("mean"), norm.get("std")
+        if not (_is_number(mean) and _is_number(std) and math.isfinite(mean) and math.isfinite(std) and std > 0):
+            raise refuse("normalization", f"expected {{'mean': number, 'std': number > 0}}, got {_short(norm)}")
+        if abs(mean - MNIST_MEAN) > 1e-4 or abs(std - MNIST_STD) > 1e-4:
+            raise refuse("normalization", f"trained on pixels normalised with mean {mean:g} and std {std:g}, but "
+                                          f"lenet_utils feeds mean {MNIST_MEAN} and std {MNIST_STD}; its answers "
+                                          "would be wrong. Retrain it with lenet_utils")
+    raw = payload.get("config")
+    if not isinstance(raw, dict):
+        raise refuse("config", f"expected the model's settings (a dict), got {_short(raw)}")
+    try:
+        config = LeNetConfig.from_dict(raw)   # checks every field, and the cost in parameters and memory
+    except ConfigError as err:
+        raise refuse(f"config.{err.field}" if err.field != "config" else "config", err.reason) from None
+    except TypeError as err:
+        raise refuse("config", str(err).splitlines()[0][:160]) from None
+    if digits and (config.in_channels, config.image_size, config.num_classes) != (1, 28, 10):
+        raise refuse("config", f"a model for {config.in_channels}x{config.image_size}x{config.image_size} images "
+                               f"and {config.num_classes} classes, not for MNIST digits (1x28x28 input, 10 "
+                               "classes); it cannot answer which digit an image shows")
+    state = payload.get("state_dict")
+    if not isinstance(state, dict):
+        raise refuse("state_dict", f"expected the weights (a dict of tensors), got {_short(state)}")
+    with torch.device("meta"):                      # shapes without allocating a single weight
+        expected = {k: tuple(v.shape) for k, v in LeNet5(config).state_dict().items()}
+    if set(state) != set(expected):
+        extra, missing = sorted(set(state) - set(expected)), sorted(set(expected) - set(state))
+        raise refuse("state_dict", f"damaged checkpoint, its weights and config do not fit (missing "
+                                   f"{missing[:3]}, unexpected {extra[:3]}); train or download it again")
+    for name, tensor in state.items():
+        if not isinstance(tensor, torch.Tensor) or not tensor.is_floating_point():
+            raise refuse(f"state_dict.{name}", f"expected a floating-point tensor, got {_short(tensor)}")
+        if tuple(tensor.shape) != expected[name]:
+            raise refuse(f"state_dict.{name}", f"damaged checkpoint, its weights and config do not fit (shape "
+                                               f"{tuple(tensor.shape)}, the config needs {expected[name]})")
+        if not bool(torch.isfinite(tensor).all()):
+            raise refuse(f"state_dict.{name}", "holds NaN or infinite weights (training diverged?); its answers "
+                                               "would be meaningless. Retrain with a lower learning rate")
+    return config, state
+
+
+_METADATA = (  # name, accepted types, as said in messages
+    ("recipe", dict, "the training settings (a dict)"),
+    ("metrics", dict, "names mapped to numbers (a dict)"),
+    ("history", list, "a list of per-epoch records"),
+    ("normalization", dict, "{'mean': number, 'std': number}"),
+    ("versions", dict, "library names mapped to versions (a dict)"),
+    ("created", str, "a date as text"),
+)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _short(value: Any) -> str:
+    """A value as messages show it: its repr cut to one short line, or the type of a tensor."""
+    if isinstance(value, torch.Tensor):
+        return f"a {str(value.dtype).replace('torch.', '')} tensor of shape {tuple(value.shape)}"
+    text = repr(value).replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def load_pretrained(device: str | torch.device = "cpu") -> LeNet5:

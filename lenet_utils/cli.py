@@ -1,17 +1,27 @@
 """Command line: ``python -m lenet_utils`` (or ``lenet``) train | evaluate | predict | summary | data | doctor.
 
-Wrong arguments or files give one line on stderr and exit status 2, never a traceback.
+Wrong arguments or files give one line on stderr and exit status 2, never a traceback. Anything
+unexpected gives one "internal error" line and exit status 1; ``--debug`` (or ``LENET_DEBUG=1``)
+shows the traceback instead.
+
+``predict`` streams: each file's answer is printed as soon as it is known, and nothing of it is
+kept, so memory does not grow with the number of files. ``--json`` writes one JSON list, an
+object per file, written incrementally (the list is closed even when interrupted); ``--jsonl``
+writes one JSON object per line instead. Both are strict JSON: never NaN or Infinity.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
 EXIT_USAGE = 2
+EXIT_INTERNAL = 1
+REPORT = "please report it to the course team with the command you ran (add --debug to see the details)"
 
 
 class UsageError(Exception):
@@ -20,7 +30,16 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse prints usage + error; we print one line
+        dashed = [a for a in _ARGV if a.startswith("-") and len(a) > 1 and not a.startswith("--")
+                  and a[1:2] not in _SHORT_OPTIONS]
+        if dashed:   # "-7.png" reads as an option: say how to pass it as a file
+            message += (f"; a file name starting with '-' goes after `--`, e.g. "
+                        f"`lenet predict --json -- {dashed[0]}`")
         raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+_ARGV: list[str] = []           # the arguments being parsed, for the hint above
+_SHORT_OPTIONS = {"h"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,20 +63,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="test accuracy and a per-class table for a checkpoint")
     p.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped model")
 
-    p = sub.add_parser("predict", help="the digit in each image file")
+    p = sub.add_parser("predict", help="the digit in each image file",
+                       usage="lenet predict [-h] [--json | --jsonl] [--checkpoint PATH] [--debug] [--] FILE [FILE ...]",
+                       epilog="A file name starting with '-' goes after `--`: lenet predict --json -- -7.png")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped model")
-    p.add_argument("--json", action="store_true", help="print one JSON list, an object per file")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true",
+                     help="print one JSON list, an object per file, written as each file is answered")
+    fmt.add_argument("--jsonl", action="store_true", help="print one JSON object per line, per file")
 
     p = sub.add_parser("summary", help="the layer table (shapes, parameters, MACs) of a config")
     p.add_argument("--model", action="append", default=[], metavar="KEY=VALUE", help="as for train")
 
     sub.add_parser("data", help="fetch MNIST (or copy it from $LENET_MNIST_DIR) and check it")
-    sub.add_parser("doctor", help="check this machine for the course, with a fix for each problem")
+    p = sub.add_parser("doctor", help="check this machine for the course, with a fix for each problem")
+    p.add_argument("--full", action="store_true", help="re-hash the MNIST files instead of trusting the record")
+    for p in [parser, *sub.choices.values()]:
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the Python traceback of an unexpected error")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv[:argv.index("--")] if "--" in argv else "--debug" in argv
+    debug = debug or bool(os.environ.get("LENET_DEBUG"))
+    _ARGV[:] = argv
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
@@ -66,11 +98,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lenet: interrupted", file=sys.stderr)
         return 130
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - the one error boundary: one line, never a traceback
+        if debug:
+            raise
         known = _known_errors()
         if isinstance(err, known):
-            return _fail(str(err))
-        raise
+            return _fail(_one_line(err))
+        print(f"lenet: internal error: {type(err).__name__}: {_one_line(err)}; {REPORT}", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def _fail(message: str) -> int:
@@ -78,12 +113,19 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+def _one_line(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.strerror and err.filename is not None:
+        return f"{err.filename}: {err.strerror}"       # "[Errno 21] Is a directory: 'x'" reads worse
+    text = str(err).strip()
+    return text.splitlines()[0][:300] if text else type(err).__name__
+
+
 def _known_errors() -> tuple[type[Exception], ...]:
     from .checkpoints import CheckpointError
     from .data import MNISTUnavailable
     from .predict import ImageError
 
-    return (CheckpointError, MNISTUnavailable, ImageError, ValueError, FileNotFoundError, PermissionError)
+    return (CheckpointError, MNISTUnavailable, ImageError, ValueError, OSError)
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -150,17 +192,28 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from .predict import predict_file
 
-    model = _checkpoint(args.checkpoint).model
-    results = [predict_file(path, model) for path in args.files]
+    model = _checkpoint(args.checkpoint).model       # a bad checkpoint stops here, before any output
+    out = sys.stdout
+    failed = 0
     if args.json:
-        print(json.dumps([r.to_dict() for r in results], indent=2))
-    else:
-        for r in results:
-            if r.error is not None:
-                print(f"lenet: error: {r.error}", file=sys.stderr)
+        out.write("[")
+    try:
+        for i, path in enumerate(args.files):
+            r = predict_file(path, model)            # never raises; dropped after printing (bounded memory)
+            failed += r.error is not None
+            if args.json or args.jsonl:
+                text = json.dumps(r.to_dict(), allow_nan=False)
+                out.write(("," if i else "") + "\n  " + text if args.json else text + "\n")
+            elif r.error is not None:
+                print(f"lenet: error: {r.error}", file=sys.stderr, flush=True)
             else:
-                print(f"{r.file}: {r.label} ({r.confidence:.1%})")
-    return EXIT_USAGE if any(r.error is not None for r in results) else 0
+                out.write(f"{r}\n")
+            out.flush()
+    finally:
+        if args.json:                                # closed even on Ctrl-C: what was written stays valid
+            out.write("\n]\n" if args.files else "]\n")
+            out.flush()
+    return EXIT_USAGE if failed else 0
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -181,7 +234,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .doctor import doctor
 
-    report = doctor()
+    report = doctor(full=True) if getattr(args, "full", False) else doctor()
     print(report)
     return 0 if report.ok else 1
 

@@ -20,7 +20,7 @@ import hashlib
 import json
 import math
 import os
-import shutil
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -56,6 +56,17 @@ class MNISTUnavailable(RuntimeError):
 
 
 # --- getting the files -----------------------------------------------------------------------
+# Decompressed size of each real IDX file: no copy or decompression may write more than this
+# (a 4.7 MB gzip bomb otherwise writes 1 GiB). Other names (tests' small files) are capped by
+# the size their own IDX header declares, and by IDX_CEILING.
+MNIST_SIZES: dict[str, int] = {
+    "train-images-idx3-ubyte": 47_040_016, "train-labels-idx1-ubyte": 60_008,
+    "t10k-images-idx3-ubyte": 7_840_016, "t10k-labels-idx1-ubyte": 10_008,
+}
+IDX_CEILING = 64 * 2**20
+_IDX_ITEM = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}   # IDX type code -> bytes per value
+
+
 def prepare_mnist(root: str | Path | None = None, *, source: str | Path | None = None,
                   download: bool = True, checksums: dict[str, str] | None = None) -> Path:
     """Make sure ``<root>/MNIST/raw`` holds the four checked IDX files; return ``root``.
@@ -66,6 +77,7 @@ def prepare_mnist(root: str | Path | None = None, *, source: str | Path | None =
     root = Path(root) if root is not None else data_root()
     checksums = MNIST_MD5 if checksums is None else checksums
     raw = root / "MNIST" / "raw"
+    _check_kinds(raw, checksums)
     if _already_verified(raw, checksums):
         return root
     if source is None:
@@ -83,6 +95,17 @@ def prepare_mnist(root: str | Path | None = None, *, source: str | Path | None =
         )
     _verify(raw, checksums, origin=str(source) if source else "the download")
     return root
+
+
+def _check_kinds(raw: Path, checksums: dict[str, str]) -> None:
+    """One line for a file where a folder belongs (the data root, MNIST, raw) or the reverse."""
+    for folder in (raw.parent.parent, raw.parent, raw):
+        if folder.exists() and not folder.is_dir():
+            raise MNISTUnavailable(f"{folder} is a file, but MNIST needs a folder there; move the file away "
+                                   "or set LENET_DATA_DIR to a folder")
+    for name in (*checksums, _STAMP):
+        if (raw / name).is_dir():
+            raise MNISTUnavailable(f"{raw / name} is a folder where a file belongs; remove it and run again")
 
 
 def _copy_offline(source: Path, raw: Path, checksums: dict[str, str]) -> None:
@@ -103,18 +126,7 @@ def _copy_offline(source: Path, raw: Path, checksums: dict[str, str]) -> None:
         target = raw / name
         if target.is_file() and _md5(target) == checksums[name]:
             continue
-        tmp = target.with_suffix(".part")
-        try:
-            if found.suffix == ".gz":
-                with gzip.open(found, "rb") as src, open(tmp, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-            else:
-                _link_or_copy(found, tmp)
-        except (OSError, EOFError, gzip.BadGzipFile) as err:
-            tmp.unlink(missing_ok=True)
-            raise MNISTUnavailable(f"{found} could not be read ({err}); it is truncated or corrupt. "
-                                   "Replace it with a good copy.") from None
-        tmp.replace(target)  # atomic: a half-written file never carries the real name
+        _copy_one(found, target, checksums[name])
     if missing:
         raise MNISTUnavailable(
             f"{ENV_VAR}={source} lacks {', '.join(missing)} (or the same with .gz). "
@@ -122,15 +134,48 @@ def _copy_offline(source: Path, raw: Path, checksums: dict[str, str]) -> None:
         )
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    """A hard link where the file system allows one, else a copy. A class server prepares MNIST once
-    and points every student's LENET_MNIST_DIR at it: linked files are the same file, so all the
-    students' memory maps share one copy in the page cache (copies would each take their own)."""
-    target.unlink(missing_ok=True)
+def _copy_one(found: Path, target: Path, expected: str) -> None:
+    """Copy or decompress ``found`` to ``target``: through a temporary name in the same folder,
+    at most the size its IDX header declares (and the real file's size), checked against its
+    MD5 before it takes the real name. The temporary file is removed on any failure, Ctrl-C included."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    opener = gzip.open if found.suffix == ".gz" else open
     try:
-        os.link(source, target)
-    except OSError:  # another file system, or links not allowed: copy
-        shutil.copyfile(source, target)
+        with opener(found, "rb") as src, open(tmp, "wb") as dst:
+            head = src.read(4)
+            if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in _IDX_ITEM or not 1 <= head[3] <= 4:
+                raise MNISTUnavailable(f"{found} is not an IDX file (its header is wrong); replace it with a "
+                                       "good copy of the MNIST file")
+            dims = src.read(4 * head[3])
+            count = math.prod(int.from_bytes(dims[i:i + 4], "big") for i in range(0, len(dims), 4))
+            size = 4 + len(dims) + count * _IDX_ITEM[head[2]]
+            cap = MNIST_SIZES.get(target.name, IDX_CEILING)
+            if len(dims) < 4 * head[3] or size > cap:
+                raise MNISTUnavailable(f"{found} declares {size:,} bytes, more than {target.name} can be "
+                                       f"({cap:,}); it is not MNIST (a decompression bomb?). Replace it")
+            digest = hashlib.md5(head + dims)
+            dst.write(head + dims)
+            written = len(head) + len(dims)
+            while written <= size:                      # one block past the size reveals extra data
+                block = src.read(min(1 << 20, size - written + 1))
+                if not block:
+                    break
+                written += len(block)
+                if written > size:
+                    raise MNISTUnavailable(f"{found} holds more data than its IDX header declares ({size:,} "
+                                           "bytes); it is not MNIST. Replace it with a good copy")
+                digest.update(block)
+                dst.write(block)
+        if digest.hexdigest() != expected:
+            raise MNISTUnavailable(f"{found} is corrupt: MD5 {digest.hexdigest()}, expected {expected}. Replace "
+                                   "it with a good copy, then run again.")
+        os.replace(tmp, target)  # atomic: a half-written or wrong file never carries the real name
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as err:
+        raise MNISTUnavailable(f"{found} could not be read ({err}); it is truncated or corrupt. "
+                               "Replace it with a good copy.") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def _download(root: Path) -> None:
@@ -159,20 +204,36 @@ def _verify(raw: Path, checksums: dict[str, str], origin: str) -> None:
                 f"{path} is corrupt: MD5 {actual}, expected {expected}. Delete {raw} and replace the file "
                 f"in {origin} with a good copy, then run again."
             )
-        st = path.stat()
-        stamp[name] = [st.st_size, st.st_mtime_ns, expected]
-    (raw / _STAMP).write_text(json.dumps(stamp))
+        stamp[name] = _identity(path, expected)
+    tmp = raw / f".{_STAMP}.{os.getpid()}.part"
+    try:  # atomic: a reader sees the old record or the new one, never half of one
+        tmp.write_text(json.dumps(stamp))
+        os.replace(tmp, raw / _STAMP)
+    except OSError as err:
+        raise MNISTUnavailable(f"{raw / _STAMP} could not be written ({err.strerror or err}); make {raw} "
+                               "writable") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
-def _already_verified(raw: Path, checksums: dict[str, str]) -> bool:
-    """True when every file is unchanged since it was last checked (size, mtime, expected MD5)."""
+def _identity(path: Path, md5: str) -> list:
+    """What the record trusts a file by: its MD5 when last hashed, and the file's inode, size,
+    mtime and ctime then. Rewriting a byte and restoring the mtime still changes the ctime
+    (only the kernel sets it), so the file is hashed again."""
+    st = path.stat()
+    return [md5, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _already_verified(raw: Path, checksums: dict[str, str], *, full: bool = False) -> bool:
+    """True when every file is unchanged since it was last hashed and its MD5 was the expected one.
+    ``full`` re-hashes every file instead of trusting the record (``lenet doctor --full``)."""
     try:
+        if full:
+            return all(_md5(raw / name) == expected for name, expected in checksums.items())
         stamp = json.loads((raw / _STAMP).read_text())
-        for name, expected in checksums.items():
-            st = (raw / name).stat()
-            if stamp.get(name) != [st.st_size, st.st_mtime_ns, expected]:
-                return False
-        return True
+        return isinstance(stamp, dict) and all(
+            stamp.get(name) == _identity(raw / name, expected) for name, expected in checksums.items())
     except (OSError, ValueError):
         return False
 

@@ -102,22 +102,10 @@ def _frozen_cached(model: nn.Module, params: list[nn.Parameter]) -> tuple[nn.Mod
 
 @contextmanager
 def _one_image_settings(device: torch.device) -> Iterator[None]:
-    """For one image on a CPU the fixed costs are the cost, so for the length of one call:
-
-    * oneDNN (mkldnn) off: it reorders the weights and sets up its kernels on every call, which a
-      batch amortises and one image cannot: about 140 us per forward against 280 us with it;
-    * one thread: there is too little work to share. About even on a quiet machine, and far
-      faster when other programs keep the cores busy (0.15 ms against 2.2 ms on 2 busy cores).
-
-    Both settings are restored on the way out; batched code keeps oneDNN and every thread."""
-    if device.type != "cpu":
-        yield
-        return
-    threads, onednn = torch.get_num_threads(), torch.backends.mkldnn.enabled
-    torch.set_num_threads(1)
-    torch.backends.mkldnn.enabled = False
-    try:
-        yield
-    finally:
-        torch.backends.mkldnn.enabled = onednn
-        torch.set_num_threads(threads)
+    """Nothing, on purpose. This used to switch oneDNN off and PyTorch to one thread for the length
+    of a call, but both settings are global to the process: with predictions running in several
+    threads, one call's "restore" undid another's, and oneDNN was left off for good (issue 16).
+    The common case, a CPU model that folds to numpy, never reaches here; the rest (max pooling,
+    other devices) pays oneDNN's setup per image (measured earlier: about 280 us per forward
+    against 140 us without it). The thread count belongs to ``threads.use_threads`` alone."""
+    yield

@@ -33,6 +33,12 @@ POOLS: dict[str, type[nn.Module]] = {"avg": nn.AvgPool2d, "max": nn.MaxPool2d}
 POOL_SIZE = 2  # 2x2 windows, stride 2: each pooling halves the map, as in the paper
 MAX_CHANNELS = 512  # beyond this a laptop CPU course stops being interactive
 MAX_WIDTH = 8192
+# Ceilings on what a config may cost, computed from the config alone, before any layer is built:
+# a checkpoint from elsewhere must not make the process allocate gigabytes (image_size=1024 with
+# 1x1 kernels and 256 channels declares a 1 TiB first Linear layer). The reference needs 61,706
+# parameters and 4,704 activations per image; the widest lab settings stay far below both.
+MAX_PARAMETERS = 20_000_000    # 80 MB of float32 weights
+MAX_ACTIVATIONS = 2_000_000    # values of the largest layer output for ONE image: 8 MB of float32
 
 # An even kernel with padding="same" is legal (PyTorch pads the far side one pixel more) but warns on
 # every first forward; the lab offers even kernels, so the note is silenced here, for this case only.
@@ -122,7 +128,13 @@ class LeNetConfig:
             side = side // POOL_SIZE
             sizes[pool_stage] = side
         sizes["flatten"] = self.conv2_channels * side * side
+        _check_cost(self, sizes)
         return sizes
+
+    def cost(self) -> dict[str, int]:
+        """``{"parameters", "activations"}``: the weights this config builds and the largest layer
+        output for one image, counted from the config (nothing is allocated)."""
+        return _cost(self, self.feature_sizes())
 
     # --- conversions --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -263,6 +275,28 @@ def _total_padding(cfg: LeNetConfig, stage: str) -> int:
     if pad >= kernel:
         raise ConfigError(name, f"{pad} pixels of padding on a {kernel}x{kernel} kernel adds borders that only see zeros; use at most {kernel - 1}")
     return 2 * pad
+
+
+def _cost(cfg: LeNetConfig, sizes: dict[str, int]) -> dict[str, int]:
+    c1, c2 = cfg.conv1_channels, cfg.conv2_channels
+    params = cfg.in_channels * c1 * cfg.conv1_kernel ** 2 + c1 + c1 * c2 * cfg.conv2_kernel ** 2 + c2
+    width = sizes["flatten"]
+    for hidden in (*cfg.fc_widths, cfg.num_classes):   # Linear(width, hidden): weights + biases
+        params += width * hidden + hidden
+        width = hidden
+    acts = max(cfg.in_channels * cfg.image_size ** 2, c1 * sizes["conv1"] ** 2, c2 * sizes["conv2"] ** 2,
+               sizes["flatten"], *cfg.fc_widths, cfg.num_classes)
+    return {"parameters": params, "activations": acts}
+
+
+def _check_cost(cfg: LeNetConfig, sizes: dict[str, int]) -> None:
+    cost = _cost(cfg, sizes)
+    if cost["parameters"] > MAX_PARAMETERS:
+        raise ConfigError("config", f"{cost['parameters']:,} parameters is more than the {MAX_PARAMETERS:,} "
+                                    "limit (80 MB); use fewer channels, narrower layers or a smaller image_size")
+    if cost["activations"] > MAX_ACTIVATIONS:
+        raise ConfigError("config", f"a layer output of {cost['activations']:,} values per image is more than "
+                                    f"the {MAX_ACTIVATIONS:,} limit; use fewer channels or a smaller image_size")
 
 
 def _fmt(value: Any) -> str:

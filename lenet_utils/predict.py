@@ -10,6 +10,7 @@ panel shows it as a message and the CLI prints it and exits with status 2.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +20,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from .checkpoints import CheckpointError
 from .inference import forward_single
 from .preprocess import (CONFIG, LIMITS, ImageError, ImageSource, Limits, NoDigitFound, PreprocessConfig,
                          naive_input, preprocess, source_name)
 
-__all__ = ["ImageError", "NoDigitFound", "Prediction", "default_model", "example_images", "example_label",
+__all__ = ["ImageError", "ModelError", "NoDigitFound", "Prediction", "default_model", "example_images", "example_label",
            "predict_file", "predict_image", "predict_naive"]
 
 EXAMPLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
@@ -72,43 +74,93 @@ def default_model() -> nn.Module:
         return _default
 
 
+REPORT = "please report it to the course team with the file (the CLI's --debug shows the details)"
+
+
+class ModelError(ValueError):
+    """A model that cannot answer which digit an image shows (wrong shape, NaN output)."""
+
+
+def _check_model(model: nn.Module) -> None:
+    """Refuse, before running it, a LeNet5 built for other inputs or classes than MNIST digits."""
+    config = getattr(model, "config", None)
+    if config is None or not hasattr(config, "image_size"):
+        return                                          # not a LeNet5: its output is checked instead
+    if (config.in_channels, config.image_size) != (1, 28):
+        raise ModelError(f"the model reads {config.in_channels}x{config.image_size}x{config.image_size} "
+                         "images, not MNIST's 1x28x28; choose a digit model")
+    if config.num_classes != 10:
+        raise ModelError(f"the model answers {config.num_classes} classes, not the 10 digits; choose a digit model")
+
+
 def _answer(model: nn.Module, x: torch.Tensor) -> tuple[int, float, list[float]]:
-    logits = forward_single(model, x).numpy(force=True)[0].astype(np.float64)  # (10,)
+    _check_model(model)
+    logits = forward_single(model, x).numpy(force=True).astype(np.float64)   # (1, 10)
+    if logits.shape != (1, 10):
+        raise ModelError(f"the model gave {logits.shape[-1] if logits.ndim else 0} scores, not one per digit (10)")
+    logits = logits[0]
+    if not np.isfinite(logits).all():
+        raise ModelError("the model's scores are not finite (NaN or infinite weights?); its answer would be "
+                         "meaningless. Retrain it or choose another")
     probs = np.exp(logits - logits.max())                       # softmax; for one image numpy is
     probs /= probs.sum()                                        # cheaper than ten small torch calls
     label = int(probs.argmax())
     return label, float(probs[label]), probs.tolist()
 
 
+def _safe_name(source: object, name: str | None) -> str:
+    try:
+        text = source_name(source, name)                        # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - an object whose str() fails still gets a name
+        text = "image"
+    return text.replace("\0", "\\0").replace("\n", " ")          # one line, printable
+
+
+def _refusal(name: str, err: BaseException) -> Prediction:
+    """The boundary: any failure on one image becomes that image's one-line error."""
+    if isinstance(err, NoDigitFound):
+        return Prediction(name, error=str(err), stages=getattr(err, "stages", {}))
+    if isinstance(err, ImageError):
+        return Prediction(name, error=str(err))
+    if isinstance(err, (ModelError, CheckpointError)):
+        return Prediction(name, error=f"{name}: {err}")
+    if isinstance(err, MemoryError):
+        return Prediction(name, error=f"{name}: not enough memory to read this image; send a smaller one")
+    if os.environ.get("LENET_DEBUG"):
+        raise err
+    first = str(err).splitlines()[0][:120] if str(err) else ""
+    return Prediction(name, error=f"{name}: internal error ({type(err).__name__}{': ' + first if first else ''}); "
+                                  f"{REPORT}")
+
+
 def predict_image(source: ImageSource, model: nn.Module | None = None, *, name: str | None = None,
                   limits: Limits = LIMITS, config: PreprocessConfig = CONFIG) -> Prediction:
     """Preprocess ``source`` like MNIST and classify it. ``model`` defaults to the shipped one.
 
-    Never raises for bad input: a refused image (not an image, corrupt, too large, blank) gives
-    a :class:`Prediction` whose ``error`` says why, and whose ``label`` is ``None``.
+    Never raises (except with ``LENET_DEBUG`` set, for an unexpected error): a refused image (not
+    an image, corrupt, too large, blank), a model that cannot answer, or any other failure gives a
+    :class:`Prediction` whose ``error`` is one line naming the image, and whose ``label`` is ``None``.
     """
-    name = source_name(source, name)
+    name = _safe_name(source, name)
     try:
         pre = preprocess(source, name, limits=limits, config=config)
-    except NoDigitFound as err:
-        return Prediction(name, error=str(err), stages=getattr(err, "stages", {}))
-    except ImageError as err:
-        return Prediction(name, error=str(err))
-    model = default_model() if model is None else model
-    label, confidence, probs = _answer(model, pre.input)
+        model = default_model() if model is None else model
+        label, confidence, probs = _answer(model, pre.input)
+    except Exception as err:  # noqa: BLE001 - the documented boundary: one line per image, never a raise
+        return _refusal(name, err)
     return Prediction(name, label, confidence, probs, pre.input, stages=pre.stages, inverted=pre.inverted)
 
 
 def predict_naive(source: ImageSource, model: nn.Module | None = None, *, name: str | None = None,
                   limits: Limits = LIMITS) -> Prediction:
     """The same, through the naive resize of :func:`~lenet_utils.preprocess.naive_input` (for comparison)."""
-    name = source_name(source, name)
+    name = _safe_name(source, name)
     try:
         x = naive_input(source, name, limits)
-    except ImageError as err:
-        return Prediction(name, error=str(err))
-    model = default_model() if model is None else model
-    label, confidence, probs = _answer(model, x)
+        model = default_model() if model is None else model
+        label, confidence, probs = _answer(model, x)
+    except Exception as err:  # noqa: BLE001 - as predict_image
+        return _refusal(name, err)
     return Prediction(name, label, confidence, probs, x)
 
 

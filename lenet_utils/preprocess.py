@@ -38,6 +38,7 @@ import torch
 from PIL import Image, ImageFilter, ImageOps
 
 from .data import normalize
+from .pixels import array_to_u8, working_image
 
 # What a user can hand in: encoded bytes, a path, an opened PIL image, or pixels (H, W) / (H, W, C) uint8.
 ImageSource = Union[bytes, bytearray, memoryview, str, os.PathLike, Image.Image, np.ndarray]
@@ -86,6 +87,15 @@ class PreprocessConfig:
 
 LIMITS = Limits()
 CONFIG = PreprocessConfig()
+
+# Set once, here, not per call: warnings.catch_warnings swaps the process-wide filters and is not
+# thread-safe. Pillow's bomb warning fires above its own 89-megapixel mark, and our lower limit
+# (Limits.max_pixels, checked from the header) has refused such images already; a corrupt EXIF
+# block is reported as a note by preprocess instead.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning, module=r"PIL\.")
+warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
+warnings.filterwarnings("ignore", message="(Possibly corrupt|Truncated File Read|Metadata Warning)",
+                        category=UserWarning, module=r"PIL\.")
 
 STAGES = {  # name -> caption, in pipeline order
     "oriented": "upright (EXIF)",
@@ -162,6 +172,9 @@ def source_name(source: ImageSource, name: str | None = None) -> str:
 def read_bytes(path: str | os.PathLike, limits: Limits = LIMITS, name: str | None = None) -> bytes:
     """A file's bytes, refused before reading when it is missing, a folder, empty or too big."""
     name = name or str(path)
+    if "\0" in os.fspath(path):
+        shown = name.replace("\0", "\\0")
+        raise ImageError(f"{shown}: a file name cannot contain a NUL character")
     p = Path(path).expanduser()
     try:
         if p.is_dir():
@@ -226,9 +239,7 @@ def decode(source: ImageSource, name: str | None = None, limits: Limits = LIMITS
         raise ImageError(f"{name}: expected image bytes, a file path, a PIL image or a pixel array, "
                          f"not {type(source).__name__}")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own, lower limit follows
-            img = Image.open(io.BytesIO(data), formats=FORMATS)             # lazy: reads the header only
+        img = Image.open(io.BytesIO(data), formats=FORMATS)   # lazy: reads the header only
     except Image.DecompressionBombError as err:  # beyond Pillow's own guard, checked before ours could be
         found = re.search(r"\((\d+) pixels\)", str(err))
         claimed = int(found.group(1)) if found else None
@@ -245,9 +256,7 @@ def decode(source: ImageSource, name: str | None = None, limits: Limits = LIMITS
     if work_side and img.format in ("JPEG", "MPO") and max(img.size) > 2 * work_side:
         img.draft(img.mode, (work_side, work_side))  # decode at 1/2, 1/4 or 1/8 scale: much faster
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img.load()  # first frame only, for GIF, TIFF and MPO
+        img.load()  # first frame only, for GIF, TIFF and MPO
     except Exception as err:  # noqa: BLE001 - truncated data raises OSError, broken streams SyntaxError, ...
         raise ImageError(f"{name}: truncated or corrupt {img.format} image ({_first_line(err)})") from None
     return img
@@ -261,32 +270,20 @@ def _from_array(arr: np.ndarray, name: str, limits: Limits) -> Image.Image:
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
         raise ImageError(f"{name}: a pixel array must be (H, W) or (H, W, 1|3|4), got shape {arr.shape}")
     check_dimensions(arr.shape[1], arr.shape[0], name, limits)
-    if arr.dtype != np.uint8:
-        if arr.dtype.kind == "f":
-            top = 1.0 if float(np.nanmax(arr)) <= 1.0 else 255.0
-            arr = np.clip(np.nan_to_num(arr) / top * 255.0, 0, 255).round()
-        arr = np.clip(arr, 0, 255).astype(np.uint8)
+    try:
+        arr = array_to_u8(arr)          # uint16 scaled (not clipped), floats 0-1 or 0-255, bool 0/255
+    except TypeError as err:
+        raise ImageError(f"{name}: {err}") from None
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     return Image.fromarray(np.ascontiguousarray(arr))
 
 
 # --- the stages -----------------------------------------------------------------------------
-def _normalise_mode(img: Image.Image) -> Image.Image:
-    """Any Pillow mode -> "L", "RGB" or "RGBA" (8 bits per channel, alpha kept)."""
-    mode = img.mode
-    if mode in ("L", "RGB", "RGBA"):
-        return img
-    if mode.startswith("I") or mode == "F":  # 16/32-bit grey, float: scale the value range to 0-255
-        a = np.asarray(img, dtype=np.float64)
-        top = a.max() if a.size else 0.0
-        scale = 1.0 if (mode == "F" and top <= 1.0) else (255.0 if top <= 255 else 65535.0)
-        return Image.fromarray(np.clip(a / scale * 255.0, 0, 255).round().astype(np.uint8))
-    if mode == "1":
-        return img.convert("L")
-    if "A" in mode or "a" in mode or "transparency" in img.info:  # LA, PA, La, RGBa, P with transparency
-        return img.convert("RGBA")
-    return img.convert("RGB")  # P, CMYK, YCbCr, LAB, HSV, RGBX
+def _normalise_mode(img: Image.Image, work_side: int | None = None) -> Image.Image:
+    """Any Pillow mode -> "L", "RGB" or "RGBA" (8 bits per channel, alpha kept), no larger than
+    ``work_side``; wide pictures are shrunk before they are widened (:mod:`lenet_utils.pixels`)."""
+    return working_image(img, work_side)
 
 
 def _border(a: np.ndarray) -> np.ndarray:
@@ -589,10 +586,7 @@ def preprocess(source: ImageSource, name: str | None = None, *, limits: Limits =
             ImageOps.exif_transpose(img, in_place=True)
     except Exception:  # noqa: BLE001 - a broken EXIF block: keep the pixels as stored
         notes.append("unreadable EXIF orientation ignored")
-    img = _normalise_mode(img)
-    if max(img.size) > config.work_side:
-        img = img.copy()
-        img.thumbnail((config.work_side, config.work_side), Image.BOX)
+    img = _normalise_mode(img, config.work_side)     # a new, smaller image: the decoded one is not copied
     if max(size) > max(img.size):
         notes.append(f"shrunk from {size[0]}x{size[1]} to {img.size[0]}x{img.size[1]}")
     stages = Stages()
@@ -651,7 +645,7 @@ def naive_input(source: ImageSource, name: str | None = None, limits: Limits = L
     """What minimal demo apps do, for comparison: greyscale, invert when the picture is mostly
     light, squash the whole picture to 28x28. No cropping, no centring, no aspect ratio.
     Returns the ``(1, 28, 28)`` network input."""
-    img = _normalise_mode(decode(source, name, limits))
+    img = _normalise_mode(decode(source, name, limits), CONFIG.work_side)   # bounded memory; 1024 px is plenty
     grey = np.asarray(img.convert("L").resize((canvas, canvas), Image.LANCZOS))
     if grey.mean() > 127:  # dark ink on light paper
         grey = 255 - grey

@@ -54,17 +54,19 @@ class _Broken(torch.nn.Module):
         self.w = torch.nn.Parameter(torch.zeros(1))
 
     def forward(self, x):
-        assert torch.get_num_threads() == 1 and not torch.backends.mkldnn.enabled  # the one-image settings
+        # nothing process-wide is switched for one image (issue 16): the caller's settings hold
+        assert (torch.get_num_threads(), torch.backends.mkldnn.enabled) == self.settings
         raise RuntimeError("boom")
 
 
-def test_single_image_settings_are_restored_even_on_error():
+def test_single_image_settings_are_left_alone_even_on_error():
     threads, onednn = torch.get_num_threads(), torch.backends.mkldnn.enabled
     model = LeNet5().train()
     forward_single(model, torch.randn(1, 28, 28))
     assert (torch.get_num_threads(), torch.backends.mkldnn.enabled, model.training) == (threads, onednn, True)
 
     broken = _Broken().train()
+    broken.settings = (threads, onednn)
     with pytest.raises(RuntimeError, match="boom"):
         forward_single(broken, torch.randn(1, 28, 28))
     assert (torch.get_num_threads(), torch.backends.mkldnn.enabled, broken.training) == (threads, onednn, True)

@@ -158,7 +158,7 @@ def test_unexpected_errors_are_shown_not_raised(panel, monkeypatch):
 
     monkeypatch.setattr(module, "predict_image", lambda *a, **k: 1 / 0)
     panel.example_button.click()
-    assert panel.message_text.startswith("ZeroDivisionError")
+    assert panel.message_text.startswith("Something went wrong inside the panel (ZeroDivisionError")
 
 
 def test_html_helpers():
