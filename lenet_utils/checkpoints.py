@@ -242,10 +242,16 @@ def pretrained_checkpoint(device: str | torch.device = "cpu") -> Checkpoint:
 
 
 def library_versions() -> dict[str, str]:
-    import torchvision
+    # torchvision's version from its metadata: importing it costs a kernel ~390 MB of private memory
+    # (its compiled ops load PyTorch's CUDA libraries), and the course needs it only to download MNIST.
+    from importlib.metadata import PackageNotFoundError, version
 
     from . import __version__
 
-    return {"lenet_utils": __version__, "torch": str(torch.__version__), "torchvision": str(torchvision.__version__),
+    try:
+        vision = version("torchvision")
+    except PackageNotFoundError:
+        vision = "not installed"
+    return {"lenet_utils": __version__, "torch": str(torch.__version__), "torchvision": vision,
             "python": platform.python_version()}
 

@@ -125,18 +125,25 @@ def _torch() -> Check:
     return Check("torch", OK, f"{torch.__version__}, {torch.get_num_threads()} CPU threads")
 
 
-def _torchvision() -> Check:
-    try:
-        import torch
-        import torchvision
-        from torchvision.ops import nms  # compiled ops: fails when torch and torchvision do not match
+# Run in a child process: importing torchvision's compiled ops costs ~390 MB of private memory in
+# the kernel that does it (they load PyTorch's CUDA libraries), and a classroom runs 30 kernels.
+_TORCHVISION_PROBE = ("import torch, torchvision; from torchvision.ops import nms; "
+                      "nms(torch.zeros(1, 4), torch.zeros(1), 0.5); print(torchvision.__version__)")
 
-        nms(torch.zeros(1, 4), torch.zeros(1), 0.5)
-    except Exception as err:
-        first = (str(err).splitlines() or [type(err).__name__])[0][:100]
-        return Check("torchvision", FAIL, f"broken ({first})",
-                     "install the matching pair: pip install torch==2.14.1 torchvision==0.29.1 (see constraints.txt)")
-    return Check("torchvision", OK, f"{torchvision.__version__}, matches torch")
+
+def _torchvision() -> Check:
+    import subprocess
+
+    fix = "install the matching pair: pip install torch==2.14.1 torchvision==0.29.1 (see constraints.txt)"
+    try:
+        done = subprocess.run([sys.executable, "-c", _TORCHVISION_PROBE], capture_output=True, text=True,
+                              timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return Check("torchvision", FAIL, f"could not be checked ({type(err).__name__})", fix)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+        return Check("torchvision", FAIL, f"broken ({(lines or ['no output'])[-1][:100]})", fix)
+    return Check("torchvision", OK, f"{done.stdout.strip()}, matches torch")
 
 
 def _packages() -> list[Check]:
