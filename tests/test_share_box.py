@@ -1,0 +1,83 @@
+"""Sharing from the predict panel: an explicit choice per answered image, the label corrected,
+a nickname, deleting one's own shares; refused images and unusable stores give a message."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lenet_utils.classdb import ClassDB
+from lenet_utils.predict import example_images, example_label
+from lenet_utils.widgets.drawing_pad import render_strokes
+from lenet_utils.widgets.predict_panel import predict_panel
+from lenet_utils.widgets.share_box import ShareBox, capped_original
+
+
+@pytest.fixture
+def panel(tmp_path):
+    p = predict_panel()
+    p.share._db = ClassDB(tmp_path / "class.sqlite")
+    p.share.owner = "ann"
+    return p
+
+
+def test_nothing_is_shared_until_the_button_and_the_corrected_label_is_stored(panel):
+    box = panel.share
+    assert box.share_button.disabled                         # no answer yet
+    example = example_images()[0]
+    panel.show_example()
+    assert not box.share_button.disabled and box.true_label.value == example_label(example)
+    assert len(box.db) == 0                                   # answering shares nothing
+    box.true_label.value = 3                                  # the student corrects the label
+    box.nickname.value = "Ann\x07 the Great"
+    box.share_button.click()
+    (s,) = box.db.shares(with_original=True)
+    assert (s.true_label, s.predicted, s.nickname, s.owner, s.source) == (3, panel.prediction.label,
+                                                                         "Ann the Great", "ann", "example")
+    assert s.pixels.shape == (28, 28) and s.pixels.max() > 100 and s.original.startswith(b"\x89PNG")
+    assert len(s.probabilities) == 10 and abs(sum(s.probabilities) - 1) < 1e-3
+    assert box.share_button.disabled                          # once per image
+    assert "data-shared" in box.status.value
+
+
+def test_a_drawing_is_shared_and_deleted_only_by_its_owner(panel):
+    panel.pad.draw([[(100, 20), (100, 180)]])
+    assert panel.prediction.label == 1
+    panel.share.share_button.click()
+    assert len(panel.share.mine_list.options) == 1
+    other = ShareBox(db=panel.share.db, owner="bob")
+    other.refresh_mine()
+    assert other.mine_list.options == () and other.delete_button.disabled
+    panel.share.delete_button.click()
+    assert len(panel.share.db) == 0 and "Deleted" in panel.share.status.value
+
+
+def test_a_refused_image_cannot_be_shared(panel):
+    panel.predict_bytes(b"not an image at all", "notes.txt")
+    assert panel.prediction.error and panel.share.share_button.disabled
+    panel.predict_bytes(render_strokes([], 200), "blank.png")            # a blank page: no digit
+    assert panel.share.share_button.disabled
+
+
+def test_an_unusable_store_is_one_red_line(panel, tmp_path):
+    bad = tmp_path / "notes.sqlite"
+    bad.write_bytes(b"lecture notes " * 10)
+    panel.share._db = None
+    panel.show_example()
+    import os
+    os.environ["LENET_CLASS_DB"] = str(bad)
+    try:
+        panel.share.share_button.click()
+    finally:
+        del os.environ["LENET_CLASS_DB"]
+    assert "lenet-error" in panel.share.status.value and "not an SQLite database" in panel.share.status.value
+    assert bad.read_bytes() == b"lecture notes " * 10
+
+
+def test_the_stored_original_is_size_capped():
+    noisy = np.random.default_rng(0).integers(0, 256, (3000, 2000, 3), dtype=np.uint8)
+    png = capped_original(noisy)
+    from PIL import Image
+    import io
+    img = Image.open(io.BytesIO(png))
+    assert max(img.size) <= 256 and len(png) <= 200_000
