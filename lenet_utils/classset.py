@@ -78,9 +78,9 @@ class Drawing:
 
 
 def make_writers(n: int, rng: np.random.Generator) -> list[Writer]:
-    return [Writer(nickname=f"student{i + 1:02d}", slant=float(rng.normal(0.15, 0.2)),
-                   width=float(rng.uniform(7, 22)), size=float(rng.uniform(0.45, 0.9)),
-                   aspect=float(rng.uniform(0.6, 1.15)), shake=float(rng.uniform(0.0, 0.025)),
+    return [Writer(nickname=f"student{i + 1:02d}", slant=float(rng.normal(0.2, 0.35)),
+                   width=float(rng.uniform(5, 26)), size=float(rng.uniform(0.4, 0.9)),
+                   aspect=float(rng.uniform(0.45, 1.3)), shake=float(rng.uniform(0.0, 0.05)),
                    style={d: int(rng.integers(len(STYLES[d]))) for d in range(10)}) for i in range(n)]
 
 
