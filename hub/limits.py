@@ -1,0 +1,126 @@
+"""Per-student memory and CPU limits for the one-machine hub, enforced with cgroups where possible.
+
+JupyterHub's LocalProcessSpawner does not enforce ``mem_limit``/``cpu_limit`` (its docs say so):
+it only passes them to the server as information. So this module does what the machine allows:
+
+* cgroup v2 (``/sys/fs/cgroup/cgroup.controllers`` with memory and cpu) or cgroup v1 (separate
+  ``memory`` and ``cpu`` hierarchies), writable by the hub: one group per student, nested under
+  the hub's *own* group (so the machine's own limits still apply above it), with
+  ``memory.max``/``memory.limit_in_bytes`` and a CPU quota. The student's server and every kernel
+  it starts are inside. When a kernel passes the limit the kernel (the biggest process) is killed
+  by the kernel's OOM killer, Jupyter restarts it, and the student's notebook says the kernel died
+  and restarted; other students are untouched.
+* no writable cgroups (an unprivileged hub, some containers): nothing is enforced; the hub log
+  says so once per student, and hub/README.md tells the lecturer. z2jh enforces both (Kubernetes).
+
+Values come from ``LENET_HUB_MEM`` (e.g. ``2G``) and ``LENET_HUB_CPUS`` (e.g. ``1``); empty = none.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger("JupyterHub")
+CGROUP = Path("/sys/fs/cgroup")
+
+
+def parse_bytes(text: str) -> int | None:
+    """``2G``, ``1536M``, ``2000000000`` -> bytes; empty -> None; anything else is an error."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?", text, re.I)
+    if not m:
+        raise ValueError(f"LENET_HUB_MEM={text!r} is not a size; use e.g. 2G or 1536M")
+    scale = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}[m.group(2).upper()]
+    return int(float(m.group(1)) * scale)
+
+
+MEM_TEXT = os.environ.get("LENET_HUB_MEM", "").strip()
+MEM = parse_bytes(MEM_TEXT)
+CPUS = float(os.environ["LENET_HUB_CPUS"]) if os.environ.get("LENET_HUB_CPUS", "").strip() else None
+
+
+def _own_group(controller: str | None) -> Path | None:
+    """The hub's own cgroup directory for ``controller`` (None: the v2 unified tree)."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, names, path = line.split(":", 2)
+        if (controller is None and names == "") or (controller and controller in names.split(",")):
+            base = CGROUP if controller is None else CGROUP / controller
+            return base / path.lstrip("/")
+    return None
+
+
+@dataclass
+class ProcessLimits:
+    """The cgroup files to join for one student; empty when nothing can be enforced."""
+
+    procs_files: list[Path] = field(default_factory=list)
+    enforced: str = "nothing"
+
+    @classmethod
+    def for_student(cls, name: str) -> "ProcessLimits":
+        if MEM is None and CPUS is None:
+            return cls()
+        groups = []
+        try:
+            v2 = CGROUP / "cgroup.controllers"
+            if v2.is_file():
+                parent = _own_group(None)
+                g = parent / "lenet-hub" / name
+                g.mkdir(parents=True, exist_ok=True)
+                if MEM:
+                    (g / "memory.max").write_text(str(MEM))
+                if CPUS:
+                    (g / "cpu.max").write_text(f"{int(CPUS * 100000)} 100000")
+                groups = [g]
+            else:
+                for ctl in ("memory", "cpu"):
+                    parent = _own_group(ctl)
+                    if parent is None or not parent.is_dir():
+                        continue
+                    g = parent / "lenet-hub" / name
+                    g.mkdir(parents=True, exist_ok=True)
+                    if ctl == "memory" and MEM:
+                        (g / "memory.limit_in_bytes").write_text(str(MEM))
+                    if ctl == "cpu" and CPUS:
+                        (g / "cpu.cfs_period_us").write_text("100000")
+                        (g / "cpu.cfs_quota_us").write_text(str(int(CPUS * 100000)))
+                    groups.append(g)
+        except OSError as err:
+            log.warning("limits for %s NOT enforced (cgroups not writable here: %s); "
+                        "LENET_HUB_MEM/LENET_HUB_CPUS are advisory only", name, err)
+            return cls()
+        if not groups:
+            log.warning("limits for %s NOT enforced (no cgroup memory/cpu controller found)", name)
+            return cls()
+        what = ", ".join(x for x in (f"memory {MEM_TEXT}" if MEM else "", f"{CPUS} CPUs" if CPUS else "") if x)
+        log.info("limits for %s: %s (cgroups %s)", name, what, ", ".join(map(str, groups)))
+        return cls([g / "cgroup.procs" for g in groups], what)
+
+    @staticmethod
+    def remove_for_student(name: str) -> None:
+        """After the student's server stopped: remove their (now empty) groups; busy ones stay."""
+        for ctl in (None, "memory", "cpu"):
+            parent = _own_group(ctl)
+            if parent is not None:
+                try:
+                    (parent / "lenet-hub" / name).rmdir()
+                except OSError:
+                    pass
+
+    def apply_in_child(self) -> None:
+        """Runs in the forked server process before exec: join the student's groups."""
+        for f in self.procs_files:
+            try:
+                f.write_text(str(os.getpid()))
+            except OSError:
+                pass  # logged as enforced in the parent; a failure here is rare and not fatal

@@ -1,0 +1,83 @@
+"""One student through the class's JupyterHub in a real browser: the hub's login page in headless
+Chromium, the student's own server spawned by the hub, 05_predict_panel opened and run in
+JupyterLab, and a prediction from "Try an example". A missing proxy or browser is a FAILURE."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from lab import LAB_SETTINGS, cell_errors, run_all_cells, wait_kernel_idle
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from hub_load import Student, admit, start_hub, stop_hub  # noqa: E402
+
+from lenet_utils.predict import example_images, example_label  # noqa: E402
+
+PROXY = REPO / "hub" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
+
+
+@pytest.fixture
+def hub_with_student(tmp_path, mnist_ready):
+    if not PROXY.is_file():
+        pytest.fail(f"configurable-http-proxy is missing at {PROXY}: run `make hub-proxy`", pytrace=False)
+    try:
+        # expose JupyterLab's app object to the page, as tests/browser/lab.py's helpers expect
+        hub = start_hub(tmp_path / "state", extra=("--singleuser-arg=--LabApp.expose_app_in_browser=True",))
+    except RuntimeError as err:
+        pytest.fail(str(err), pytrace=False)
+    try:
+        lecturer, _ = admit(hub, [])
+        carol = Student(hub, "carol")
+        carol.sign_up()
+        lecturer.approve("carol")
+        # Lab settings in carol's own config folder, before her first spawn: every cell kept in the DOM.
+        settings = hub.state / "students" / "carol" / ".jupyter" / "lab" / "user-settings"
+        for rel, value in LAB_SETTINGS.items():
+            (settings / rel).parent.mkdir(parents=True, exist_ok=True)
+            (settings / rel).write_text(json.dumps(value))
+        yield hub, carol
+    finally:
+        stop_hub(hub, everything=True)
+
+
+def test_a_student_logs_in_opens_the_panel_and_gets_a_prediction(chromium, hub_with_student):
+    hub, carol = hub_with_student
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(120_000)
+    page = context.new_page()
+    try:
+        page.goto(hub.url + "hub/login")
+        page.fill("input[name=username]", "carol")
+        page.fill("input[name=password]", carol.password)
+        page.click("input[type=submit], button[type=submit]")
+        # The hub spawns carol's server and sends her browser on to JupyterLab.
+        page.wait_for_url("**/user/carol/lab**", timeout=240_000)
+        page.goto(hub.url + "user/carol/lab/tree/05_predict_panel.ipynb?reset")
+        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget && "
+                               "window.jupyterapp.shell.currentWidget.context && window.jupyterapp.shell"
+                               ".currentWidget.context.path.endsWith('05_predict_panel.ipynb')", timeout=120_000)
+        wait_kernel_idle(page)
+        run_all_cells(page)
+        assert cell_errors(page) == []
+        panel = page.locator(".lenet-panel")
+        expect(panel).to_have_count(1)
+        panel.scroll_into_view_if_needed()
+        first = example_images()[0]
+        panel.locator(".lenet-example").click()
+        expect(panel.locator(".lenet-message")).to_contain_text(f"{first.name}: {example_label(first)} with",
+                                                                timeout=60_000)
+        expect(panel.locator(".lenet-answer")).to_have_attribute("data-label", str(example_label(first)))
+        # it ran in carol's own copy, on the hub
+        assert (hub.state / "students" / "carol" / "notebooks" / "05_predict_panel.ipynb").is_file()
+    except Exception:
+        page.screenshot(path=str(hub.state / "hub-browser-failure.png"), full_page=True)
+        print(f"screenshot: {hub.state / 'hub-browser-failure.png'}\nhub log:\n{hub.log_tail()}")
+        raise
+    finally:
+        context.close()

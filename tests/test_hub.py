@@ -1,0 +1,244 @@
+"""The class's JupyterHub (hub/), for real: a hub on free loopback ports in a temporary state
+folder, the proxy from hub/proxy (npm), students signing up, approved by the lecturer, logging in
+through the login page as a browser does, their own servers and kernels.
+
+A missing proxy (run `make hub-proxy`) or hub is a FAILURE, never a skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+import hub_load  # noqa: E402
+from hub_load import HubError, KernelDied, Student, admit, start_hub, stop_hub  # noqa: E402
+
+pytestmark = pytest.mark.slow
+PROXY = REPO / "hub" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
+RESULTS = REPO / "hub" / "state" / "last-test-run.json"   # the 2-student run's figures, for the docs
+
+
+@pytest.fixture(scope="module")
+def proxy_installed():
+    if not PROXY.is_file():
+        pytest.fail(f"configurable-http-proxy is missing at {PROXY}: run `make hub-proxy` "
+                    "(npm ci --prefix hub/proxy). Hub tests never skip.", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, proxy_installed, mnist_ready):
+    state = tmp_path_factory.mktemp("hub") / "state"
+    try:
+        h = start_hub(state)
+    except RuntimeError as err:
+        pytest.fail(str(err), pytrace=False)
+    try:
+        yield h
+    finally:
+        stop_hub(h, everything=True)
+
+
+@pytest.fixture(scope="module")
+def class_of_two(hub):
+    lecturer, students = admit(hub, ["alice", "bob"])
+    for st in students:
+        st.start_server()
+    return lecturer, students
+
+
+def _launch(*args, timeout=60):
+    return subprocess.run([sys.executable, str(REPO / "hub" / "launch.py"), *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+# ---- bad input at the door ------------------------------------------------------------------------
+def test_a_taken_port_gives_one_line_naming_the_port_and_the_fix(tmp_path, proxy_installed):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = _launch("--port", str(port), "--state", str(tmp_path / "state"), "--quiet")
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert f"port {port}" in lines[0] and "taken" in lines[0] and "HUB_PORT=" in lines[0]
+
+
+def test_a_network_address_without_tls_is_refused(tmp_path, proxy_installed):
+    r = _launch("--ip", "0.0.0.0", "--port", "1", "--state", str(tmp_path / "state"), "--quiet")
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "TLS" in r.stderr and "--ssl-cert" in r.stderr
+
+
+def test_a_bad_memory_limit_is_one_line(tmp_path, proxy_installed):
+    r = _launch("--mem", "lots", "--state", str(tmp_path / "state"), "--quiet")
+    assert r.returncode == 2 and r.stderr.strip() == "error: LENET_HUB_MEM='lots' is not a size; use e.g. 2G or 1536M"
+
+
+# ---- accounts -------------------------------------------------------------------------------------
+def test_wrong_password_and_duplicate_sign_up(hub, class_of_two):
+    _, (alice, _) = class_of_two
+    intruder = Student(hub, "alice", password="not-alices-password")
+    r = intruder.log_in()
+    assert "Invalid username or password" in r.text and not intruder.logged_in
+    message = Student(hub, "alice", password="another-password-1").sign_up()
+    assert "already" in message.lower(), message
+    again = Student(hub, "alice", password=alice.password)  # the first sign-up's password still works
+    again.log_in()
+    assert again.logged_in
+
+
+def test_unapproved_student_cannot_log_in(hub, class_of_two):
+    eve = Student(hub, "eve")
+    eve.sign_up()
+    r = eve.log_in()
+    assert not eve.logged_in and "not been authorized" in r.text
+
+
+def test_the_lecturer_sees_and_can_stop_students_servers(hub, class_of_two):
+    lecturer, (alice, bob) = class_of_two
+    users = {u["name"]: u for u in lecturer.api("GET", "users").json()}
+    assert users[hub.admin]["admin"] is True
+    assert users["alice"]["servers"][""]["ready"] and users["bob"]["servers"][""]["ready"]
+    assert alice.api("GET", "users").status_code == 403  # students do not see each other
+
+
+# ---- students' copies are their own ----------------------------------------------------------------
+def test_each_student_has_an_own_copy_of_the_course(hub, class_of_two):
+    _, (alice, bob) = class_of_two
+    r = alice.server_api("GET", "contents/05_predict_panel.ipynb")
+    assert r.status_code == 200
+    body = r.json()
+    body["content"]["cells"].insert(0, {"cell_type": "markdown", "metadata": {}, "source": "alice was here"})
+    saved = alice.server_api("PUT", "contents/05_predict_panel.ipynb",
+                             json={"type": "notebook", "format": "json", "content": body["content"]})
+    assert saved.status_code == 200, saved.text
+    bobs = bob.server_api("GET", "contents/05_predict_panel.ipynb").json()
+    assert "alice was here" not in json.dumps(bobs["content"])
+    assert "alice was here" not in (REPO / "notebooks" / "05_predict_panel.ipynb").read_text()
+    assert "alice was here" in (hub.state / "students" / "alice" / "notebooks" / "05_predict_panel.ipynb").read_text()
+    # bob cannot reach alice's server with his cookies
+    assert bob.s.get(hub.url + "user/alice/api/contents", timeout=30).status_code in (403, 404) or \
+        "/hub/login" in bob.s.get(hub.url + "user/alice/api/contents", timeout=30).url
+
+
+# ---- faults -------------------------------------------------------------------------------------
+def test_a_killed_kernel_restarts_and_says_so_without_harming_others(hub, class_of_two):
+    _, (alice, bob) = class_of_two
+    a_session, b_session = alice.open_session("01_mnist_data.ipynb"), bob.open_session("01_mnist_data.ipynb")
+    a, b = alice.kernel(a_session["kernel"]["id"]), bob.kernel(b_session["kernel"]["id"])
+    try:
+        pid_text, err = a.execute("import os; print(os.getpid())")
+        assert err is None
+        b.execute("x = 41")
+        died = {}
+
+        def long_cell():
+            try:
+                a.execute("import time; time.sleep(120)", timeout=120)
+            except KernelDied as e:
+                died["message"] = str(e)
+
+        t = threading.Thread(target=long_cell)
+        t.start()
+        time.sleep(2)
+        os.kill(int(pid_text.strip()), signal.SIGKILL)  # as the OOM killer would
+        t.join(90)
+        assert "died" in died.get("message", ""), died
+        # bob's kernel never noticed
+        out, err = b.execute("print(x + 1)")
+        assert err is None and out.strip() == "42"
+        # alice's kernel is back (same kernel id, fresh process) and works again
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            k = alice.server_api("GET", f"kernels/{a_session['kernel']['id']}").json()
+            if k.get("execution_state") == "idle":
+                break
+            time.sleep(1)
+        a.close()
+        a = alice.kernel(a_session["kernel"]["id"])
+        out, err = a.execute("import os; print(os.getpid())")
+        assert err is None and out.strip() != pid_text.strip()
+    finally:
+        a.close()
+        b.close()
+        alice.close_session(a_session)
+        bob.close_session(b_session)
+
+
+def test_a_hub_restart_keeps_servers_kernels_files_and_logins(hub, class_of_two):
+    _, (alice, bob) = class_of_two
+    session = alice.open_session("02_architecture.ipynb")
+    k = alice.kernel(session["kernel"]["id"])
+    k.execute("kept = 'still here'")
+    k.close()
+    alice.server_api("PUT", "contents/my_notes.txt", json={"type": "file", "format": "text", "content": "mine"})
+    server_pid = _server_pid(hub, "alice")
+
+    stop_hub(hub, everything=False)        # the hub process only, as Ctrl-C on `make hub` does
+    restarted = start_hub(hub.state, hub.port, api_port=hub.api_port, proxy_api_port=hub.proxy_api_port)
+    hub.process, hub.log_path = restarted.process, restarted.log_path  # the fixture stops the new one
+
+    assert _server_pid(hub, "alice") == server_pid        # the same server process, never restarted
+    info = alice.api("GET", "users/alice").json()          # the old login cookie still works
+    assert info["servers"][""]["ready"]
+    r = alice.server_api("GET", "contents/my_notes.txt")
+    assert r.status_code == 200 and r.json()["content"] == "mine"
+    k = alice.kernel(session["kernel"]["id"])
+    out, err = k.execute("print(kept)")
+    k.close()
+    alice.close_session(session)
+    assert err is None and out.strip() == "still here"
+    assert bob.server_api("GET", "contents").status_code == 200
+
+
+def _server_pid(hub, name) -> int:
+    import psutil
+
+    home = str(hub.state / "students" / name)
+    for p in psutil.process_iter(["pid", "cmdline", "environ"]):
+        try:
+            if (p.info["environ"] or {}).get("HOME") == home and any("jupyterhub-singleuser" in c
+                                                                      for c in p.info["cmdline"] or []):
+                return p.info["pid"]
+        except psutil.Error:
+            continue
+    raise AssertionError(f"no server process for {name}")
+
+
+# ---- the class, end to end ----------------------------------------------------------------------
+@pytest.mark.mnist
+def test_two_students_run_notebooks_03_and_05_through_the_hub(proxy_installed, mnist_ready):
+    """Two students at once, each in an own kernel of an own server: training to 99% (03, whose own
+    cells assert it) and the predict panel (05)."""
+    nbs = [REPO / "notebooks" / "03_training.ipynb", REPO / "notebooks" / "05_predict_panel.ipynb"]
+    extra = ["import os; print('LENET_DATA_DIR=' + os.environ['LENET_DATA_DIR'])"]
+    t0 = time.monotonic()
+    results = hub_load.run_students_through_hub(2, nbs, extra, timeout=480)
+    wall = time.monotonic() - t0
+    assert [r["error"] for r in results] == [None, None], results
+    dirs = set()
+    for r in results:
+        assert set(r["per_notebook"]) == {"03_training", "05_predict_panel"}
+        m = re.findall(r"LENET_DATA_DIR=(\S+)", r["stdout"]["05_predict_panel"])
+        assert m and r["student"] in m[0]
+        dirs.add(m[0])
+    assert len(dirs) == 2  # each student's checkpoints in their own folder
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"wall": wall, "load": os.getloadavg(),
+                                   "students": [{k: v for k, v in r.items() if k != "stdout"} |
+                                                {"percent": re.findall(r"\d{2}\.\d+ ?%",
+                                                                       r["stdout"]["03_training"])[-5:]}
+                                                for r in results]}, indent=1))
