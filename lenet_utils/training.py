@@ -91,6 +91,7 @@ class History:
 
     epochs: list[EpochStats] = field(default_factory=list)
     step_losses: list[float] = field(default_factory=list)
+    step_accs: list[float] = field(default_factory=list)    # each batch's accuracy, as the weights moved
     lrs: list[float] = field(default_factory=list)
     total_steps: int = 0
     steps_per_epoch: int = 0
@@ -207,6 +208,7 @@ def _fit(model, train, test, config, callback, step_callback, progress, device, 
                 correct += (logits.argmax(1) == y).sum()
                 seen += len(y)
                 history.step_losses.append(loss.item())
+                history.step_accs.append((logits.argmax(1) == y).float().mean().item())
                 bar.update(1)
                 if step_callback is not None and step_callback(history) is False:
                     stop = True

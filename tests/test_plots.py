@@ -63,3 +63,36 @@ def test_mistakes_are_captioned_in_red():
     ax = plots.show_digits(torch.rand(2, 28, 28), labels=[3, 5], predictions=[3, 6])
     captions = {t.get_text(): t.get_color() for t in ax.texts}
     assert captions == {"3": "black", "5->6": "red"}
+
+
+def test_live_plot_draws_from_the_first_batches_and_at_the_end():
+    from toydata import separable
+
+    from lenet_utils import LeNet5, TrainConfig, fit
+
+    live = plots.LivePlot(every=4, budget=0.0, show=False)
+    seen_at = []
+    original = live.redraw
+    live.redraw = lambda h: (seen_at.append(h.steps_done), original(h))
+    history = fit(LeNet5(), separable(256), separable(64, seed=1), TrainConfig(epochs=2, batch_size=32),
+                  progress=False, step_callback=live, callback=live)
+    assert seen_at[0] == 4 and seen_at[-1] == history.total_steps == 16
+    assert live.redraws == len(seen_at) >= 4
+    loss_ax, acc_ax = live.axes
+    assert (loss_ax.get_title(), acc_ax.get_title()) == ("loss", "accuracy")
+    assert loss_ax.get_xlabel() == "epoch" and acc_ax.get_ylabel() == "accuracy"
+    assert len(history.step_accs) == len(history.step_losses) == 16
+    test_line = [line for line in acc_ax.lines if line.get_label().startswith("test")][0]
+    assert len(test_line.get_xdata()) == 2                  # the final picture has both epochs' test points
+
+
+def test_live_plot_keeps_to_its_time_budget():
+    """With a large budget, only the first picture and the final one are drawn."""
+    from toydata import separable
+
+    from lenet_utils import LeNet5, TrainConfig, fit
+
+    live = plots.LivePlot(every=1, budget=1e6, show=False)
+    fit(LeNet5(), separable(256), None, TrainConfig(epochs=2, batch_size=32), progress=False,
+        step_callback=live, callback=live)
+    assert live.redraws == 2 and live.seconds > 0

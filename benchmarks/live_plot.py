@@ -1,0 +1,57 @@
+"""What the live training plot of notebook 03 costs: ``fit`` with ``plots.LivePlot`` against
+``fit`` without it, taking turns in one process (median of per-round ratios).
+
+    python benchmarks/live_plot.py                 # 3 rounds of notebook 03's run (5 epochs)
+    python benchmarks/live_plot.py --epochs 1 --steps 100 --rounds 1
+
+The plot renders a PNG at every redraw, as JupyterLab's inline backend does; the figure printed
+is the extra time as a share of training time (the course's budget: under 3%), from the A/B
+ratio and, less noisy on a busy machine, from the time spent inside the redraws.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from lenet_utils import LeNet5, TrainConfig, fit, load_mnist, plots, set_seed  # noqa: E402
+
+
+def one_run(train, test, steps: int | None, live: bool, epochs: int = 5) -> tuple[float, int, float]:
+    set_seed(0)
+    plot = plots.LivePlot(show=False) if live else None
+    start = time.perf_counter()
+    fit(LeNet5(), train, test, TrainConfig(epochs=epochs, max_steps=steps), progress=False,
+        step_callback=plot, callback=plot)
+    return time.perf_counter() - start, plot.redraws if plot else 0, plot.seconds if plot else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=None, help="batches per run (default: one epoch, 469)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=5, help="epochs per run (default 5: notebook 03's run)")
+    args = parser.parse_args()
+    train, test = load_mnist("train"), load_mnist("test")
+    one_run(train, test, 50, True, 1)                                # warm-up: first calls, first draw
+    ratios, redraws, plain, drawing = [], [], [], []
+    for _ in range(args.rounds):
+        without, _, _ = one_run(train, test, args.steps, False, args.epochs)
+        with_plot, n, spent = one_run(train, test, args.steps, True, args.epochs)
+        drawing.append(spent / with_plot)
+        ratios.append(with_plot / without)
+        redraws.append(n)
+        plain.append(without)
+    print(f"fit for {args.epochs} epochs ({args.steps or 'all'} batches): {statistics.median(plain):.2f} s without the plot; "
+          f"with it {statistics.median(ratios):.3f}x ({(statistics.median(ratios) - 1) * 100:+.1f}%), "
+          f"{statistics.median(redraws):.0f} redraws (per-round ratios {', '.join(f'{r:.3f}' for r in ratios)}); "
+          f"time inside the redraws: {statistics.median(drawing) * 100:.1f}% of the run")
+
+
+if __name__ == "__main__":
+    main()
