@@ -23,7 +23,7 @@ override LENET_MNIST_DIR := $(abspath $(LENET_MNIST_DIR))
 endif
 export LENET_MNIST_DIR
 
-.PHONY: help setup lab test test-unit test-notebooks browser data notebooks pretrained bench lock clean
+.PHONY: help setup lab test test-unit test-notebooks browser data notebooks pretrained bench lock clean hub hub-proxy
 
 help:
 	@echo "make lab     set up .venv, then open the course in JupyterLab on notebooks/"
@@ -63,6 +63,14 @@ browser:
 	  test -x "$(CHROMIUM)" || { echo "error: chromium installed but $(CHROMIUM) is missing; set CHROMIUM=..."; exit 1; }; \
 	fi
 
+# configurable-http-proxy for the class's JupyterHub, from npm into hub/proxy (never globally).
+HUB_PROXY := hub/proxy/node_modules/.bin/configurable-http-proxy
+hub-proxy: $(HUB_PROXY)
+$(HUB_PROXY): hub/proxy/package.json hub/proxy/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm is missing: install Node.js 18+ with npm (apt-get install nodejs npm)"; exit 1; }
+	npm ci --prefix hub/proxy --no-audit --no-fund --loglevel=error
+	@touch $(HUB_PROXY)
+
 # ---- the two commands -------------------------------------------------------------------
 # Jupyter refuses to start as root unless told to; containers and classroom VMs often run as root.
 # LAB_ARGS passes more options, e.g. make lab LAB_ARGS="--no-browser --port=8900".
@@ -71,8 +79,21 @@ lab: setup
 	-@$(PY) -m lenet_utils data
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-test: setup browser
+test: setup browser hub-proxy
 	$(MAKE) --no-print-directory test-unit test-notebooks
+
+# The class's JupyterHub on this machine: prints its URL and how to add students (hub/README.md).
+HUB_PORT ?=
+HUB_ARGS ?=
+hub: setup hub-proxy
+	$(PY) hub/launch.py $(if $(HUB_PORT),--port $(HUB_PORT)) $(HUB_ARGS)
+
+# The predict panel as a standalone page (Solara; app/README.md). It listens on this machine only;
+# APP_HOST=0.0.0.0 serves a room's network (phones on the same Wi-Fi open http://<this machine>:8765/).
+APP_HOST ?= 127.0.0.1
+APP_PORT ?= 8765
+app: setup
+	$(VENV)/bin/solara run app/predict_page.py --host=$(APP_HOST) --port=$(APP_PORT) --production
 
 test-unit: setup
 	LENET_CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests
