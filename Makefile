@@ -33,6 +33,7 @@ help:
 	@echo "make notebooks   re-execute every notebook in place (restart and run all)"
 	@echo "make pretrained  retrain the shipped model (lenet_utils/pretrained/lenet5_mnist.pt)"
 	@echo "make bench   run the benchmark suite (benchmarks/), then a class of 8 students at once"
+	@echo "make hub     JupyterHub for a class on this machine (hub/README.md; HUB_PORT=8000, HUB_ARGS=...)"
 	@echo "make lock    regenerate constraints.txt from a fresh resolve"
 
 # ---- set-up -----------------------------------------------------------------------------
@@ -87,13 +88,6 @@ HUB_PORT ?=
 HUB_ARGS ?=
 hub: setup hub-proxy
 	$(PY) hub/launch.py $(if $(HUB_PORT),--port $(HUB_PORT)) $(HUB_ARGS)
-
-# The predict panel as a standalone page (Solara; app/README.md). It listens on this machine only;
-# APP_HOST=0.0.0.0 serves a room's network (phones on the same Wi-Fi open http://<this machine>:8765/).
-APP_HOST ?= 127.0.0.1
-APP_PORT ?= 8765
-app: setup
-	$(VENV)/bin/solara run app/predict_page.py --host=$(APP_HOST) --port=$(APP_PORT) --production
 
 test-unit: setup
 	LENET_CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests
