@@ -183,7 +183,10 @@ class Student:
         """GET the page (cookies, _xsrf), then POST its form, as a browser does."""
         page = self.s.get(self.hub.url + path, timeout=30)
         page.raise_for_status()
-        return self.s.post(self.hub.url + path, data={**data, "_xsrf": _xsrf_from(page.text)}, timeout=60)
+        # No redirects followed: after a login the hub would send a browser on to /hub/spawn and start
+        # a server for everybody, the lecturer included; servers start explicitly (start_server).
+        return self.s.post(self.hub.url + path, data={**data, "_xsrf": _xsrf_from(page.text)}, timeout=60,
+                           allow_redirects=False)
 
     def sign_up(self) -> str:
         r = self.form("hub/signup", {"username": self.name, "signup_password": self.password,
