@@ -65,7 +65,8 @@ def start(tool: str, log_dir: Path, env: dict | None = None, timeout: float = ST
 
 
 def tree_rss(pid: int) -> int:
-    """Resident memory of a process and all its children (Voila's kernels), bytes."""
+    """Memory of a process and all its children (Voila's kernels), bytes: the proportional set size
+    (PSS), so libraries that kernels share (torch's) count once in all, not once per kernel."""
     import psutil
 
     procs = [psutil.Process(pid)]
@@ -73,7 +74,7 @@ def tree_rss(pid: int) -> int:
     total = 0
     for p in procs:
         try:
-            total += p.memory_info().rss
+            total += p.memory_full_info().pss
         except psutil.Error:
             pass
     return total
