@@ -23,10 +23,11 @@ override LENET_MNIST_DIR := $(abspath $(LENET_MNIST_DIR))
 endif
 export LENET_MNIST_DIR
 
-.PHONY: help setup lab test test-unit test-notebooks browser data notebooks pretrained bench lock clean hub hub-proxy
+.PHONY: help setup lab test test-unit test-notebooks browser data notebooks pretrained bench lock clean hub hub-proxy app
 
 help:
 	@echo "make lab     set up .venv, then open the course in JupyterLab on notebooks/"
+	@echo "make app     the predict panel as a web page on 127.0.0.1:8765 (APP_HOST=0.0.0.0 serves the room)"
 	@echo "make test    set up .venv, then run unit tests, every notebook (nbval) and browser tests"
 	@echo "make setup   create or refresh .venv (does nothing when up to date)"
 	@echo "make data    fetch MNIST (or copy it from LENET_MNIST_DIR) into data/"
@@ -88,6 +89,13 @@ HUB_PORT ?=
 HUB_ARGS ?=
 hub: setup hub-proxy
 	$(PY) hub/launch.py $(if $(HUB_PORT),--port $(HUB_PORT)) $(HUB_ARGS)
+
+# The predict panel as a standalone page (Voila, no code cells; app/README.md). It listens on this
+# machine only; APP_HOST=0.0.0.0 serves a room's network (phones on the same Wi-Fi open http://<this machine>:8765/).
+APP_HOST ?= 127.0.0.1
+APP_PORT ?= 8765
+app: setup
+	cd app && ../$(VENV)/bin/voila voila_page.ipynb --no-browser --Voila.ip=$(APP_HOST) --port=$(APP_PORT) --show_tracebacks=False
 
 test-unit: setup
 	LENET_CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests
