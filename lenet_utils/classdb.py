@@ -160,7 +160,7 @@ class ClassDB:
                     raise
             try:
                 # Look before writing anything: WAL mode would change a foreign file.
-                retry(lambda: self._inspect(con), "read the class database", self.path, self.retry_seconds)
+                retry(lambda: self._inspect_snapshot(con), "read the class database", self.path, self.retry_seconds)
                 mode = retry(lambda: con.execute("PRAGMA journal_mode=WAL").fetchone()[0],
                              "switch to WAL mode", self.path, self.retry_seconds)
                 if str(mode).lower() != "wal":
@@ -183,6 +183,15 @@ class ClassDB:
         if head and head != b"SQLite format 3\x00":
             raise ClassDBError(f"{self.path}: this file is not an SQLite database, so it is not a class "
                                "database. It was left untouched; point LENET_CLASS_DB at another file.")
+
+    def _inspect_snapshot(self, con: sqlite3.Connection) -> int:
+        """:meth:`_inspect` inside one read transaction: its three questions see the same moment,
+        never a file another process is creating between them."""
+        con.execute("BEGIN")
+        try:
+            return self._inspect(con)
+        finally:
+            con.execute("COMMIT")
 
     def _inspect(self, con: sqlite3.Connection) -> int:
         """The file's schema version; raises for a foreign, newer or damaged file. Writes nothing."""
