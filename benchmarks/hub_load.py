@@ -156,6 +156,21 @@ def stop_hub(hub: Hub, *, everything: bool = True, timeout: float = 30) -> None:
             os.kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+    time.sleep(0.5)  # the kernel empties a cgroup shortly after its last process is reaped
+    _limits().remove_hub_groups(str(hub.state.resolve()))
+
+
+def _limits():
+    """hub/limits.py, loaded by path (hub/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lenet_hub_limits", REPO / "hub" / "limits.py")
+    module = sys.modules.get(spec.name)
+    if module is None:
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return module
 
 
 # ---- a browser-like student ---------------------------------------------------------------------

@@ -18,6 +18,7 @@ Values come from ``LENET_HUB_MEM`` (e.g. ``2G``) and ``LENET_HUB_CPUS`` (e.g. ``
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -43,6 +44,8 @@ def parse_bytes(text: str) -> int | None:
 MEM_TEXT = os.environ.get("LENET_HUB_MEM", "").strip()
 MEM = parse_bytes(MEM_TEXT)
 CPUS = float(os.environ["LENET_HUB_CPUS"]) if os.environ.get("LENET_HUB_CPUS", "").strip() else None
+# One folder of groups per hub (its state folder), so two hubs' "alice" never share a limit.
+HUB_ID = hashlib.sha1(os.environ.get("LENET_HUB_STATE", "").encode()).hexdigest()[:10]
 
 
 def _own_group(controller: str | None) -> Path | None:
@@ -75,7 +78,7 @@ class ProcessLimits:
             v2 = CGROUP / "cgroup.controllers"
             if v2.is_file():
                 parent = _own_group(None)
-                g = parent / "lenet-hub" / name
+                g = parent / f"lenet-hub-{HUB_ID}" / name
                 g.mkdir(parents=True, exist_ok=True)
                 if MEM:
                     (g / "memory.max").write_text(str(MEM))
@@ -83,11 +86,13 @@ class ProcessLimits:
                     (g / "cpu.max").write_text(f"{int(CPUS * 100000)} 100000")
                 groups = [g]
             else:
-                for ctl in ("memory", "cpu"):
+                for ctl, wanted in (("memory", MEM), ("cpu", CPUS)):
                     parent = _own_group(ctl)
+                    if not wanted:
+                        continue
                     if parent is None or not parent.is_dir():
                         continue
-                    g = parent / "lenet-hub" / name
+                    g = parent / f"lenet-hub-{HUB_ID}" / name
                     g.mkdir(parents=True, exist_ok=True)
                     if ctl == "memory" and MEM:
                         (g / "memory.limit_in_bytes").write_text(str(MEM))
@@ -113,7 +118,7 @@ class ProcessLimits:
             parent = _own_group(ctl)
             if parent is not None:
                 try:
-                    (parent / "lenet-hub" / name).rmdir()
+                    (parent / f"lenet-hub-{HUB_ID}" / name).rmdir()
                 except OSError:
                     pass
 
@@ -124,3 +129,23 @@ class ProcessLimits:
                 f.write_text(str(os.getpid()))
             except OSError:
                 pass  # logged as enforced in the parent; a failure here is rare and not fatal
+
+
+def remove_hub_groups(state: str) -> None:
+    """Remove the (empty) groups of the hub on ``state``, e.g. after a test stopped it."""
+    hub_id = hashlib.sha1(state.encode()).hexdigest()[:10]
+    for ctl in (None, "memory", "cpu"):
+        parent = _own_group(ctl)
+        folder = parent / f"lenet-hub-{hub_id}" if parent is not None else None
+        if folder is None or not folder.is_dir():
+            continue
+        for g in folder.iterdir():
+            if g.is_dir():
+                try:
+                    g.rmdir()
+                except OSError:
+                    pass  # a process still inside: leave it
+        try:
+            folder.rmdir()
+        except OSError:
+            pass

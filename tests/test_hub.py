@@ -242,3 +242,22 @@ def test_two_students_run_notebooks_03_and_05_through_the_hub(proxy_installed, m
                                                 {"percent": re.findall(r"\d{2}\.\d+ ?%",
                                                                        r["stdout"]["03_training"])[-5:]}
                                                 for r in results]}, indent=1))
+
+
+def test_workshop_mode_one_shared_password(tmp_path, proxy_installed, mnist_ready):
+    """--auth shared: any name with the workshop password; a wrong one is refused; the lecturer's
+    admin password is made once and kept in the state folder."""
+    h = start_hub(tmp_path / "state", extra=("--auth", "shared", "--password", "workshop-pass-1"))
+    try:
+        dora = Student(h, "dora", password="workshop-pass-1")
+        dora.log_in()
+        assert dora.logged_in
+        wrong = Student(h, "erin", password="not-the-password")
+        assert "Invalid username or password" in wrong.log_in().text and not wrong.logged_in
+        admin_pw = (h.state / "admin_password").read_text().strip()
+        assert len(admin_pw) >= 32 and oct((h.state / "admin_password").stat().st_mode)[-3:] == "600"
+        lecturer = Student(h, "lecturer", password=admin_pw)
+        lecturer.log_in()
+        assert lecturer.logged_in and lecturer.api("GET", "users").status_code == 200
+    finally:
+        stop_hub(h, everything=True)
