@@ -94,8 +94,7 @@ CONFIG = PreprocessConfig()
 # block is reported as a note by preprocess instead.
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning, module=r"PIL\.")
 warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
-warnings.filterwarnings("ignore", message="(Possibly corrupt|Truncated File Read|Metadata Warning)",
-                        category=UserWarning, module=r"PIL\.")
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")   # corrupt tags, truncated metadata
 
 STAGES = {  # name -> caption, in pipeline order
     "oriented": "upright (EXIF)",

@@ -1,0 +1,99 @@
+"""Issue 16, uploads and the API: odd pixel types, wide images, quiet warnings, the fuzzer."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lenet_utils.predict import example_images, example_label, predict_image
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def seven() -> np.ndarray:
+    path = next(p for p in example_images() if example_label(p) == 7)
+    return np.asarray(Image.open(path).convert("L"))
+
+
+def _png(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def test_uint16_and_other_integer_arrays_are_scaled_not_clipped(seven):
+    want = predict_image(seven).label
+    assert want == 7
+    for arr in (seven.astype(np.uint16) * 257, seven.astype(np.int64), seven.astype(np.int32) * 257,
+                seven.astype(np.float64) / 255.0, seven.astype(np.float32), seven > 127):
+        p = predict_image(arr)
+        assert p.ok and p.label == want, (arr.dtype, p.error)
+
+
+@pytest.mark.parametrize("arr, words", [
+    (np.zeros((40, 40), "datetime64[s]"), "pixels of type datetime64[s] are not numbers"),
+    (np.full((40, 40), "a"), "pixels of type <U1 are not numbers"),
+    (np.empty((40, 40), object), "pixels of type object are not numbers"),
+    (np.zeros((40, 40), complex), "pixels of type complex128 are not numbers"),
+])
+def test_arrays_that_are_not_numbers_are_one_line(arr, words):
+    p = predict_image(arr, name="arr")
+    assert p.error == f"arr: {words}; expected uint8 (0-255), uint16 or floats (0-1)"
+
+
+def test_nan_and_inf_pixels_are_answered_quietly(seven):
+    a = seven.astype(np.float32) / 255.0
+    a[0, 0] = np.nan                 # single pixels in the paper's corners: a whole row of "ink"
+    a[-1, -1] = np.inf               # would be read as part of the digit
+    a[0, -1] = -np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = predict_image(a)
+        tiff = predict_image(_png(Image.fromarray(a, mode="F"), "TIFF"), name="f.tif")
+        nan_only = predict_image(np.full((40, 40), np.nan, np.float32), name="nan")
+    assert p.label == 7 and tiff.label == 7, (p.error, tiff.error)
+    assert "no digit found" in nan_only.error
+
+
+def test_wide_files_give_the_same_answer_as_8_bit(seven):
+    big = Image.fromarray(seven).resize((2400, 2400), Image.BICUBIC)
+    eight = np.asarray(big)
+    sixteen = Image.fromarray(eight.astype(np.uint16) * 257)          # I;16 PNG
+    as_float = Image.fromarray(eight.astype(np.float32) / 255.0, mode="F")
+    as_int32 = Image.fromarray(eight.astype(np.int32) * 257, mode="I")
+    for name, data in [("16.png", _png(sixteen)), ("f.tif", _png(as_float, "TIFF")),
+                       ("i.tif", _png(as_int32, "TIFF")), ("16.tif", _png(sixteen, "TIFF"))]:
+        p = predict_image(data, name=name)
+        assert p.ok and p.label == 7, (name, p.error)
+        assert max(p.stages["oriented"].shape) <= 1024
+
+
+def test_a_corrupt_exif_block_is_silent(seven):
+    img = Image.fromarray(seven)
+    exif = Image.Exif()
+    exif[0x0112] = 3
+    data = bytearray(_png(img, "JPEG", exif=exif.tobytes()))
+    start = data.find(b"Exif\0\0")
+    data[start + 10:start + 30] = b"\xff" * 20                      # break the IFD
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = predict_image(bytes(data), name="exif.jpg")
+    assert p.ok or "\n" not in p.error
+
+
+def test_the_fuzzer_finds_no_escapes_in_a_short_run():
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "fuzz.py"), "--seconds", "20", "--seed", "1"],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("fuzz: ") and " 0 escapes" in last, proc.stdout
+    tried = int(last.split()[1])
+    assert tried >= 50, last
