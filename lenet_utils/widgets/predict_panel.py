@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import io
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from torch import nn
 from ..predict import Prediction, example_images, example_label, predict_image
 from ..preprocess import STAGES
 from .drawing_pad import DrawingPad
+from .share_box import ShareBox
 
 _CSS = (Path(__file__).parent / "predict_panel.css").read_text()
 
@@ -63,8 +65,8 @@ def _blank(side: int = VIEW_SIDE) -> bytes:
 
 def bars_html(probabilities: list[float] | None) -> str:
     """The ten probabilities as a bar chart (HTML, no figure: it redraws instantly)."""
-    probs = probabilities or [0.0] * 10
-    top = int(np.argmax(probs)) if probabilities else -1
+    probs = [p if isinstance(p, float) and math.isfinite(p) else 0.0 for p in (probabilities or [0.0] * 10)]
+    top = int(np.argmax(probs)) if probabilities else -1   # a number that is not finite is never shown
     cols = []
     for digit, p in enumerate(probs):
         cls = "lenet-bar lenet-top" if digit == top else "lenet-bar"
@@ -81,7 +83,7 @@ def _pct(p: float) -> str:
 
 def answer_html(pred: Prediction | None) -> str:
     """The big digit and its confidence; a grey dash when there is no answer."""
-    if pred is None or pred.label is None:
+    if pred is None or pred.label is None or not math.isfinite(pred.confidence or 0.0):
         why = "no digit found" if pred is not None and "no digit found" in (pred.error or "") else \
             ("could not read the image" if pred is not None else "upload, pick or draw a digit")
         return (f"<div class='lenet-answer' data-label=''><div class='lenet-digit lenet-none'>&ndash;</div>"
@@ -173,7 +175,8 @@ class PredictPanel(W.VBox):
                         "<div class='lenet-sub'>Upload a photo or scan of one handwritten digit, try one of "
                         "ours, or draw one. The image is made to look like MNIST first: that is what the "
                         "28x28 square shows.</div>")
-        super().__init__([header, controls, cards, self.message, self.steps])
+        self.share = ShareBox()    # 'share with the class': explicit, per image (set .share.owner to change who may delete)
+        super().__init__([header, controls, cards, self.message, self.share, self.steps])
         self.add_class("lenet-panel")
 
         self.refresh_models()
@@ -261,6 +264,7 @@ class PredictPanel(W.VBox):
         if not change["new"]:
             self._source = None
             self._show(None, {})
+            self.share.offer(None)
             self._say("The pad is clear: draw a digit.")
             return
         self.predict_bytes(change["new"], "your drawing", "drawing")
@@ -276,7 +280,11 @@ class PredictPanel(W.VBox):
     # --- showing ---------------------------------------------------------------------------
     def _run(self) -> Prediction:
         src = self._source
-        model = self.current_model()
+        try:
+            model = self.current_model()
+        except Exception:
+            self._show(None, {})          # the old answer came from another model: never leave it up
+            raise                         # _guard writes the message
         pred = predict_image(src.data, model, name=src.name)
         self._show(pred, pred.stages)
         if pred.error is not None:
@@ -285,6 +293,7 @@ class PredictPanel(W.VBox):
             truth = example_label(src.name) if src.kind == "example" else None
             check = "" if truth is None else (" (right)" if truth == pred.label else f" (it shows a {truth})")
             self._say(f"{src.name}: {pred.label} with {pred.confidence:.1%} confidence{check}")
+        self.share.offer(pred, src.kind, example_label(src.name) if src.kind == "example" else None)
         return pred
 
     def _show(self, pred: Prediction | None, stages: dict[str, np.ndarray]) -> None:
@@ -323,7 +332,8 @@ class PredictPanel(W.VBox):
             tile = W.VBox([img, label])
             tile.add_class("lenet-step")
             tiles.append(tile)
-        self.steps.children = tiles
+        old, self.steps.children = self.steps.children, tiles
+        _close_all(old)                   # else every upload leaves its tiles alive in the kernel
 
     def _say(self, text: str, error: bool = False) -> None:
         """One line under the cards: what happened, or (in red) why not."""
@@ -338,10 +348,23 @@ class PredictPanel(W.VBox):
                 callback(*args)
             except Exception as err:  # noqa: BLE001 - shown to the user, one line, never a traceback
                 text = str(err).splitlines()[0] if str(err) else type(err).__name__
-                self._say(text if isinstance(err, ValueError) else f"{type(err).__name__}: {text}", error=True)
+                self._say(text if isinstance(err, ValueError) else
+                          f"Something went wrong inside the panel ({type(err).__name__}: {text}); please tell "
+                          "the course team what you did", error=True)
                 if os.environ.get("LENET_DEBUG"):
                     raise
         return run
+
+
+def _close_all(widgets: tuple) -> None:
+    """Close widgets and everything inside them, their layout and style included (each is a
+    widget of its own: a closed widget leaves ``Widget.widgets``, its layout does not by itself)."""
+    for w in widgets:
+        _close_all(getattr(w, "children", ()))
+        for part in (getattr(w, "layout", None), getattr(w, "style", None)):
+            if isinstance(part, W.Widget):
+                part.close()
+        w.close()
 
 
 def predict_panel(model: nn.Module | None = None, *, examples: str | Path | None = None,
