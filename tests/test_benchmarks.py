@@ -52,7 +52,8 @@ def test_figures_agree_with_their_details(smoke):
     d = results["details"]
     e = d["epoch"]
     spe = e["seconds_per_epoch"]
-    assert set(spe) == {"dataloader", "batchloader", "layer_by_layer", "fit"}
+    assert set(spe) == {"dataloader", "float_copy", "batchloader", "layer_by_layer", "fit"}
+    assert positive(e["shared_map_over_float_copy"])
     assert all(spe[k]["min"] <= spe[k]["median"] <= spe[k]["max"] for k in spe)
     assert e["repeats"] == len(e["speedup_per_round"]) == len(e["fraction_of_peak_per_round"])
     assert min(e["speedup_per_round"]) <= results["epoch_speedup_vs_dataloader"] <= max(e["speedup_per_round"])

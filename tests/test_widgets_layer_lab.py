@@ -1,5 +1,6 @@
 """The layer lab driven headlessly: set controls, press buttons, read what the widgets show."""
 
+import importlib
 import json
 import time
 
@@ -152,7 +153,7 @@ def test_a_failure_in_training_is_a_message_not_a_traceback(lab, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr("lenet_utils.widgets.layer_lab.train_variant", broken)
+    monkeypatch.setattr(importlib.import_module("lenet_utils.widgets.layer_lab"), "train_variant", broken)
     assert lab.train(wait=True, timeout=WAIT) is None
     assert "Training failed: RuntimeError: out of memory" in lab.status.value
     assert "lenet-lab-error" in lab.status.value

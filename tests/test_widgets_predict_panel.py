@@ -3,6 +3,7 @@ button, feed the drawing pad, switch models, show the steps. (tests/browser/ dri
 
 from __future__ import annotations
 
+import importlib
 import datetime
 import io
 
@@ -154,7 +155,7 @@ def test_no_examples_folder_is_a_message(tmp_path):
 
 
 def test_unexpected_errors_are_shown_not_raised(panel, monkeypatch):
-    import lenet_utils.widgets.predict_panel as module
+    module = importlib.import_module("lenet_utils.widgets.predict_panel")   # the module, not the function
 
     monkeypatch.setattr(module, "predict_image", lambda *a, **k: 1 / 0)
     panel.example_button.click()

@@ -5,16 +5,9 @@
 """
 
 
-def predict_panel(*args, **kwargs):
-    from .predict_panel import predict_panel as build
-
-    return build(*args, **kwargs)
-
-
-def layer_lab(*args, **kwargs):
-    from .layer_lab import layer_lab as build
-
-    return build(*args, **kwargs)
-
+# Imported here, not lazily: a wrapper function named like its module is replaced by the module
+# the moment anything imports ``lenet_utils.widgets.predict_panel`` by name.
+from .layer_lab import layer_lab
+from .predict_panel import predict_panel
 
 __all__ = ["predict_panel", "layer_lab"]
