@@ -21,7 +21,9 @@ One module per responsibility:
 * ``cli``          python -m lenet_utils ...              train | evaluate | predict | summary | data | doctor
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import version as _version
+
+__version__ = _version("lenet-utils")  # the distribution's version: stated once, in pyproject.toml
 
 from .checkpoints import Checkpoint, CheckpointError, load_checkpoint, load_pretrained, save_checkpoint
 from .data import MNIST_MEAN, MNIST_STD, Augment, BatchLoader, MNISTSplit, MNISTUnavailable, load_mnist

@@ -257,11 +257,11 @@ def _hosted_frontend() -> str:
 
 
 def _mnist(full: bool = False) -> Check:
-    from .data import ENV_VAR, MNIST_MD5, _already_verified
+    from .mnist_files import ENV_VAR, MNIST_MD5, already_verified
     from .paths import data_root
 
     raw = data_root() / "MNIST" / "raw"
-    if _already_verified(raw, MNIST_MD5, full=full):
+    if already_verified(raw, MNIST_MD5, full=full):
         return Check("MNIST", OK, f"ready in {raw}" + (" (every file re-hashed)" if full else ""))
     if full and all((raw / n).is_file() for n in MNIST_MD5):
         return Check("MNIST", FAIL, f"a file in {raw} does not match its published MD5",

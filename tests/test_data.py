@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from lenet_utils import data as D
+from lenet_utils import mnist_files as F
 from lenet_utils.data import (MNIST_MEAN, MNIST_STD, Augment, BatchLoader, MNISTSplit, MNISTUnavailable,
                               denormalize, normalize, prepare_mnist)
 
@@ -104,8 +105,14 @@ def test_no_download_allowed_and_nothing_there(tmp_path, monkeypatch):
 
 def test_published_checksums_match_the_offline_copy_readme():
     """The MD5s in the code are the decompressed files' published ones."""
-    assert D.MNIST_MD5["train-images-idx3-ubyte"] == "6bbc9ace898e44ae57da46a324031adb"
-    assert len(D.MNIST_MD5) == 4 and all(len(v) == 32 for v in D.MNIST_MD5.values())
+    assert F.MNIST_MD5["train-images-idx3-ubyte"] == "6bbc9ace898e44ae57da46a324031adb"
+    assert len(F.MNIST_MD5) == 4 and all(len(v) == 32 for v in F.MNIST_MD5.values())
+
+
+def test_the_file_size_caps_follow_from_the_split_sizes():
+    """The real files' sizes, derived from 60,000 and 10,000 images: a cap one byte off refuses MNIST."""
+    assert F.MNIST_SIZES == {"train-images-idx3-ubyte": 47_040_016, "train-labels-idx1-ubyte": 60_008,
+                             "t10k-images-idx3-ubyte": 7_840_016, "t10k-labels-idx1-ubyte": 10_008}
 
 
 # --- in memory ----------------------------------------------------------------------------------
@@ -145,10 +152,10 @@ def test_real_mnist_sizes_and_normalisation_constants(mnist_train, mnist_test):
 def test_load_mnist_maps_the_idx_files_and_never_writes_them(tmp_path, fake_mnist, monkeypatch):
     """The pixels are the IDX file's own pages (one copy per machine); a write stays private."""
     source, checksums, tensors = fake_mnist
-    monkeypatch.setattr(D, "MNIST_MD5", checksums)
+    monkeypatch.setattr(F, "MNIST_MD5", checksums)
     root = tmp_path / "root"
     prepare_mnist(root, source=source, checksums=checksums)
-    D._load_cached.cache_clear()
+    D._LOADED.clear()
     try:
         train = D.load_mnist("train", root)
         assert torch.equal(train.pixels, tensors["train-images-idx3-ubyte"])
@@ -163,7 +170,7 @@ def test_load_mnist_maps_the_idx_files_and_never_writes_them(tmp_path, fake_mnis
         train.pixels[0] = 7                              # copy-on-write: this kernel's page only
         assert (root / "MNIST" / "raw" / "train-images-idx3-ubyte").read_bytes() == file_bytes
     finally:
-        D._load_cached.cache_clear()
+        D._LOADED.clear()
 
 
 def test_read_idx_refuses_files_that_are_not_idx(tmp_path):

@@ -10,7 +10,7 @@ import struct
 
 import pytest
 
-from lenet_utils import data as D
+from lenet_utils import mnist_files as F
 from lenet_utils.data import MNISTUnavailable, prepare_mnist
 
 
@@ -64,7 +64,7 @@ def test_a_wrong_file_never_takes_the_real_name(tmp_path, fake_mnist):
 
 def test_an_interrupt_leaves_no_partial_file(tmp_path, fake_mnist, monkeypatch):
     source, checksums, _ = fake_mnist
-    real = D.hashlib.md5
+    real = F.hashlib.md5
 
     class Interrupting:
         def __init__(self, data=b""):
@@ -73,7 +73,7 @@ def test_an_interrupt_leaves_no_partial_file(tmp_path, fake_mnist, monkeypatch):
         def update(self, block):
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(D.hashlib, "md5", Interrupting)
+    monkeypatch.setattr(F.hashlib, "md5", Interrupting)
     with pytest.raises(KeyboardInterrupt):
         prepare_mnist(tmp_path / "root", source=source, checksums=checksums)
     raw = tmp_path / "root" / "MNIST" / "raw"
@@ -116,7 +116,7 @@ def test_a_flipped_byte_with_its_mtime_restored_is_caught(tmp_path, fake_mnist, 
         f.write(bytes(data))
     os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert target.stat().st_mtime_ns == st.st_mtime_ns and target.stat().st_ino == st.st_ino
-    assert not D._already_verified(raw, checksums)
+    assert not F.already_verified(raw, checksums)
     monkeypatch.delenv("LENET_MNIST_DIR", raising=False)
     with pytest.raises(MNISTUnavailable, match="t10k-images-idx3-ubyte is corrupt: MD5"):
         prepare_mnist(root, checksums=checksums, download=False)
@@ -132,11 +132,11 @@ def test_the_record_is_keyed_by_content_and_written_atomically(tmp_path, fake_mn
         assert stamp[name][0] == expected == hashlib.md5((raw / name).read_bytes()).hexdigest()
     replaced = []
     real_replace = os.replace
-    monkeypatch.setattr(D.os, "replace", lambda a, b: replaced.append((str(a), str(b))) or real_replace(a, b))
+    monkeypatch.setattr(F.os, "replace", lambda a, b: replaced.append((str(a), str(b))) or real_replace(a, b))
     (raw / ".verified.json").unlink()
     prepare_mnist(root, source=source, checksums=checksums)
     assert replaced and replaced[-1][1] == str(raw / ".verified.json") and replaced[-1][0].endswith(".part")
-    assert D._already_verified(raw, checksums) and D._already_verified(raw, checksums, full=True)
+    assert F.already_verified(raw, checksums) and F.already_verified(raw, checksums, full=True)
 
 
 def test_full_reverification_catches_what_the_record_cannot(tmp_path, fake_mnist):
@@ -150,8 +150,8 @@ def test_full_reverification_catches_what_the_record_cannot(tmp_path, fake_mnist
     st = target.stat()                                      # forge the record to match the new file
     stamp[target.name] = [checksums[target.name], st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
     (raw / ".verified.json").write_text(json.dumps(stamp))
-    assert D._already_verified(raw, checksums)              # the record is fooled ...
-    assert not D._already_verified(raw, checksums, full=True)   # ... a full re-hash is not
+    assert F.already_verified(raw, checksums)              # the record is fooled ...
+    assert not F.already_verified(raw, checksums, full=True)   # ... a full re-hash is not
 
 
 def test_doctor_full_reports_a_bad_file(tmp_path, monkeypatch):
@@ -159,7 +159,7 @@ def test_doctor_full_reports_a_bad_file(tmp_path, monkeypatch):
 
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    for name in D.MNIST_MD5:
+    for name in F.MNIST_MD5:
         (raw / name).write_bytes(b"x")
     monkeypatch.setenv("LENET_DATA_DIR", str(tmp_path))
     check = doc._mnist(full=True)

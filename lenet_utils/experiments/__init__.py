@@ -1,0 +1,25 @@
+"""Experiments with LeNet-5 variants (notebook 06): train one on a short budget, keep a record, rank the records.
+
+* ``runs``           :func:`train_variant`, :class:`RunRecord`   one config, one seed, a budget in batches
+* ``leaderboard``    :class:`Leaderboard`                         a session's runs, best first; saved as JSON
+* ``variants``       :data:`REFERENCE_VARIANTS`, :func:`run_variants`   the questions ``scripts/train_variants.py`` asks
+* ``variant_table``  :class:`VariantTable`                        its answers (``data/variants/results.json``); a run compared
+* ``files``          :class:`RunFileError`                        the JSON files, written atomically, read with a clear error
+
+Tables print through :mod:`lenet_utils.tables`, the loss curves draw with :func:`lenet_utils.plots.plot_runs`.
+The layer lab (``widgets/layer_lab.py``) is a thin front end over this package.
+"""
+
+from ..curves import plot_runs
+from .files import RunFileError
+from .leaderboard import Leaderboard, default_runs_path, load_runs
+from .runs import BATCH_SIZE, DEFAULT_BUDGET, STEPS_PER_EPOCH, TRAIN_SIZE, RunRecord, budget_steps, train_variant
+from .variant_table import Comparison, VariantResult, VariantTable, default_table_path, load_variant_table
+from .variants import REFERENCE_VARIANTS, Variant, reference_variant, run_variants
+
+__all__ = [
+    "BATCH_SIZE", "DEFAULT_BUDGET", "REFERENCE_VARIANTS", "STEPS_PER_EPOCH", "TRAIN_SIZE", "Comparison", "Leaderboard",
+    "RunFileError", "RunRecord", "Variant", "VariantResult", "VariantTable", "budget_steps", "default_runs_path",
+    "default_table_path", "load_runs", "load_variant_table", "plot_runs", "reference_variant", "run_variants",
+    "train_variant",
+]
