@@ -2,22 +2,23 @@
 
 Also the first cell of notebook 01, so a classroom finds a broken set-up in the first minute.
 A check that itself crashes is reported as a problem, never as a traceback: the report always comes.
+The report itself (:class:`Check`, :class:`DoctorReport`) is :mod:`.doctor_report`.
 """
 
 from __future__ import annotations
 
-import html
 import importlib.metadata as md
 import os
 import platform
 import re
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-OK, WARN, FAIL = "ok", "warning", "problem"
+from .doctor_report import FAIL, OK, WARN, Check, DoctorReport
+
+__all__ = ["FAIL", "OK", "WARN", "Check", "DoctorReport", "doctor"]
 
 # (distribution, oldest version the course is tested with, what it is for)
 PACKAGES = [
@@ -26,69 +27,6 @@ PACKAGES = [
     ("ipykernel", (6, 0), "running notebooks"),
     ("anywidget", (0, 9), "the drawing pad"),
 ]
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: str     # ok | warning | problem
-    detail: str     # what was found
-    fix: str = ""   # what to do about it (empty when ok)
-
-
-class DoctorReport:
-    """The checks in order; ``.ok`` is False when any is a problem. Prints as text, shows as HTML."""
-
-    def __init__(self, checks: list[Check]):
-        self.checks = checks
-
-    @property
-    def ok(self) -> bool:
-        """No problems (warnings allowed)."""
-        return all(c.status != FAIL for c in self.checks)
-
-    @property
-    def problems(self) -> list[Check]:
-        return [c for c in self.checks if c.status == FAIL]
-
-    def __getitem__(self, name: str) -> Check:
-        for c in self.checks:
-            if c.name == name:
-                return c
-        raise KeyError(f"no check named {name!r}; there are {', '.join(c.name for c in self.checks)}")
-
-    def to_dicts(self) -> list[dict[str, str]]:
-        return [asdict(c) for c in self.checks]
-
-    def summary(self) -> str:
-        problems, warnings = len(self.problems), sum(c.status == WARN for c in self.checks)
-        if problems:
-            return f"{problems} problem(s) to fix" + (f", {warnings} warning(s)" if warnings else "")
-        return "all good: ready for the course" + (f" ({warnings} warning(s) to read)" if warnings else "")
-
-    def __str__(self) -> str:
-        width = max(len(c.name) for c in self.checks)
-        mark = {OK: "ok  ", WARN: "warn", FAIL: "FAIL"}
-        lines = []
-        for c in self.checks:
-            lines.append(f"[{mark[c.status]}] {c.name.ljust(width)}  {c.detail}")
-            if c.fix:
-                lines.append(f"       {''.ljust(width)}  fix: {c.fix}")
-        lines.append(self.summary())
-        return "\n".join(lines)
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        color = {OK: "#2e7d32", WARN: "#ef6c00", FAIL: "#c62828"}
-        rows = "".join(
-            f"<tr><td style='color:{color[c.status]};font-weight:bold'>{c.status}</td>"
-            f"<td>{html.escape(c.name)}</td><td>{html.escape(c.detail)}</td>"
-            f"<td>{html.escape(c.fix)}</td></tr>"
-            for c in self.checks
-        )
-        return ("<table class='lenet-doctor'><thead><tr><th>status</th><th>check</th><th>found</th><th>fix</th>"
-                f"</tr></thead><tbody>{rows}</tbody></table><p><b>{html.escape(self.summary())}</b></p>")
 
 
 def doctor(full: bool = False) -> DoctorReport:

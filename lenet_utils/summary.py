@@ -1,18 +1,21 @@
-"""``layer_summary``: the shape, parameters and multiply-accumulates after every layer.
+"""``layer_summary``: the shape, parameters and multiply-accumulates after every layer (notebook 02;
+the layer lab's table in notebook 06).
 
-The table is data (``rows``), and renders as text (``print``) and HTML (a notebook cell).
+The table is data (``rows``), and renders as text (``print``) and HTML (a notebook cell) through
+:mod:`.tables`.
 Shapes come from a real forward pass of one dummy image, so the table cannot drift from the model.
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import asdict, dataclass
+from typing import Iterator
 
 import torch
 from torch import nn
 
 from .model import LeNet5, LeNetConfig
+from .tables import html_table, text_table
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class LayerSummary:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[LayerRow]:
         return iter(self.rows)
 
     def __getitem__(self, i: int) -> LayerRow:
@@ -60,33 +63,18 @@ class LayerSummary:
     def _cells(self) -> list[tuple[str, ...]]:
         return [(str(r.step), r.name, r.layer, r.shape_text, f"{r.params:,}", f"{r.macs:,}") for r in self.rows]
 
+    def _total(self) -> tuple[str, ...]:
+        return ("", "total", "", "", f"{self.total_params:,}", f"{self.total_macs:,}")
+
+    _right = {0, 4, 5}  # numbers line up on the right
+
     def __str__(self) -> str:
-        cells = self._cells()
-        total = ("", "total", "", "", f"{self.total_params:,}", f"{self.total_macs:,}")
-        widths = [max(len(c[i]) for c in [self.columns, *cells, total]) for i in range(len(self.columns))]
-        right = {0, 4, 5}  # numbers line up on the right
+        return text_table(self.columns, self._cells(), right=self._right, footer=[self._total()])
 
-        def line(c):
-            return "  ".join(c[i].rjust(widths[i]) if i in right else c[i].ljust(widths[i]) for i in range(len(c))).rstrip()
-
-        rule = "-" * len(line(self.columns))
-        return "\n".join([line(self.columns), rule, *map(line, cells), rule, line(total)])
-
-    def __repr__(self) -> str:
-        return str(self)
+    __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        right = ' style="text-align:right"'
-        body = "".join(
-            "<tr>" + "".join(f"<td{right if i in (0, 4, 5) else ''}>{html.escape(v)}</td>"
-                             for i, v in enumerate(c)) + "</tr>"
-            for c in self._cells()
-        )
-        foot = (f"<tr><th></th><th>total</th><th></th><th></th>"
-                f"<th style=\"text-align:right\">{self.total_params:,}</th>"
-                f"<th style=\"text-align:right\">{self.total_macs:,}</th></tr>")
-        return f"<table class=\"lenet-summary\"><thead><tr>{head}</tr></thead><tbody>{body}{foot}</tbody></table>"
+        return html_table(self.columns, self._cells(), right=self._right, footer=[self._total()], css="lenet-summary")
 
 
 def layer_summary(model_or_config: nn.Module | LeNetConfig | None = None) -> LayerSummary:

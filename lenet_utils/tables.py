@@ -30,13 +30,15 @@ def text_table(columns: Cells, rows: Sequence[Cells], right: Collection[int] = (
 
 
 def html_table(columns: Cells, rows: Sequence[Cells], right: Collection[int] = (), footer: Sequence[Cells] = (),
-               css: str = "", style: Callable[[Cells, int], str] | None = None) -> str:
-    """A ``<table class=css>``, one line per cell (a wrapped cell is unreadable in a narrow output).
-    ``style(row, i)`` adds CSS to column ``i`` of a body row (the doctor colours its status)."""
+               css: str = "", nowrap: bool = True, style: Callable[[Cells, int], str] | None = None) -> str:
+    """A ``<table class=css>``; ``nowrap`` keeps each cell on one line (a wrapped column of short
+    settings is unreadable; sentences, such as the doctor's, may wrap). ``style(row, i)`` adds CSS
+    to column ``i`` of a body row (the doctor colours its status)."""
+    wrap = "white-space:nowrap;" if nowrap else ""
+
     def cell(tag: str, i: int, text: str, extra: str = "") -> str:
         align = "right" if i in right else "left"
-        return (f'<{tag} style="padding:2px 8px;white-space:nowrap;text-align:{align}{extra}">'
-                f"{html.escape(text)}</{tag}>")
+        return f'<{tag} style="padding:2px 8px;{wrap}text-align:{align}{extra}">{html.escape(text)}</{tag}>'
 
     def extra(row: Cells, i: int) -> str:
         return f";{style(row, i)}" if style is not None and style(row, i) else ""
