@@ -10,6 +10,7 @@ milliseconds: nothing is executed here.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -151,3 +152,131 @@ def test_05_upload_scores():
     assert n == 240
     assert pipeline >= 0.95 and pipeline >= mnist - 0.02, found[0]
     assert naive <= 0.5, found[0]
+
+
+# --- 04: evaluation -----------------------------------------------------------------------------------
+
+
+def test_04_evaluates_the_shipped_model():
+    """The committed run is of the shipped checkpoint (USE_MY_MODEL = False), so the bars below are its bars."""
+    output_matching("04_evaluation.ipynb", r"^lenet5_mnist\.pt: reference LeNet-5")
+
+
+def test_04_test_accuracy_is_the_checkpoints_claim():
+    """Section 2: the shipped model's test accuracy, and the accuracy its checkpoint claims (to one image)."""
+    found = output_matching("04_evaluation.ipynb", r"^test accuracy ([\d.]+%): (\d+) mistakes out of ([\d,]+)$")
+    acc, mistakes, n = percent(found[1]), int(found[2]), int(found[3].replace(",", ""))
+    assert n == 10_000 and acc >= 0.992 and abs(acc - (1 - mistakes / n)) < 1e-4, found[0]
+    saved = output_matching("04_evaluation.ipynb", r"^metrics when saved: \{'test_acc': ([\d.]+)")
+    assert abs(1 - mistakes / n - float(saved[1])) <= 1.5e-4, (found[0], saved[0])
+
+
+def test_04_no_digit_left_behind():
+    """Section 4: "every digit is found at least 98% of the time, and every answer is right at least 98%"."""
+    table = output_matching("04_evaluation.ipynb", r"^digit\s+precision\s+recall\s+support\n((?:.+\n?){10})")
+    rows = [line.split() for line in table[1].strip().splitlines()]
+    assert [int(r[0]) for r in rows] == list(range(10))
+    assert sum(int(r[3].replace(",", "")) for r in rows) == 10_000
+    assert min(min(float(r[1]), float(r[2])) for r in rows) >= 0.98, rows
+
+
+def test_04_most_confident_mistakes():
+    """Section 5: eight mistakes, each made while sure (probability above 0.5)."""
+    text = output_matching("04_evaluation.ipynb", r"(?:^test image .*\n?)+")[0]
+    rows = re.findall(r"labelled (\d), answered (\d) with probability ([\d.]+)", text)
+    assert len(rows) == 8
+    assert all(label != answer and float(p) > 0.5 for label, answer, p in rows), rows
+
+
+def test_04_first_test_digit_read_right():
+    """Section 7: the first test digit, followed layer by layer, ends as the right answer."""
+    found = output_matching("04_evaluation.ipynb", r"^label (\d), answer (\d) with probability ([\d.]+)$")
+    assert found[1] == found[2], found[0]
+
+
+def test_04_calibration():
+    """Section 8: close to calibrated, and the mistakes gather in the answers it is unsure of."""
+    ece = float(output_matching("04_evaluation.ipynb", r"^ECE ([\d.]+)$")[1])
+    sure = output_matching("04_evaluation.ipynb", r">= 99% confidence; ([\d.]+%) of those are right")
+    unsure = output_matching("04_evaluation.ipynb", r"^the other \d+ answers are right ([\d.]+%) of the time")
+    acc = percent(output_matching("04_evaluation.ipynb", r"^test accuracy ([\d.]+%)")[1])
+    assert ece < 0.02 and percent(sure[1]) >= 0.995
+    assert percent(unsure[1]) < acc
+
+
+# --- 06: the layer lab --------------------------------------------------------------------------------
+
+
+def variants_table() -> dict[str, dict]:
+    """The variants table as section 3 prints it: name -> changes, mean and seed range (fractions)."""
+    table = output_matching("06_layer_lab.ipynb", r"^variant\s+changes from reference.*\n-+\n((?:\S.*\n?)+)")
+    rows = {}
+    for line in table[1].splitlines():
+        m = re.match(r"^(\S+)\s+(.+?)\s+[\d,]+\s+[\d,]+\s+([\d.]+%)\s+([\d.]+%) - ([\d.]+%)", line)
+        if m:
+            changes = dict(c.split("=") for c in m[2].split(", ") if "=" in c)
+            rows[m[1]] = {"changes": changes, "mean": percent(m[3]), "lo": percent(m[4]), "hi": percent(m[5])}
+    return rows
+
+
+def test_06_what_the_table_says():
+    """Section 3's discussion rests on these claims; each is read off the printed variants table.
+    A variant beats another when its worst seed is better than the other's best."""
+    t = variants_table()
+    assert len(t) == 9 and "reference" in t
+
+    def beats(a: str, b: str) -> bool:
+        return t[a]["lo"] > t[b]["hi"]
+
+    def overlap(a: str, b: str) -> bool:
+        return t[a]["lo"] <= t[b]["hi"] and t[b]["lo"] <= t[a]["hi"]
+
+    relu = [n for n, r in t.items() if r["changes"].get("activation", "relu") == "relu"]
+    claims = {
+        "every variant's seeds miss the reference's range":
+            not any(overlap(n, "reference") for n in t if n != "reference"),
+        "max pooling beats average pooling": beats("max-pool", "reference"),
+        "max pooling is the best variant": max(t, key=lambda n: t[n]["mean"]) == "max-pool",
+        "twice the channels beats the reference": beats("twice-the-channels", "reference"),
+        "the reference beats tanh everywhere (1998)": beats("reference", "tanh-1998"),
+        "the reference beats ReLU between the Linear layers": beats("reference", "relu-between-linear"),
+        "every ReLU variant beats the linear network": all(beats(n, "no-activation") for n in relu),
+        "the linear network beats sigmoid": beats("no-activation", "sigmoid"),
+        "half the channels costs less than a point": t["half-the-channels"]["mean"] > t["reference"]["mean"] - 0.01,
+        "some variants cannot be told apart from tanh-1998":
+            any(overlap(n, "tanh-1998") for n in t if n != "tanh-1998"),
+        "the linear network stops near a linear classifier (low 90s)": 0.88 < t["no-activation"]["mean"] < 0.94,
+    }
+    assert all(claims.values()), [c for c, holds in claims.items() if not holds]
+
+
+def test_06_lab_run_matches_the_table():
+    """Section 4: the lab's max-pool run, on the table's budget, lands on the table's seed-0 run."""
+    found = output_matching("06_layer_lab.ipynb",
+                            r"^your run \(pool=max\): ([\d.]+%) after (\d+) batches, seed 0\n"
+                            r".*\ntable 'max-pool' \(the same config\)")
+    results = json.loads((NOTEBOOKS.parent / "data" / "variants" / "results.json").read_text())
+    seed0 = next(r for r in results["results"] if r["name"] == "max-pool")["accs"][results["seeds"].index(0)]
+    assert int(found[2]) == results["steps"]
+    assert abs(percent(found[1]) - seed0) < 0.005, (found[0], seed0)
+
+
+# --- 07: the class gallery ----------------------------------------------------------------------------
+
+
+def test_07_shipped_model_and_the_class():
+    """Section 1: the shipped model keeps 99% on MNIST, and reads the class's digits noticeably worse."""
+    found = output_matching("07_class_gallery.ipynb",
+                            r"shipped model: MNIST test ([\d.]+%); the class's digits ([\d.]+%) \((\d+) digits\)")
+    assert percent(found[1]) >= 0.99 and int(found[3]) >= 1, found[0]
+    assert percent(found[2]) < percent(found[1]), found[0]
+
+
+def test_07_finetuning_helps_without_losing_mnist():
+    """Section 2: fine-tuning helps on held-out class digits (when enough are held out), MNIST kept."""
+    held_out = int(output_matching("07_class_gallery.ipynb", r"class digits to learn from, (\d+) held out")[1])
+    before = output_matching("07_class_gallery.ipynb", r"^before\s+([\d.]+%)\s+([\d.]+%)$")
+    after = output_matching("07_class_gallery.ipynb", r"^after\s+([\d.]+%)\s+([\d.]+%)$")
+    if held_out >= 100:      # enough held-out digits for the comparison to mean something
+        assert percent(after[1]) > percent(before[1]), (before[0], after[0])
+    assert percent(after[2]) >= percent(before[2]) - 0.01, (before[0], after[0])
