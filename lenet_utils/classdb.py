@@ -1,4 +1,4 @@
-"""The class's shared digits: one SQLite file that every student's panel writes into.
+"""The class's shared digits (notebook 07): one SQLite file that every student's panel writes into.
 
     db = ClassDB()          # $LENET_CLASS_DB, else data/class/class.sqlite
     db.add(Share(...))      # one digit a student chose to share;  db.shares(): all, oldest first
@@ -6,7 +6,7 @@
 Why SQLite: one file in a folder every student can write (on the hub), no server to run, and
 transactions, so a share is wholly there or not at all. WAL mode lets the dashboard read while
 students write. Writers take turns for the write lock; one that finds it taken waits and tries
-again (backoff with jitter), so "database is locked" never reaches a student. The folder must be
+again (:mod:`.classdb_retry`), so "database is locked" never reaches a student. The folder must be
 on the machine's own disk: SQLite's locks do not work over NFS.
 
 The file is ours only if it says so (``PRAGMA application_id``). A file that is not SQLite, is
@@ -18,24 +18,25 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import sqlite3
 import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
+
+from .classdb_retry import RETRY_SECONDS, ClassDBBusy, ClassDBError, retry
+
+__all__ = ["ClassDB", "ClassDBBusy", "ClassDBError", "Share", "clean_nickname", "default_path"]
 
 APPLICATION_ID = 0x4C654E35      # "LeN5": marks the file as this course's class store
 SIDE = 28
 BUSY_TIMEOUT_MS = 100            # SQLite's own short wait; longer waits are our backoff below
-RETRY_SECONDS = 30.0             # give up (with a clear message) after this long
 NICKNAME_MAX = 40
 ORIGINAL_MAX_BYTES = 200_000     # the size-capped original (a PNG, longer side <= 256 px)
-STATS = {"busy_retries": 0}      # how often this process waited for the lock (the tests read it)
 
 # Each migration takes the schema from version i to i + 1. Never edit one that has shipped:
 # add a new one at the end, so every older file can be brought up to date.
@@ -60,14 +61,6 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX shares_created ON shares (created);"""),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-class ClassDBError(RuntimeError):
-    """The class database cannot be used; the message says which file and why."""
-
-
-class ClassDBBusy(ClassDBError):
-    """Still locked by other writers after ``RETRY_SECONDS`` of trying."""
 
 
 @dataclass
@@ -98,30 +91,6 @@ def default_path() -> Path:
     from .paths import data_root
 
     return data_root() / "class" / "class.sqlite"
-
-
-def _is_busy(err: sqlite3.OperationalError) -> bool:
-    text = str(err).lower()
-    return "locked" in text or "busy" in text
-
-
-def retry(action: Callable[[], object], what: str, path: Path, seconds: float = RETRY_SECONDS):
-    """Run ``action`` until it gets through SQLite's lock: waits 10 ms, 20 ms, ... up to 0.5 s,
-    each with random jitter so twenty waiting writers do not all wake at once."""
-    deadline = time.monotonic() + seconds
-    delay = 0.01
-    while True:
-        try:
-            return action()
-        except sqlite3.OperationalError as err:
-            if not _is_busy(err):
-                raise ClassDBError(f"{path}: could not {what}: {err}") from None
-            if time.monotonic() + delay > deadline:
-                raise ClassDBBusy(f"{path}: the class database stayed busy for {seconds:g} s; "
-                                  f"could not {what}. Try again in a moment.") from None
-            STATS["busy_retries"] += 1
-            time.sleep(delay * random.uniform(0.5, 1.5))
-            delay = min(delay * 2, 0.5)
 
 
 class ClassDB:
