@@ -2,12 +2,14 @@
 
 One module per responsibility:
 
-* ``model``        LeNetConfig, LeNet5                    the network, built from a config
+* ``model``        LeNet5, count_parameters               the reference network, written out layer by layer
+* ``config``       LeNetConfig, ConfigError               the settings a student can change, checked before building
+* ``lab_net``      LabNet                                 the layer lab's network, built from a LeNetConfig
 * ``summary``      layer_summary                          shapes, parameters and MACs per layer
 * ``data``         load_mnist, BatchLoader, Augment       MNIST memory-mapped (one copy per machine), batched by slicing
 * ``training``     TrainConfig, fit, evaluate, History    the training loop, returning a history
-* ``inference``    predict_logits, predict_proba          a trained model over many images (or one)
-* ``threads``      use_threads, decide_threads            how many CPU threads a heavy call may use on a shared machine
+* ``inference``    predict_logits, predict_proba          a trained model over many images
+* ``fast``         prepare, freeze, use_threads           speed beside the model: folding, frozen answers, layout, threads
 * ``checkpoints``  save_checkpoint, load_checkpoint, load_pretrained
 * ``metrics``      accuracy, confusion_matrix, ...        scoring predictions
 * ``plots``        show_digits, plot_history, ...         matplotlib figures (ax=None, returns axes)
@@ -29,12 +31,14 @@ from .checkpoints import Checkpoint, CheckpointError, load_checkpoint, load_pret
 from .data import MNIST_MEAN, MNIST_STD, Augment, BatchLoader, MNISTSplit, MNISTUnavailable, load_mnist
 from .device import pick_device
 from .inference import predict_logits, predict_proba
-from .model import ConfigError, LeNet5, LeNetConfig
+from .config import ConfigError, LeNetConfig
+from .lab_net import LabNet
+from .model import LeNet5
 from .summary import layer_summary
 from .training import History, TrainConfig, evaluate, fit, set_seed
 
 __all__ = [
-    "Augment", "BatchLoader", "Checkpoint", "CheckpointError", "ConfigError", "History", "LeNet5",
+    "Augment", "BatchLoader", "Checkpoint", "CheckpointError", "ConfigError", "History", "LabNet", "LeNet5",
     "LeNetConfig", "MNISTSplit", "MNISTUnavailable", "MNIST_MEAN", "MNIST_STD", "TrainConfig", "evaluate",
     "fit", "layer_summary", "load_checkpoint", "load_mnist", "load_pretrained", "pick_device",
     "predict_logits", "predict_proba", "save_checkpoint", "set_seed",

@@ -3,6 +3,10 @@
 A checkpoint is one ``torch.save`` file holding plain data only: the weights, the model config,
 the training recipe and seed, the metrics, the normalisation and the library versions. Loading
 uses ``torch.load(..., weights_only=True)``: a file that would run code when unpickled is refused.
+Saving and loading are introduced in notebook 03; notebooks 04 and 05 load what it saved.
+
+Loading builds the plain :class:`~lenet_utils.LeNet5` for the reference config, the class a
+student writes in notebook 02, and a :class:`~lenet_utils.lab_net.LabNet` for any other config.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from typing import Any
 import torch
 
 from .data import MNIST_MEAN, MNIST_STD
-from .model import ConfigError, LeNet5, LeNetConfig
+from .config import ConfigError, LeNetConfig
+from .lab_net import LabNet
+from .model import LeNet5
 from .paths import PACKAGE_DIR
 
 FORMAT = "lenet-utils-checkpoint"
@@ -34,7 +40,7 @@ class CheckpointError(ValueError):
 
 @dataclass
 class Checkpoint:
-    model: LeNet5
+    model: LeNet5 | LabNet
     config: LeNetConfig
     recipe: dict[str, Any] | None = None       # TrainConfig.to_dict() of the run that made it
     seed: int | None = None
@@ -46,11 +52,12 @@ class Checkpoint:
     path: Path | None = None
 
 
-def save_checkpoint(path: str | Path, model: LeNet5, *, recipe: Any = None, seed: int | None = None,
+def save_checkpoint(path: str | Path, model: LeNet5 | LabNet, *, recipe: Any = None, seed: int | None = None,
                     metrics: dict[str, float] | None = None, history: Any = None) -> Path:
     """Write ``model`` and its provenance to ``path`` (atomically: never a half-written file)."""
-    if not isinstance(model, LeNet5):
-        raise TypeError(f"save_checkpoint saves a LeNet5, not {type(model).__name__}")
+    if not isinstance(model, (LeNet5, LabNet)):
+        raise TypeError(f"save_checkpoint saves a LeNet5 or a LabNet, not {type(model).__name__}")
+    config = model.config if isinstance(model, LabNet) else LeNetConfig()
     if dataclasses.is_dataclass(recipe):
         recipe = recipe.to_dict() if hasattr(recipe, "to_dict") else dataclasses.asdict(recipe)
     if recipe is not None and seed is None:
@@ -60,7 +67,7 @@ def save_checkpoint(path: str | Path, model: LeNet5, *, recipe: Any = None, seed
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "config": model.config.to_dict(),
+        "config": config.to_dict(),
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         "recipe": recipe,
         "seed": seed,
@@ -86,7 +93,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu", *, dig
     """Read a checkpoint written by :func:`save_checkpoint`. Never runs code from the file.
 
     Everything is checked before a layer is built: the metadata's types, the config's fields and
-    its cost (``model.MAX_PARAMETERS``, ``model.MAX_ACTIVATIONS``), that the weights fit the config
+    its cost (``config.MAX_PARAMETERS``, ``config.MAX_ACTIVATIONS``), that the weights fit the config
     and are finite, and (``digits=True``) that the model reads 1x28x28 images and answers 10
     classes. A refusal is :class:`CheckpointError`: one line, ``"<file>: <field>: <why and what to do>"``."""
     path = Path(path).expanduser()
@@ -119,7 +126,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu", *, dig
         raise CheckpointError(f"{path}: not a lenet_utils checkpoint (no '{FORMAT}' header).{hint}")
     config, state = _validate(path, payload, digits)
     try:
-        model = LeNet5(config)             # affordable: _validate checked the config's cost first
+        model = build(config)              # affordable: _validate checked the config's cost first
         model.load_state_dict(state)
     except (ConfigError, KeyError, RuntimeError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: damaged checkpoint, its weights and config do not fit "
@@ -184,8 +191,9 @@ def _validate(path: Path, payload: dict, digits: bool) -> tuple[LeNetConfig, dic
     state = payload.get("state_dict")
     if not isinstance(state, dict):
         raise refuse("state_dict", f"expected the weights (a dict of tensors), got {_short(state)}")
+    state = migrate_keys(state, config)
     with torch.device("meta"):                      # shapes without allocating a single weight
-        expected = {k: tuple(v.shape) for k, v in LeNet5(config).state_dict().items()}
+        expected = {k: tuple(v.shape) for k, v in build(config).state_dict().items()}
     if set(state) != set(expected):
         extra, missing = sorted(set(state) - set(expected)), sorted(set(expected) - set(state))
         raise refuse("state_dict", f"damaged checkpoint, its weights and config do not fit (missing "
@@ -210,6 +218,26 @@ _METADATA = (  # name, accepted types, as said in messages
     ("versions", dict, "library names mapped to versions (a dict)"),
     ("created", str, "a date as text"),
 )
+
+
+def build(config: LeNetConfig) -> LeNet5 | LabNet:
+    """The network a checkpoint's config describes: the plain :class:`LeNet5` for the reference."""
+    return LeNet5() if config == LeNetConfig() else LabNet(config)
+
+
+def migrate_keys(state: dict, config: LeNetConfig) -> dict:
+    """Weights saved before the network was written out layer by layer, under ``features.`` and
+    ``classifier.`` with the last Linear ``out``, renamed to today's ``conv1.weight`` ... ``fc3.bias``."""
+    if not any(isinstance(k, str) and k.startswith(("features.", "classifier.")) for k in state):
+        return state
+    last = f"fc{len(config.fc_widths) + 1}."
+
+    def rename(key: Any) -> Any:
+        if not isinstance(key, str):
+            return key
+        key = key.removeprefix("features.").removeprefix("classifier.")
+        return last + key.removeprefix("out.") if key.startswith("out.") else key
+    return {rename(k): v for k, v in state.items()}
 
 
 def _is_int(value: Any) -> bool:

@@ -132,7 +132,8 @@ def _known_errors() -> tuple[type[Exception], ...]:
 def cmd_train(args: argparse.Namespace) -> int:
     from .checkpoints import save_checkpoint
     from .data import load_mnist
-    from .model import LeNet5
+    from .lab_net import LabNet
+    from .model import count_parameters
     from .paths import checkpoints_dir
     from .training import TrainConfig, fit, set_seed
 
@@ -146,8 +147,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     train, test = load_mnist("train"), load_mnist("test")
     set_seed(recipe.seed)
-    model = LeNet5(config)
-    print(f"training {config.describe_changes()} LeNet-5 ({model.num_parameters():,} parameters) "
+    model = LabNet(config)
+    print(f"training {config.describe_changes()} LeNet-5 ({count_parameters(model):,} parameters) "
           f"for {recipe.epochs} epochs: {_recipe_text(recipe)}", flush=True)
 
     def report(history) -> None:

@@ -118,8 +118,8 @@ def _device() -> Check:
 
 
 def _threads() -> Check:
-    """The thread policy's decision for the next training run (``threads.py``), and its reason."""
-    from .threads import decide_threads
+    """The thread policy's decision for the next training run (``fast/threads.py``), and its reason."""
+    from .fast.threads import decide_threads
 
     decision = decide_threads()
     if decision.source == "policy" and decision.others >= 0.5:

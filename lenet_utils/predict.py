@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .checkpoints import CheckpointError
-from .inference import forward_single
+from .fast import freeze
 from .preprocess import (CONFIG, LIMITS, ImageError, ImageSource, Limits, NoDigitFound, PreprocessConfig,
                          naive_input, preprocess, source_name)
 
@@ -95,7 +95,7 @@ def _check_model(model: nn.Module) -> None:
 
 def _answer(model: nn.Module, x: torch.Tensor) -> tuple[int, float, list[float]]:
     _check_model(model)
-    logits = forward_single(model, x).numpy(force=True).astype(np.float64)   # (1, 10)
+    logits = freeze(model)(x).numpy(force=True).astype(np.float64)   # (1, 10)
     if logits.shape != (1, 10):
         raise ModelError(f"the model gave {logits.shape[-1] if logits.ndim else 0} scores, not one per digit (10)")
     logits = logits[0]

@@ -14,14 +14,15 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from .model import LeNet5, LeNetConfig
+from .config import LeNetConfig
+from .lab_net import LabNet
 from .tables import html_table, text_table
 
 
 @dataclass(frozen=True)
 class LayerRow:
     step: int                 # 1 is the input, then one step per layer
-    name: str                 # attribute name in the model: conv1, pool1, act1, ..., out
+    name: str                 # attribute name in the model: conv1, pool1, relu1, ..., fc3
     layer: str                # what it is: Conv2d(1, 6, 5, padding="same")
     output_shape: tuple       # ("batch", 6, 28, 28)
     params: int               # learnable parameters in this layer
@@ -80,14 +81,13 @@ class LayerSummary:
 def layer_summary(model_or_config: nn.Module | LeNetConfig | None = None) -> LayerSummary:
     """The table for a model or a config (the reference network when given nothing)."""
     if model_or_config is None or isinstance(model_or_config, LeNetConfig):
-        model = LeNet5(model_or_config)
+        model = LabNet(model_or_config)
     elif isinstance(model_or_config, nn.Module):
         model = model_or_config
     else:
         raise TypeError(f"layer_summary takes a LeNet5 model or a LeNetConfig, not {type(model_or_config).__name__}")
 
     config = getattr(model, "config", LeNetConfig())
-    steps = list(model.steps()) if hasattr(model, "steps") else list(model.named_children())
     param = next(model.parameters(), None)
     x = torch.zeros(1, config.in_channels, config.image_size, config.image_size,
                     device=param.device if param is not None else "cpu")
@@ -95,15 +95,25 @@ def layer_summary(model_or_config: nn.Module | LeNetConfig | None = None) -> Lay
     was_training = model.training
     model.eval()  # dropout off; shapes do not depend on it
     try:
-        with torch.no_grad():
-            for step, (name, layer) in enumerate(steps, start=2):
-                y = layer(x)
-                rows.append(LayerRow(step, name, describe_layer(layer), ("batch", *y.shape[1:]),
-                                     sum(p.numel() for p in layer.parameters()), _macs(layer, x, y)))
-                x = y
+        for step, (name, layer, y) in enumerate(layer_outputs(model, x), start=2):
+            rows.append(LayerRow(step, name, describe_layer(layer), ("batch", *y.shape[1:]),
+                                 sum(p.numel() for p in layer.parameters()), _macs(layer, x, y)))
+            x = y
     finally:
         model.train(was_training)
     return LayerSummary(rows)
+
+
+@torch.no_grad()
+def layer_outputs(model: nn.Module, x: torch.Tensor) -> list[tuple[str, nn.Module, torch.Tensor]]:
+    """Run ``x`` through ``model``'s layers one at a time and keep each output: ``[(name, layer,
+    output), ...]``. For networks whose layers are listed in the order the input meets them
+    (``LeNet5``, ``LabNet``): the shape table here, the feature maps in notebook 04."""
+    outputs = []
+    for name, layer in model.named_children():
+        x = layer(x)
+        outputs.append((name, layer, x))
+    return outputs
 
 
 def describe_layer(layer: nn.Module) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from ..config import ConfigError, LeNetConfig
 from ..data import SPLIT_SIZES, MNISTSplit, load_mnist
-from ..model import LeNet5
+from ..lab_net import LabNet
 from ..summary import layer_summary
 from ..training import History, TrainConfig, evaluate, fit, set_seed
 
@@ -140,7 +140,7 @@ def train_variant(config: LeNetConfig | None = None, steps: int = DEFAULT_BUDGET
     recipe = TrainConfig(epochs=math.ceil(steps / per_epoch), batch_size=batch_size, max_steps=steps, seed=seed)
 
     set_seed(seed)                      # the initial weights
-    model = LeNet5(config)
+    model = LabNet(config)
     history = fit(model, train, None, recipe, step_callback=step_callback, progress=False, device=device)
     scored = evaluate(model, test)      # the full test split: about 0.2 s on a laptop CPU
     table = layer_summary(config)

@@ -1,4 +1,4 @@
-"""How many CPU threads PyTorch may use for one heavy call: the thread policy.
+"""How many CPU threads PyTorch may use for one heavy call: the thread policy (notebook 03).
 
 Why this exists. PyTorch starts one intra-op thread per core of the *host*. On a shared machine
 (a classroom server, a JupyterHub pod whose CPU limit PyTorch does not read) those threads fight
