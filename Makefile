@@ -105,7 +105,7 @@ test-notebooks: setup
 
 # ---- maintenance ------------------------------------------------------------------------
 notebooks: setup
-	cd notebooks && for nb in [0-9]*.ipynb solutions/*.ipynb; do \
+	cd notebooks && for nb in [0-9]*.ipynb; do \
 	  [ -f "$$nb" ] || continue; echo "executing $$nb"; \
 	  ../$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \

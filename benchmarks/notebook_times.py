@@ -1,8 +1,8 @@
 """Wall time of the notebook series, each run top to bottom in a fresh kernel.
 
-The numbered notebooks (``notebooks/0*.ipynb``, not the solutions) are copied into a temporary
-folder and executed there with nbclient, so the committed notebooks are never rewritten. A
-notebook's time includes starting its kernel, as it does for a student. Not a test: a notebook
+The numbered lessons (``notebooks/0*.ipynb``, not their ``*.solutions.ipynb``) are copied into a
+temporary folder and executed there with nbclient, so the committed notebooks are never rewritten.
+A notebook's time includes starting its kernel, as it does for a student. Not a test: a notebook
 that fails is reported as failed, with its error, and the others still run.
 """
 
@@ -18,7 +18,7 @@ NOTEBOOKS = REPO / "notebooks"
 
 
 def numbered_notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
-    return sorted(folder.glob("0*.ipynb"))
+    return sorted(p for p in folder.glob("0*.ipynb") if not p.name.endswith(".solutions.ipynb"))
 
 
 def measure(timeout_s: int = 900, folder: Path = NOTEBOOKS) -> dict:

@@ -122,6 +122,7 @@ def test_notebook_timer_executes_into_a_copy(tmp_path):
     nbformat.write(good, folder / "01_good.ipynb")
     nbformat.write(bad, folder / "02_bad.ipynb")
     nbformat.write(good, folder / "solutions.ipynb")  # not numbered: not part of the series
+    nbformat.write(good, folder / "01_good.solutions.ipynb")  # a lesson's solutions: not part of it
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
 
     found = notebook_times.measure(timeout_s=120, folder=folder)

@@ -96,7 +96,8 @@ def test_make_lab_serves_jupyterlab_on_the_notebooks(tmp_path):
             except OSError:
                 time.sleep(0.5)
         assert names is not None, f"make lab did not serve JupyterLab:\n{log.read_text()[-3000:]}"
-        assert {"01_mnist_data.ipynb", "06_layer_lab.ipynb", "solutions"} <= names
+        assert {"01_mnist_data.ipynb", "01_mnist_data.solutions.ipynb", "06_layer_lab.ipynb"} <= names
+        assert "solutions" not in names  # no folder listed before the lessons
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10) as r:
             assert r.status == 200 and b"JupyterLab" in r.read()
     finally:

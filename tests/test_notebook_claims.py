@@ -51,6 +51,16 @@ def percent(text: str) -> float:
     return float(text.rstrip("%")) / 100
 
 
+def test_solutions_sit_next_to_their_lessons():
+    """JupyterLab lists folders first: the course has none, and each NN_name.solutions.ipynb follows
+    its lesson NN_name.ipynb in the file browser."""
+    assert not [p.name for p in NOTEBOOKS.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    solutions = sorted(NOTEBOOKS.glob("*.solutions.ipynb"))
+    assert len(solutions) == 6
+    for path in solutions:
+        assert (NOTEBOOKS / path.name.replace(".solutions.ipynb", ".ipynb")).is_file(), path.name
+
+
 # --- 02: the network, layer by layer -----------------------------------------------------------------
 
 # (step, layer, output shape, parameters): LeNet-5 as this course defines it (notebook 02, summary)
@@ -82,7 +92,8 @@ def test_02_layer_table_is_the_reference_table():
 
 def test_02_initial_weights_within_the_init_bound():
     """Section 5: PyTorch draws conv1's weights uniformly from +-1/sqrt(25) = 0.2."""
-    found = output_matching("02_architecture.ipynb", r"largest \|weight\|: ([\d.]+) \(bound 1/sqrt\(25\) = ([\d.]+)\)")
+    found = output_matching("02_architecture.ipynb",
+                            r"largest \|weight\|: ([\d.]+) \(bound 1/sqrt\(25\) = ([\d.]+)\)")
     largest, bound = float(found[1]), float(found[2])
     assert bound == 0.2 and largest <= bound
 
@@ -100,7 +111,8 @@ def test_03_first_loss_is_ln10_and_falls():
 
 def test_03_reference_reaches_99_percent():
     """Summary: "The reference LeNet-5 reaches at least 99% test accuracy in 5 epochs"."""
-    table = output_matching("03_training.ipynb", r"^epoch\s+train loss\s+train acc\s+test loss\s+test acc.*\n((?:\s+\d+\s.*\n?)+)")
+    table = output_matching("03_training.ipynb",
+                            r"^epoch\s+train loss\s+train acc\s+test loss\s+test acc.*\n((?:\s+\d+\s.*\n?)+)")
     epochs = [line.split() for line in table[1].strip().splitlines()]
     assert [int(e[0]) for e in epochs] == [1, 2, 3, 4, 5]
     assert percent(epochs[-1][4]) >= 0.99, epochs[-1]
@@ -123,7 +135,8 @@ def test_03_one_cycle_beats_a_constant_rate():
 
 def test_05_naive_resize_misreads_the_photo():
     """Section 2: the naive resize turns the photo's 4 into a smudge; the network is guessing."""
-    found = output_matching("05_predict_panel.ipynb", r"naive resize: the network answers (\d) .*the photo shows a (\d)")
+    found = output_matching("05_predict_panel.ipynb",
+                            r"naive resize: the network answers (\d) .*the photo shows a (\d)")
     assert found[1] != found[2], found[0]
 
 
