@@ -100,8 +100,13 @@ app: setup
 test-unit: setup
 	LENET_CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests
 
+# nbval runs every notebook afresh; tests/nbval_outputs.py keeps that run's outputs, whose claims
+# tests/test_notebook_claims.py then checks (cells tagged nbval-ignore-output are not compared).
+FRESH := build/notebooks-run
 test-notebooks: setup
-	$(PY) -m pytest $(NBVAL) notebooks
+	rm -rf $(FRESH)
+	LENET_FRESH_NOTEBOOKS=$(FRESH) $(PY) -m pytest $(NBVAL) -p tests.nbval_outputs notebooks
+	LENET_NOTEBOOKS=$(FRESH) $(PY) -m pytest tests/test_notebook_claims.py
 
 # ---- maintenance ------------------------------------------------------------------------
 notebooks: setup

@@ -5,20 +5,24 @@ rate", "the naive resize is barely better than guessing"). The numbers behind th
 whose output varies from run to run, so nbval does not compare those outputs (tag
 ``nbval-ignore-output``). These tests read the outputs committed with the notebooks, as
 ``make notebooks`` last wrote them, and check that they still say what the text says. They run in
-milliseconds: nothing is executed here.
+milliseconds: nothing is executed here. ``make test-notebooks`` runs them a second time, on the
+outputs of its own fresh run (``LENET_NOTEBOOKS``, written by ``tests/nbval_outputs.py``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+REPO = Path(__file__).resolve().parents[1]
+COURSE = REPO / "notebooks"
+NOTEBOOKS = Path(os.environ.get("LENET_NOTEBOOKS") or COURSE)  # the executed notebooks to read
 
 
 def outputs(notebook: str) -> list[str]:
@@ -54,11 +58,11 @@ def percent(text: str) -> float:
 def test_solutions_sit_next_to_their_lessons():
     """JupyterLab lists folders first: the course has none, and each NN_name.solutions.ipynb follows
     its lesson NN_name.ipynb in the file browser."""
-    assert not [p.name for p in NOTEBOOKS.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    solutions = sorted(NOTEBOOKS.glob("*.solutions.ipynb"))
+    assert not [p.name for p in COURSE.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    solutions = sorted(COURSE.glob("*.solutions.ipynb"))
     assert len(solutions) == 6
     for path in solutions:
-        assert (NOTEBOOKS / path.name.replace(".solutions.ipynb", ".ipynb")).is_file(), path.name
+        assert (COURSE / path.name.replace(".solutions.ipynb", ".ipynb")).is_file(), path.name
 
 
 # --- 02: the network, layer by layer -----------------------------------------------------------------
@@ -268,7 +272,7 @@ def test_06_lab_run_matches_the_table():
     found = output_matching("06_layer_lab.ipynb",
                             r"^your run \(pool=max\): ([\d.]+%) after (\d+) batches, seed 0\n"
                             r".*\ntable 'max-pool' \(the same config\)")
-    results = json.loads((NOTEBOOKS.parent / "data" / "variants" / "results.json").read_text())
+    results = json.loads((REPO / "data" / "variants" / "results.json").read_text())
     seed0 = next(r for r in results["results"] if r["name"] == "max-pool")["accs"][results["seeds"].index(0)]
     assert int(found[2]) == results["steps"]
     assert abs(percent(found[1]) - seed0) < 0.005, (found[0], seed0)
