@@ -14,12 +14,14 @@ from ..curves import plot_runs
 from .files import RunFileError
 from .leaderboard import Leaderboard, default_runs_path, load_runs
 from .runs import BATCH_SIZE, DEFAULT_BUDGET, STEPS_PER_EPOCH, TRAIN_SIZE, RunRecord, budget_steps, train_variant
-from .variant_table import Comparison, VariantResult, VariantTable, default_table_path, load_variant_table
+from .variant_table import (Comparison, VariantResult, VariantTable, course_table, default_table_path,
+                            load_variant_table)
 from .variants import REFERENCE_VARIANTS, Variant, reference_variant, run_variants
 
 __all__ = [
     "BATCH_SIZE", "DEFAULT_BUDGET", "REFERENCE_VARIANTS", "STEPS_PER_EPOCH", "TRAIN_SIZE", "Comparison", "Leaderboard",
-    "RunFileError", "RunRecord", "Variant", "VariantResult", "VariantTable", "budget_steps", "default_runs_path",
+    "RunFileError", "RunRecord", "Variant", "VariantResult", "VariantTable", "budget_steps", "course_table",
+    "default_runs_path",
     "default_table_path", "load_runs", "load_variant_table", "plot_runs", "reference_variant", "run_variants",
     "train_variant",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
@@ -40,6 +41,17 @@ class Leaderboard:
             run.name = f"run {len(self.runs) + 1}"
         self.runs.append(run)
         return run
+
+    def merge(self, runs: Iterable[RunRecord], source: str) -> list[RunRecord]:
+        """Add runs from a file ``source`` ("group3"), named after it ("group3/run 1"), so a class can
+        pool its files; runs already here (the same in all but name and curve) are not added twice."""
+        known = {_identity(r) for r in self.runs}
+        new = [r for r in runs if _identity(r) not in known]
+        for r in new:
+            if not r.name.startswith(f"{source}/"):
+                r.name = f"{source}/{r.name}" if r.name else source
+            self.add(r)
+        return new
 
     def __len__(self) -> int:
         return len(self.runs)
@@ -116,6 +128,11 @@ class Leaderboard:
     def load(cls, path: str | Path | None = None, table: VariantTable | None = None) -> Leaderboard:
         """Read runs saved by :meth:`save`. A bad file raises :class:`RunFileError` saying why."""
         return cls(load_runs(path), table=table)
+
+
+def _identity(run: RunRecord) -> str:
+    """A run for de-duplicating loaded files: everything but its name and curve."""
+    return json.dumps({k: v for k, v in run.to_dict().items() if k not in ("losses", "name")}, sort_keys=True)
 
 
 def default_runs_path() -> Path:

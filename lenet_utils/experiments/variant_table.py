@@ -264,3 +264,12 @@ def default_table_path() -> Path:
 def load_variant_table(path: str | Path | None = None) -> VariantTable:
     """The reference-variants table; see :meth:`VariantTable.load`."""
     return VariantTable.load(path)
+
+
+def course_table() -> VariantTable | None:
+    """The committed table, or ``None`` where there is none to read (a plain install): the lab then
+    works without comparisons."""
+    try:
+        return load_variant_table()
+    except RunFileError:
+        return None

@@ -3,18 +3,15 @@
     from lenet_utils.widgets import layer_lab
     lab = layer_lab()        # shows itself in a notebook cell
 
-Thin on purpose: shapes come from :func:`~lenet_utils.summary.layer_summary`, training and the
-leaderboard from :mod:`lenet_utils.experiments`. Training runs in a background thread, so the
+Thin on purpose: the network's controls and table come from :mod:`.lab_network`, the curves and
+messages from :mod:`.lab_views`, training and the leaderboard from :mod:`lenet_utils.experiments`. Training runs in a background thread, so the
 kernel keeps answering the controls while a variant trains; the thread only sets widget values,
 which ipywidgets sends to the browser from any thread.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import html
-import io
-import json
 import math
 import threading
 import time
@@ -24,24 +21,14 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..config import ConfigError, LeNetConfig
 from ..experiments import (BATCH_SIZE, DEFAULT_BUDGET, STEPS_PER_EPOCH, TRAIN_SIZE, Leaderboard, RunFileError,
-                           RunRecord, VariantTable, budget_steps, default_runs_path, load_runs, load_variant_table,
-                           plot_runs, train_variant)
-from ..model import ConfigError, LeNetConfig
-from ..summary import layer_summary
+                           RunRecord, VariantTable, budget_steps, course_table, default_runs_path, load_runs,
+                           train_variant)
+from .lab_network import ERROR_BORDER, REFERENCE, STYLE, describe, network_column, network_controls, widths_text
+from .lab_views import curves_png, explain, message
 
-REFERENCE = LeNetConfig()
-ACTIVATIONS = ["relu", "tanh", "sigmoid", "gelu", "none"]
-PADDINGS = [("same", "same"), ("0 (valid)", 0), ("1", 1), ("2", 2), ("3", 3), ("4", 4)]
-LABELS = {  # control descriptions, also used to name the setting in messages
-    "conv1_channels": "conv1 channels", "conv1_kernel": "conv1 kernel", "conv1_padding": "conv1 padding",
-    "conv2_channels": "conv2 channels", "conv2_kernel": "conv2 kernel", "conv2_padding": "conv2 padding",
-    "pool": "pooling", "activation": "activation", "fc_widths": "Linear widths",
-    "fc_activation": "between Linears", "dropout": "dropout",
-}
-ERROR_BORDER = "2px solid #c62828"
 REDRAW_SECONDS = 0.5  # the live curve is redrawn at most this often (a PNG takes ~0.1 s)
-_STYLE = {"description_width": "110px"}
 
 
 class LayerLab(widgets.VBox):
@@ -52,7 +39,7 @@ class LayerLab(widgets.VBox):
                  budget: float | None = None, seed: int = 0, device: str = "auto", runs_path=None):
         self._train_split, self._test_split = train, test
         self.device = device
-        self.table = _load_table() if table == "default" else table
+        self.table = course_table() if table == "default" else table
         self.leaderboard = Leaderboard(table=self.table)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -62,22 +49,8 @@ class LayerLab(widgets.VBox):
         self.last_error: str | None = None
 
         # --- the network: one control per setting ------------------------------------------
-        c = self.controls = {
-            "conv1_channels": widgets.IntSlider(REFERENCE.conv1_channels, min=1, max=64),
-            "conv1_kernel": widgets.IntSlider(REFERENCE.conv1_kernel, min=1, max=15),
-            "conv1_padding": widgets.Dropdown(options=PADDINGS, value=REFERENCE.conv1_padding),
-            "conv2_channels": widgets.IntSlider(REFERENCE.conv2_channels, min=1, max=64),
-            "conv2_kernel": widgets.IntSlider(REFERENCE.conv2_kernel, min=1, max=15),
-            "conv2_padding": widgets.Dropdown(options=PADDINGS, value=REFERENCE.conv2_padding),
-            "pool": widgets.Dropdown(options=["avg", "max"], value=REFERENCE.pool),
-            "activation": widgets.Dropdown(options=ACTIVATIONS, value=REFERENCE.activation),
-            "fc_widths": widgets.Text(_widths_text(REFERENCE.fc_widths), placeholder="e.g. 120, 84 (empty: none)"),
-            "fc_activation": widgets.Dropdown(options=ACTIVATIONS, value=REFERENCE.fc_activation),
-            "dropout": widgets.FloatSlider(REFERENCE.dropout, min=0.0, max=0.8, step=0.05),
-        }
-        for name, control in c.items():
-            control.description = LABELS[name]
-            control.style = _STYLE
+        self.controls = network_controls()
+        for control in self.controls.values():
             control.observe(self._on_change, names="value")
         self.reset_button = widgets.Button(description="reset to reference", icon="undo",
                                            layout=widgets.Layout(width="auto"))
@@ -91,22 +64,22 @@ class LayerLab(widgets.VBox):
             budget = (self.table.steps / math.ceil(self._train_size / BATCH_SIZE) if self._table_applies
                       else DEFAULT_BUDGET / STEPS_PER_EPOCH)
         self.budget = widgets.FloatSlider(round(min(max(budget, 0.05), 1.0), 2), min=0.05, max=1.0,
-                                          step=0.05, description="budget (epochs)", style=_STYLE)
+                                          step=0.05, description="budget (epochs)", style=STYLE)
         self.budget_label = widgets.HTML()
         self.budget.observe(lambda _: self._show_budget(), names="value")
-        self.seed = widgets.BoundedIntText(seed, min=0, max=2**31 - 1, description="seed", style=_STYLE,
+        self.seed = widgets.BoundedIntText(seed, min=0, max=2**31 - 1, description="seed", style=STYLE,
                                            layout=widgets.Layout(width="200px"))
         self.train_button = widgets.Button(description="train", icon="play", button_style="success")
         self.stop_button = widgets.Button(description="stop", icon="stop", disabled=True)
         self.train_button.on_click(lambda _: self.train())
         self.stop_button.on_click(lambda _: self.stop())
-        self.progress = widgets.IntProgress(0, min=0, max=1, description="batches", style=_STYLE)
+        self.progress = widgets.IntProgress(0, min=0, max=1, description="batches", style=STYLE)
         self.status = widgets.HTML()
         self.curves = widgets.Image(format="png", layout=widgets.Layout(width="560px"))
         self.board_html = widgets.HTML()
 
         # --- saving and loading runs -------------------------------------------------------
-        self.path = widgets.Text(str(runs_path or default_runs_path()), description="runs file", style=_STYLE,
+        self.path = widgets.Text(str(runs_path or default_runs_path()), description="runs file", style=STYLE,
                                  layout=widgets.Layout(width="560px"))
         self.save_button = widgets.Button(description="save runs", icon="save")
         self.load_button = widgets.Button(description="load runs", icon="folder-open")
@@ -114,11 +87,6 @@ class LayerLab(widgets.VBox):
         self.load_button.on_click(lambda _: self.load())
         self.file_message = widgets.HTML()
 
-        network = widgets.VBox([
-            widgets.HTML("<b>Convolutions</b>"), c["conv1_channels"], c["conv1_kernel"], c["conv1_padding"],
-            c["conv2_channels"], c["conv2_kernel"], c["conv2_padding"], c["pool"], c["activation"],
-            widgets.HTML("<b>Classifier</b>"), c["fc_widths"], c["fc_activation"], c["dropout"], self.reset_button,
-        ], layout=widgets.Layout(flex="0 0 330px"))  # fixed width: the controls never squeeze
         training = widgets.VBox([
             widgets.HTML("<b>Train this variant</b>"),
             widgets.HBox([self.budget, self.budget_label]),
@@ -126,7 +94,7 @@ class LayerLab(widgets.VBox):
             self.progress, self.status,
         ])
         super().__init__([
-            widgets.HBox([network, self.summary_html]),
+            widgets.HBox([network_column(self.controls, self.reset_button), self.summary_html]),
             training,
             widgets.HTML("<b>This session's runs</b>"),
             self.board_html,
@@ -148,7 +116,7 @@ class LayerLab(widgets.VBox):
         for name, value in settings.items():
             if name not in self.controls:
                 raise KeyError(f"the lab has no control {name!r}; it has {', '.join(self.controls)}")
-            self.controls[name].value = _widths_text(value) if name == "fc_widths" else value
+            self.controls[name].value = widths_text(value) if name == "fc_widths" else value
         return self
 
     def reset(self) -> None:
@@ -156,27 +124,9 @@ class LayerLab(widgets.VBox):
         self.set(**{name: getattr(REFERENCE, name) for name in self.controls})
 
     def _on_change(self, change=None) -> None:
-        try:
-            settings = self.values()
-            settings["fc_widths"] = _parse_widths(settings["fc_widths"])
-            config = dataclasses.replace(REFERENCE, **settings)
-            table = layer_summary(config)
-        except ConfigError as err:
-            self.config, self.config_error = None, err
-            self.summary_html.value = _error_html(err)
-            self._mark(err.field)
-            self.train_button.disabled = True
-            return
-        except Exception as err:  # never a traceback in the lab: say what happened
-            self.config, self.config_error = None, ConfigError("network", f"{type(err).__name__}: {err}")
-            self.summary_html.value = _error_html(self.config_error)
-            self._mark(None)
-            self.train_button.disabled = True
-            return
-        self.config, self.config_error = config, None
-        self._mark(None)
-        self.summary_html.value = _summary_html(config, table, self.table)
-        self.train_button.disabled = self.running
+        self.config, self.config_error, self.summary_html.value = describe(self.values(), self.table)
+        self._mark(self.config_error.field if self.config_error is not None else None)
+        self.train_button.disabled = self.config is None or self.running
 
     def _mark(self, field: str | None) -> None:
         for name, control in self.controls.items():
@@ -190,7 +140,7 @@ class LayerLab(widgets.VBox):
     @property
     def _table_applies(self) -> bool:
         """Whether the variants table was trained on the lab's training split (its size, at least)."""
-        return self.table is not None and self.table.meta.get("train_size", TRAIN_SIZE) == self._train_size
+        return self.table is not None and self.table.train_size == self._train_size
 
     @property
     def steps(self) -> int:
@@ -263,7 +213,7 @@ class LayerLab(widgets.VBox):
                 return not self._stop.is_set()
 
             run = train_variant(config, steps, seed, train=train, test=test, step_callback=on_step,
-                                        device=self.device, name=name)
+                                device=self.device, name=name)
             self.leaderboard.add(run)
             self.last_run = run
             done = (f"{run.name}: <b>{run.test_acc:.2%}</b> test accuracy after {run.steps} batches "
@@ -271,8 +221,8 @@ class LayerLab(widgets.VBox):
             if self.table is not None:
                 done += "<pre style='margin:4px 0'>" + html.escape(str(self.table.compare(run))) + "</pre>"
             self._say(done, "ok")
-        except Exception as err:  # noqa: BLE001 - shown in the lab, not lost in a thread
-            self.last_error = _explain(err)
+        except Exception as err:  # shown in the lab, not lost in a thread
+            self.last_error = explain(err)
             self._say(self.last_error, "error")
         finally:
             self.train_button.disabled = self.config is None
@@ -298,22 +248,8 @@ class LayerLab(widgets.VBox):
         self._draw(None)
 
     def _draw(self, live) -> None:
-        from matplotlib.figure import Figure  # no pyplot: safe off the main thread, never shown twice
-
-        fig = Figure(figsize=(6, 3.4), dpi=80)
-        ax = fig.add_subplot()
-        curves: list[Any] = []
-        if self._table_applies:
-            ref = self.table.reference
-            curves.append(types.SimpleNamespace(losses=ref.losses, label=f"table: reference ({len(ref.accs)} seeds)"))
-        curves += self.leaderboard.runs + ([live] if live is not None else [])
-        plot_runs(curves, ax=ax, highlight=live.label if live is not None else None)
-        if not self.leaderboard.runs and live is None:
-            ax.set_title("your runs' curves appear here", fontsize=10)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        self.curves.value = buf.getvalue()
+        reference = self.table.reference if self._table_applies else None
+        self.curves.value = curves_png(self.leaderboard.runs, reference, live)
 
     def save(self, path=None) -> None:
         """Write the leaderboard's runs to ``path`` (default: the lab's runs file box)."""
@@ -333,22 +269,17 @@ class LayerLab(widgets.VBox):
         except (RunFileError, OSError) as err:
             self._file_say(f"Could not load: {err}", "error")
             return
-        known = {_key(r) for r in self.leaderboard.runs}
-        new = [r for r in runs if _key(r) not in known]
-        for r in new:
-            if not r.name.startswith(f"{path.stem}/"):
-                r.name = f"{path.stem}/{r.name}" if r.name else path.stem
-            self.leaderboard.add(r)
+        new = self.leaderboard.merge(runs, source=path.stem)
         self._file_say(f"Loaded {len(new)} run(s)" + (f" ({len(runs) - len(new)} already here)"
                                                         if len(new) < len(runs) else "") + ".", "ok")
         self._refresh_board()
 
     # --- messages -----------------------------------------------------------------------------
     def _say(self, text: str, kind: str = "info") -> None:
-        self.status.value = _message(text, kind)
+        self.status.value = message(text, kind)
 
     def _file_say(self, text: str, kind: str) -> None:
-        self.file_message.value = _message(html.escape(text), kind)
+        self.file_message.value = message(html.escape(text), kind)
 
     def close(self) -> None:
         """Stop any run and close every widget of the lab (their comms too)."""
@@ -366,73 +297,3 @@ def layer_lab(**kwargs: Any) -> LayerLab:
     """Build the layer lab. Keyword arguments go to :class:`LayerLab` (``train``/``test`` splits,
     ``table``, ``budget`` in epochs, ``seed``, ``device``, ``runs_path``)."""
     return LayerLab(**kwargs)
-
-
-# --- helpers --------------------------------------------------------------------------------
-def _load_table() -> VariantTable | None:
-    try:
-        return load_variant_table()
-    except RunFileError:
-        return None  # a plain install without the course's table: the lab works, without comparisons
-
-
-def _widths_text(widths) -> str:
-    if isinstance(widths, str):
-        return widths
-    return ", ".join(str(w) for w in widths)
-
-
-def _parse_widths(text: str) -> tuple[int, ...]:
-    pieces = [p.strip() for p in text.replace(";", ",").split(",")]
-    widths = []
-    for p in pieces:
-        if not p:
-            continue
-        try:
-            widths.append(int(p))
-        except ValueError:
-            raise ConfigError("fc_widths", f"{p!r} is not a whole number; write widths separated by commas, "
-                                           "e.g. 120, 84 (leave it empty for no hidden Linear layer)") from None
-    return tuple(widths)
-
-
-def _summary_html(config: LeNetConfig, table, variants: VariantTable | None) -> str:
-    ref_params = layer_summary(REFERENCE).total_params if config != REFERENCE else table.total_params
-    ratio = table.total_params / ref_params
-    delta = table.total_params - ref_params
-    vs = "the reference" if delta == 0 else f"{delta:+,} vs the reference ({ratio:.2f}x)"
-    row = variants.find(config) if variants is not None else None
-    known = (f"<br>In the variants table as <b>{html.escape(row.name)}</b>: {row.mean_acc:.2%} mean test "
-             f"accuracy after {variants.steps} batches.") if row is not None else ""
-    return (f"<div class='lenet-lab-summary'>"
-            f"<div class='lenet-lab-headline'><b class='lenet-lab-params'>{table.total_params:,}</b> parameters "
-            f"({vs}), <b class='lenet-lab-macs'>{table.total_macs:,}</b> MACs per image.<br>"
-            f"Changes: <span class='lenet-lab-changes'>{html.escape(config.describe_changes())}</span>{known}</div>"
-            f"{table._repr_html_()}</div>")
-
-
-def _error_html(err: ConfigError) -> str:
-    label = LABELS.get(err.field, err.field)
-    return (f"<div class='lenet-lab-error' style='color:#c62828;border-left:4px solid #c62828;padding:6px 10px'>"
-            f"<b>This network cannot be built.</b><br>"
-            f"<b class='lenet-lab-error-field'>{html.escape(label)}</b> ({html.escape(err.field)}): "
-            f"{html.escape(err.reason)}</div>")
-
-
-def _message(text: str, kind: str) -> str:
-    color = {"ok": "#2e7d32", "warn": "#ef6c00", "error": "#c62828"}.get(kind, "inherit")
-    return f"<div class='lenet-lab-{kind}' style='color:{color}'>{text}</div>"
-
-
-def _explain(err: Exception) -> str:
-    from ..data import MNISTUnavailable
-
-    if isinstance(err, MNISTUnavailable):
-        return f"MNIST is not available: {html.escape(str(err))}"
-    return (f"Training failed: {html.escape(type(err).__name__)}: {html.escape(str(err))}. "
-            "Try a smaller network or budget; if it persists, run <code>python -m lenet_utils doctor</code>.")
-
-
-def _key(run: RunRecord) -> str:
-    """Identity of a run for de-duplicating loaded files: everything but its name and curve."""
-    return json.dumps({k: v for k, v in run.to_dict().items() if k not in ("losses", "name")}, sort_keys=True)

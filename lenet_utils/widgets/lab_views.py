@@ -1,0 +1,48 @@
+"""What the layer lab shows besides its controls (notebook 06): the runs' loss curves as a PNG,
+and its messages, a failed run among them, as HTML."""
+
+from __future__ import annotations
+
+import html
+import io
+import types
+from typing import Any, Sequence
+
+from ..curves import plot_runs
+from ..data import MNISTUnavailable
+from ..experiments import VariantResult
+
+
+def curves_png(runs: Sequence[Any], reference: VariantResult | None = None, live: Any = None) -> bytes:
+    """The runs' training losses overlaid, the table's reference curve first when given, the run
+    still training (``live``, anything with ``.losses`` and ``.label``) drawn bold."""
+    from matplotlib.figure import Figure  # no pyplot: safe off the main thread, never shown twice
+
+    fig = Figure(figsize=(6, 3.4), dpi=80)
+    ax = fig.add_subplot()
+    curves: list[Any] = []
+    if reference is not None:
+        curves.append(types.SimpleNamespace(losses=reference.losses,
+                                            label=f"table: reference ({len(reference.accs)} seeds)"))
+    curves += [*runs, *([live] if live is not None else [])]
+    plot_runs(curves, ax=ax, highlight=live.label if live is not None else None)
+    if not runs and live is None:
+        ax.set_title("your runs' curves appear here", fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def message(text: str, kind: str = "info") -> str:
+    """``text`` (HTML) coloured by ``kind``: ok, warn, error or info."""
+    color = {"ok": "#2e7d32", "warn": "#ef6c00", "error": "#c62828"}.get(kind, "inherit")
+    return f"<div class='lenet-lab-{kind}' style='color:{color}'>{text}</div>"
+
+
+def explain(err: Exception) -> str:
+    """A failed run in a sentence, with what to try: never a traceback in the lab."""
+    if isinstance(err, MNISTUnavailable):
+        return f"MNIST is not available: {html.escape(str(err))}"
+    return (f"Training failed: {html.escape(type(err).__name__)}: {html.escape(str(err))}. "
+            "Try a smaller network or budget; if it persists, run <code>python -m lenet_utils doctor</code>.")
