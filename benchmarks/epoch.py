@@ -10,13 +10,13 @@ one-cycle schedule, weight decay, gradient clipping) at the same batch size, tak
     batchloader     the same plain loop over lenet_utils.BatchLoader as ``fit`` uses it: the uint8
                     pixels memory-mapped from the IDX file (one copy per machine), a batch is a
                     slice of a seeded permutation, made float and normalised on the spot
-    layer_by_layer  lenet_utils.fit with TrainConfig(fold=False): channels_last, no folding
-    fit             lenet_utils.fit with its defaults: the library's fast path (folding.py)
+    layer_by_layer  lenet_utils.fit(..., fast=False): the model as written, NCHW, layer by layer
+    fit             lenet_utils.fit with its defaults (fast=True): the fast layer, lenet_utils/fast/
 
 ``batchloader`` against ``float_copy`` is what sharing MNIST between kernels costs per epoch
 (``shared_map_over_float_copy``, a ratio of seconds: 1.0 costs nothing).
 ``fit`` against ``dataloader`` is ``epoch_speedup_vs_dataloader``; the middle rows split the
-gain into the loader's part, the layout's and the folding's. The machine's matmul peak is
+gain into the loader's part and the fast layer's (folding and layout). The machine's matmul peak is
 measured in the same rounds, so the training throughput's fraction of the peak is a per-round
 ratio too.
 
@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lenet_utils import BatchLoader, LeNet5, MNISTSplit, TrainConfig, fit, set_seed
-from lenet_utils.folding import fold
+from lenet_utils.fast import prepare
 from lenet_utils.paths import data_root
 from lenet_utils.training import make_optimizer, make_scheduler
 
@@ -87,15 +87,15 @@ def plain_epoch(loader, config: TrainConfig, device: torch.device, max_steps: in
 
 
 def fit_epoch(train: MNISTSplit, config: TrainConfig, device: torch.device, max_steps: int | None,
-              fold: bool = True) -> tuple[float, int]:
+              fast: bool = True) -> tuple[float, int]:
     """One epoch (or ``max_steps`` batches) of ``lenet_utils.fit`` with its defaults, no test pass."""
     set_seed(0)
     model = LeNet5()
     sync(device)
     start = time.perf_counter()
     history = fit(model, train, None,
-                  TrainConfig(epochs=1, max_steps=max_steps, batch_size=config.batch_size, fold=fold),
-                  progress=False, device=device)
+                  TrainConfig(epochs=1, max_steps=max_steps, batch_size=config.batch_size),
+                  progress=False, device=device, fast=fast)
     sync(device)
     seconds = time.perf_counter() - start
     return seconds, min(len(train), history.steps_done * config.batch_size)
@@ -107,7 +107,7 @@ def executed_flop_per_image(folded: bool, batch_size: int = 128) -> float:
 
     set_seed(0)
     model = LeNet5()
-    net = fold(model) if folded else model
+    net = prepare(model)[0] if folded else model
     x, y = torch.randn(batch_size, 1, 28, 28), torch.randint(0, 10, (batch_size,))
     with FlopCounterMode(display=False) as counter:
         F.cross_entropy(net(x), y).backward()
@@ -129,7 +129,7 @@ def measure(train: MNISTSplit, device: torch.device, *, repeats: int, max_steps:
     plain_epoch(batchloader, config, device, warm)
     plain_epoch(float_copy, config, device, warm)
     fit_epoch(train, config, device, warm)
-    fit_epoch(train, config, device, warm, fold=False)
+    fit_epoch(train, config, device, warm, fast=False)
 
     per_epoch: dict[str, list[float]] = {"dataloader": [], "float_copy": [], "batchloader": [], "layer_by_layer": [],
                                          "fit": []}
@@ -139,7 +139,7 @@ def measure(train: MNISTSplit, device: torch.device, *, repeats: int, max_steps:
         for name, run in (("dataloader", lambda: plain_epoch(dataloader, config, device, max_steps)),
                           ("float_copy", lambda: plain_epoch(float_copy, config, device, max_steps)),
                           ("batchloader", lambda: plain_epoch(batchloader, config, device, max_steps)),
-                          ("layer_by_layer", lambda: fit_epoch(train, config, device, max_steps, fold=False)),
+                          ("layer_by_layer", lambda: fit_epoch(train, config, device, max_steps, fast=False)),
                           ("fit", lambda: fit_epoch(train, config, device, max_steps))):
             seconds, seen = run()
             per_epoch[name].append(seconds / seen * len(train))  # a partial epoch (smoke) is scaled up
@@ -153,7 +153,7 @@ def measure(train: MNISTSplit, device: torch.device, *, repeats: int, max_steps:
     counted = executed_flop_per_image(folded=False)
     if abs(counted - TRAIN_FLOP_PER_IMAGE) > 0.001 * TRAIN_FLOP_PER_IMAGE:  # the constant above, checked
         raise AssertionError(f"FlopCounterMode counts {counted:,.0f} FLOP per image, not {TRAIN_FLOP_PER_IMAGE:,.0f}")
-    executed = executed_flop_per_image(folded=TrainConfig().fold)
+    executed = executed_flop_per_image(folded=True)                          # fit's default, fast=True
     executed_fractions = [f * executed / TRAIN_FLOP_PER_IMAGE for f in fractions]
     return {
         "epoch_speedup_vs_dataloader": median(speedups),

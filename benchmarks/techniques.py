@@ -2,11 +2,12 @@
 
 Every variant trains the reference LeNet-5 with the default recipe on the same batches of 128;
 the figure is each variant's median time per step relative to the plain NCHW step (above 1:
-faster). The library's default is ``channels_last`` and folded.
+faster). The library's default, ``fit(..., fast=True)``, is ``channels_last`` and folded
+(``lenet_utils.fast.prepare``).
 
     nchw             the plain step, PyTorch's default memory layout
-    channels_last    the batch in NHWC order (lenet_utils.training.train_step does this on a CPU)
-    folded           channels_last through folding.fold(model): each conv + avg-pool as one
+    channels_last    the batch in NHWC order (fast.layout.channels_last)
+    folded           channels_last through fast.prepare(model): each conv + avg-pool as one
                      stride-2 convolution, the Linear chain as one matrix (fit's default)
     one_thread       channels_last on one thread instead of all (shows what the second core adds)
     bf16_autocast    channels_last under torch.autocast("cpu", bfloat16)
@@ -25,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lenet_utils import LeNet5, MNISTSplit, TrainConfig, set_seed
-from lenet_utils.folding import fold
+from lenet_utils.fast import prepare
 from lenet_utils.training import make_optimizer
 
 from epoch import tutorial_loader
@@ -50,7 +51,7 @@ def step_variant(batches: list[tuple[torch.Tensor, torch.Tensor]], device: torch
     config = TrainConfig()
     set_seed(0)
     model = LeNet5().to(device)
-    step_model = torch.compile(model) if compiled else fold(model) if folded else model
+    step_model = torch.compile(model) if compiled else prepare(model)[0] if folded else model
     optimizer = make_optimizer(model, config)
     fmt = torch.channels_last if layout == "cl" else torch.contiguous_format
     data = [(x.to(device).to(memory_format=fmt), y.to(device)) for x, y in batches]

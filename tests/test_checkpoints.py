@@ -7,18 +7,20 @@ import torch
 
 from lenet_utils.checkpoints import (FORMAT, PRETRAINED_PATH, CheckpointError, load_checkpoint, load_pretrained,
                                      pretrained_checkpoint, save_checkpoint)
-from lenet_utils.model import LeNet5, LeNetConfig
+from lenet_utils.config import LeNetConfig
+from lenet_utils.lab_net import LabNet
+from lenet_utils.model import LeNet5, count_parameters
 from lenet_utils.training import TrainConfig
 
 
 def test_round_trip_keeps_weights_config_recipe_and_metrics(tmp_path):
     torch.manual_seed(0)
-    model = LeNet5(LeNetConfig(pool="max", fc_widths=(64,)))
+    model = LabNet(LeNetConfig(pool="max", fc_widths=(64,)))
     recipe = TrainConfig(epochs=3, seed=7)
     path = save_checkpoint(tmp_path / "sub" / "m.pt", model, recipe=recipe, metrics={"test_acc": 0.98},
                            history=[{"epoch": 1, "test_acc": 0.98}])
     ckpt = load_checkpoint(path)
-    assert ckpt.config == model.config
+    assert ckpt.config == model.config and type(ckpt.model) is LabNet
     for (k, a), (_, b) in zip(model.state_dict().items(), ckpt.model.state_dict().items()):
         assert torch.equal(a, b), k
     assert ckpt.recipe == recipe.to_dict() and ckpt.seed == 7
@@ -94,6 +96,31 @@ def test_newer_format_and_mismatched_weights(tmp_path):
         load_checkpoint(tmp_path / "mismatch.pt")
 
 
+@pytest.mark.parametrize("config", [LeNetConfig(), LeNetConfig(fc_widths=(64,), dropout=0.2, activation="tanh")],
+                         ids=["reference", "variant"])
+def test_checkpoints_saved_before_the_layer_by_layer_network_still_load(tmp_path, config):
+    """Checkpoints written when the network was two stages (``features.conv1.weight``,
+    ``classifier.out.bias``) load into today's layer names, with the same answers; a damaged one is
+    still refused, naming today's key."""
+    torch.manual_seed(0)
+    model = LabNet(config).eval()
+    payload = torch.load(save_checkpoint(tmp_path / "new.pt", model), weights_only=True)
+    last = f"fc{len(config.fc_widths) + 1}."
+    old_name = {k: ("classifier.out." + k.removeprefix(last) if k.startswith(last) else
+                    ("features." if k.startswith("conv") else "classifier.") + k) for k in payload["state_dict"]}
+    old_state = {old_name[k]: v for k, v in payload["state_dict"].items()}
+    assert "features.conv1.weight" in old_state and "classifier.out.bias" in old_state
+    torch.save({**payload, "state_dict": old_state}, tmp_path / "old.pt")
+    ckpt = load_checkpoint(tmp_path / "old.pt")
+    assert list(ckpt.model.state_dict()) == list(model.state_dict())
+    x = torch.randn(3, 1, 28, 28)
+    torch.testing.assert_close(ckpt.model(x), model(x), rtol=0, atol=0)
+    damaged = {**old_state, "classifier.out.bias": torch.zeros(11)}
+    torch.save({**payload, "state_dict": damaged}, tmp_path / "damaged.pt")
+    with pytest.raises(CheckpointError, match=rf"state_dict\.{last}bias: damaged checkpoint"):
+        load_checkpoint(tmp_path / "damaged.pt")
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(CheckpointError, match="no such checkpoint file"):
         load_checkpoint(tmp_path / "nope.pt")
@@ -108,7 +135,8 @@ def test_the_shipped_checkpoint_is_the_reference_with_its_provenance():
     assert PRETRAINED_PATH.is_file(), "the trained model must ship inside the package"
     assert zipfile.is_zipfile(PRETRAINED_PATH)
     ckpt = pretrained_checkpoint()
-    assert ckpt.config == LeNetConfig() and ckpt.model.num_parameters() == 61_706
+    assert ckpt.config == LeNetConfig() and count_parameters(ckpt.model) == 61_706
+    assert type(ckpt.model) is LeNet5                   # the reference loads as the class notebook 02 writes
     recipe = TrainConfig(**ckpt.recipe)  # a complete, valid recipe
     assert ckpt.seed == recipe.seed
     assert ckpt.metrics["test_acc"] >= 0.992

@@ -2,8 +2,9 @@
 
 import pytest
 import torch
+from torch import nn
 
-from lenet_utils.exercises import check_collapsed_params, check_conv_output_size, check_conv_params
+from lenet_utils.exercises import check_collapsed_params, check_conv_output_size, check_conv_params, check_lenet5
 
 
 @pytest.mark.parametrize("answer", [7, 7.0, torch.tensor(7)])
@@ -51,3 +52,76 @@ def test_checking_does_not_disturb_the_learners_random_numbers():
     torch.manual_seed(0)
     check_conv_output_size(7), check_conv_params(4016), check_collapsed_params(4010)
     assert torch.equal(torch.rand(3), expected)
+
+
+class Written(nn.Module):
+    """The class notebook 02 asks for, as a student would write it."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5, padding="same")
+        self.pool1 = nn.AvgPool2d(2, 2)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.pool2 = nn.AvgPool2d(2, 2)
+        self.relu2 = nn.ReLU()
+        self.flatten = nn.Flatten()
+        self.fc1 = nn.Linear(400, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = self.relu1(self.pool1(self.conv1(x)))
+        x = self.relu2(self.pool2(self.conv2(x)))
+        return self.fc3(self.fc2(self.fc1(self.flatten(x))))
+
+
+class ReluFirst(Written):
+    def forward(self, x):
+        x = self.pool1(self.relu1(self.conv1(x)))          # the activation before the pooling
+        x = self.pool2(self.relu2(self.conv2(x)))
+        return self.fc3(self.fc2(self.fc1(self.flatten(x))))
+
+
+class Skeleton(nn.Module):
+    """The lesson's cell before the student fills it in: it must run, and get a hint."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5, padding="same")
+        self.pool1 = ...
+
+    def forward(self, x):
+        ...
+
+
+class WideConv1(Written):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 5, padding="same")
+
+
+class Crashes(Written):
+    def __init__(self):
+        super().__init__()
+        raise ValueError("not yet")
+
+
+def test_lenet5_written_by_hand_passes_and_the_random_state_is_left_alone():
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    assert check_lenet5(Written)
+    assert torch.equal(torch.random.get_rng_state(), before)
+
+
+@pytest.mark.parametrize("answer, says", [
+    (None, "still None"),
+    (Written(), "class itself"),
+    (Skeleton, "`self.pool1` should be an nn.AvgPool2d"),
+    (WideConv1, "`conv1.weight` has shape (8, 1, 5, 5)"),
+    (ReluFirst, "forward's order"),
+    (Crashes, "ValueError: not yet"),
+])
+def test_lenet5_written_by_hand_wrong(answer, says):
+    feedback = check_lenet5(answer)
+    assert not feedback and says in feedback.message, feedback.message

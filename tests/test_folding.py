@@ -1,12 +1,15 @@
+import inspect
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lenet_utils import LeNet5, TrainConfig, fit, set_seed
-from lenet_utils.folding import (ConvPool, Folded, LinearChain, box_blur_kernel, collapse_linears, fold, frozen,
-                                 numpy_forward)
+from lenet_utils import LabNet, LeNet5, TrainConfig, fit, set_seed
+from lenet_utils.fast import Frozen, prepare
+from lenet_utils.fast.folding import ConvPool, Folded, LinearChain, box_blur_kernel, collapse_linears, fold
+from lenet_utils.fast.layout import channels_last
 from lenet_utils.training import make_optimizer
 from toydata import separable
 
@@ -26,12 +29,11 @@ CONFIGS = [
 @pytest.mark.parametrize("overrides", CONFIGS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "reference")
 def test_folded_and_frozen_compute_the_layer_by_layer_function(overrides):
     torch.manual_seed(0)
-    model = LeNet5(**overrides).eval()
+    model = LabNet(**overrides).eval()
     x = torch.randn(5, 1, 28, 28)
     expected = model(x)
     torch.testing.assert_close(fold(model)(x), expected, rtol=1e-5, atol=1e-5)
-    with torch.no_grad():
-        torch.testing.assert_close(frozen(model)(x), expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(Frozen(model)(x), expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("overrides", [*CONFIGS, {"dropout": 0.5}, {"activation": "sigmoid"}, {"fc_activation": "gelu"}],
@@ -40,8 +42,8 @@ def test_numpy_forward_computes_the_same_logits_or_declines(overrides):
     """One image through the frozen weights in numpy: the model's logits, or None (PyTorch runs
     instead) exactly when a layer has no numpy form here: max pooling, sigmoid, GELU."""
     torch.manual_seed(0)
-    model = LeNet5(**overrides).eval()
-    run = numpy_forward(frozen(model))
+    model = LabNet(**overrides).eval()
+    run = Frozen(model).one_image
     declines = overrides.get("pool") == "max" or "sigmoid" in overrides.values() or "gelu" in overrides.values()
     assert (run is None) == declines
     if run is not None:
@@ -51,8 +53,9 @@ def test_numpy_forward_computes_the_same_logits_or_declines(overrides):
         torch.testing.assert_close(torch.from_numpy(logits), model(x), rtol=1e-5, atol=1e-5)
 
 
-def test_what_folds_in_the_reference():
-    net = fold(LeNet5())
+@pytest.mark.parametrize("build", [LeNet5, LabNet], ids=["LeNet5", "LabNet"])
+def test_what_folds_in_the_reference(build):
+    net = fold(build())
     assert isinstance(net, Folded)
     kinds = [type(op).__name__ for op in net.ops]
     assert kinds == ["ConvPool", "ReLU", "ConvPool", "ReLU", "Flatten", "LinearChain"]
@@ -61,11 +64,27 @@ def test_what_folds_in_the_reference():
     assert [layer.out_features for layer in net.ops[-1].layers] == [120, 84, 10]
 
 
+class ConvThenPoolOutOfOrder(nn.Module):
+    """Its layers are listed conv, pool, but its forward puts a ReLU between them: nothing to fold."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+        self.pool = nn.AvgPool2d(2, 2)
+
+    def forward(self, x):
+        return self.pool(torch.relu(self.conv(x)))
+
+
 def test_nothing_to_fold_returns_the_model_itself():
-    model = LeNet5(pool="max", fc_activation="relu")
-    assert fold(model) is model and frozen(model) is model
-    plain = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))      # no steps(): left alone
-    assert fold(plain) is plain
+    model = LabNet(pool="max", fc_activation="relu")
+    assert fold(model) is model and not Frozen(model).folded
+    one_linear = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    assert fold(one_linear) is one_linear
+    unknown = ConvThenPoolOutOfOrder()                            # its forward is not its layer list
+    assert fold(unknown) is unknown
+    x = torch.randn(2, 1, 8, 8)
+    torch.testing.assert_close(Frozen(unknown)(x), unknown(x))
 
 
 def test_box_blur_kernel_is_the_convolution_then_the_average():
@@ -137,28 +156,44 @@ def test_fit_folds_by_default_and_can_run_layer_by_layer():
     for folded in (True, False):
         set_seed(0)
         model = LeNet5()
-        history = fit(model, data, data, TrainConfig(epochs=4, batch_size=32, fold=folded), progress=False)
+        history = fit(model, data, data, TrainConfig(epochs=4, batch_size=32), progress=False, fast=folded)
         runs[folded] = (history, model)
     (h_fold, m_fold), (h_plain, m_plain) = runs[True], runs[False]
     assert h_fold.final.test_acc > 0.9                                  # it learns
     assert abs(h_fold.final.test_acc - h_plain.final.test_acc) <= 0.02  # and the same thing
     for a, b in zip(m_fold.parameters(), m_plain.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-2, atol=1e-3)
-    assert type(m_fold) is LeNet5 and isinstance(m_fold.features.pool1, nn.AvgPool2d)  # the model is untouched
-    with pytest.raises(ValueError, match="TrainConfig.fold"):
-        TrainConfig(fold="yes")
+    assert type(m_fold) is LeNet5 and isinstance(m_fold.pool1, nn.AvgPool2d)  # the model is untouched
+    assert inspect.signature(fit).parameters["fast"].default is True
+
+
+def test_prepare_is_the_seam_training_and_inference_go_through():
+    model = LeNet5()
+    net, layout = prepare(model)
+    assert isinstance(net, Folded) and net.model is model and layout is channels_last
+    frozen, layout = prepare(model, training=False)
+    assert isinstance(frozen, Frozen) and frozen.folded
+    x = torch.randn(3, 1, 28, 28)
+    assert layout(x) is x                                         # the folded network runs NCHW fastest
+    _, layout = prepare(LabNet(pool="max", fc_activation="relu"), training=False)
+    assert layout is channels_last                                # nothing folded: the layer-by-layer layout
 
 
 def test_frozen_is_a_snapshot():
     torch.manual_seed(5)
     model = LeNet5().eval()
     x = torch.randn(2, 1, 28, 28)
-    snapshot = frozen(model)
+    snapshot = Frozen(model)
+    before = snapshot(x)
+    assert snapshot.is_snapshot_of(model)
     with torch.no_grad():
-        before = snapshot(x)
-        model.classifier.out.bias.add_(1.0)
+        model.fc3.bias.add_(1.0)
         torch.testing.assert_close(snapshot(x), before)                 # a snapshot does not follow
-        torch.testing.assert_close(frozen(model)(x), model(x), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(Frozen(model)(x), model(x), rtol=1e-5, atol=1e-5)
+    assert not snapshot.is_snapshot_of(model)
+    model.train()
+    Frozen(model)
+    assert model.training                                           # the model's mode is left alone
 
 
 def test_collapse_handles_layers_without_bias():

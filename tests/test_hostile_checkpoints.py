@@ -11,7 +11,9 @@ import torch
 
 from lenet_utils.checkpoints import PRETRAINED_PATH, CheckpointError, load_checkpoint
 from lenet_utils.cli import main
-from lenet_utils.model import LeNet5, LeNetConfig
+from lenet_utils.config import LeNetConfig
+from lenet_utils.lab_net import LabNet
+from lenet_utils.model import LeNet5
 from lenet_utils.predict import example_images
 
 
@@ -29,19 +31,19 @@ def _tampered(tmp_path, shipped, **changes) -> str:
 
 def _state_of(config: LeNetConfig) -> dict:
     torch.manual_seed(0)
-    return LeNet5(config).state_dict()
+    return LabNet(config).state_dict()
 
 
 def _nan_state(shipped):
     state = dict(shipped["state_dict"])
-    state["features.conv1.weight"] = state["features.conv1.weight"].clone()
-    state["features.conv1.weight"][0, 0, 0, 0] = float("nan")
+    state["conv1.weight"] = state["conv1.weight"].clone()
+    state["conv1.weight"][0, 0, 0, 0] = float("nan")
     return state
 
 
 def _inf_state(shipped):
     state = dict(shipped["state_dict"])
-    state["classifier.out.bias"] = torch.full_like(state["classifier.out.bias"], float("inf"))
+    state["fc3.bias"] = torch.full_like(state["fc3.bias"], float("inf"))
     return state
 
 
@@ -82,17 +84,17 @@ CASES = {
     "huge activations": (lambda s: {"config": {**s["config"], "image_size": 1024, "conv1_channels": 64,
                                                "conv2_channels": 1, "fc_widths": []}},
                          "config", "more than the 2,000,000 limit"),
-    "NaN weight": (lambda s: {"state_dict": _nan_state(s)}, "state_dict.features.conv1.weight", "NaN or infinite"),
-    "inf bias": (lambda s: {"state_dict": _inf_state(s)}, "state_dict.classifier.out.bias", "NaN or infinite"),
-    "int weights": (lambda s: {"state_dict": {**s["state_dict"], "classifier.out.bias": torch.zeros(10, dtype=torch.int64)}},
-                    "state_dict.classifier.out.bias", "floating-point tensor"),
-    "wrong shape": (lambda s: {"state_dict": {**s["state_dict"], "classifier.out.bias": torch.zeros(11)}},
-                    "state_dict.classifier.out.bias", "do not fit"),
-    "missing weight": (lambda s: {"state_dict": {k: v for k, v in s["state_dict"].items() if k != "classifier.out.bias"}},
-                       "state_dict", "missing ['classifier.out.bias']"),
+    "NaN weight": (lambda s: {"state_dict": _nan_state(s)}, "state_dict.conv1.weight", "NaN or infinite"),
+    "inf bias": (lambda s: {"state_dict": _inf_state(s)}, "state_dict.fc3.bias", "NaN or infinite"),
+    "int weights": (lambda s: {"state_dict": {**s["state_dict"], "fc3.bias": torch.zeros(10, dtype=torch.int64)}},
+                    "state_dict.fc3.bias", "floating-point tensor"),
+    "wrong shape": (lambda s: {"state_dict": {**s["state_dict"], "fc3.bias": torch.zeros(11)}},
+                    "state_dict.fc3.bias", "do not fit"),
+    "missing weight": (lambda s: {"state_dict": {k: v for k, v in s["state_dict"].items() if k != "fc3.bias"}},
+                       "state_dict", "missing ['fc3.bias']"),
     "state_dict=list": (lambda s: {"state_dict": [1]}, "state_dict", "expected the weights"),
-    "weights not a tensor": (lambda s: {"state_dict": {**s["state_dict"], "classifier.out.bias": [0.0] * 10}},
-                             "state_dict.classifier.out.bias", "floating-point tensor"),
+    "weights not a tensor": (lambda s: {"state_dict": {**s["state_dict"], "fc3.bias": [0.0] * 10}},
+                             "state_dict.fc3.bias", "floating-point tensor"),
 }
 
 
@@ -120,6 +122,7 @@ def test_huge_config_is_refused_before_allocating(tmp_path, shipped, monkeypatch
         raise AssertionError("a model was built from an unchecked config")
 
     monkeypatch.setattr(checkpoints, "LeNet5", no_building)
+    monkeypatch.setattr(checkpoints, "LabNet", no_building)
     path = _tampered(tmp_path, shipped, config={**shipped["config"], "image_size": 1024, "conv1_kernel": 1,
                                                 "conv2_kernel": 1, "conv1_channels": 256, "conv2_channels": 256})
     with pytest.raises(CheckpointError, match="parameters is more than"):
@@ -152,7 +155,7 @@ def test_a_model_with_nan_weights_passed_in_gives_an_error_not_nan(capsys):
 
     model = LeNet5()
     with torch.no_grad():
-        model.classifier.out.bias.fill_(float("nan"))
+        model.fc3.bias.fill_(float("nan"))
     pred = predict_image(example_images()[0], model)
     assert pred.label is None and pred.confidence is None
     assert "not finite" in pred.error and "\n" not in pred.error
@@ -163,8 +166,8 @@ def test_a_model_with_nan_weights_passed_in_gives_an_error_not_nan(capsys):
 def test_a_model_of_the_wrong_shape_passed_in_gives_an_error_per_file():
     from lenet_utils.predict import predict_image
 
-    pred = predict_image(example_images()[0], LeNet5(LeNetConfig(image_size=32)))
+    pred = predict_image(example_images()[0], LabNet(LeNetConfig(image_size=32)))
     assert pred.label is None and pred.error.startswith(f"{example_images()[0]}: ")
     assert "28x28" in pred.error or "internal error" in pred.error
-    pred = predict_image(example_images()[0], LeNet5(LeNetConfig(num_classes=100)))
+    pred = predict_image(example_images()[0], LabNet(LeNetConfig(num_classes=100)))
     assert pred.label is None and "100 classes" in pred.error

@@ -8,7 +8,9 @@ import warnings
 import numpy as np
 import torch
 
-from lenet_utils.model import LeNet5, LeNetConfig
+from lenet_utils.config import LeNetConfig
+from lenet_utils.lab_net import LabNet
+from lenet_utils.model import LeNet5
 from lenet_utils.predict import example_images, predict_image
 
 
@@ -20,7 +22,7 @@ def _globals() -> dict:
 
 
 def test_four_threads_predicting_leave_every_global_setting_unchanged():
-    models = [LeNet5(LeNetConfig(pool="max")), LeNet5()]   # max pooling takes the PyTorch path, avg numpy
+    models = [LabNet(LeNetConfig(pool="max")), LeNet5()]   # max pooling takes the PyTorch path, avg numpy
     for m in models:
         m.eval()
     images = [p.read_bytes() for p in example_images()[:6]]
@@ -50,7 +52,7 @@ def test_four_threads_predicting_leave_every_global_setting_unchanged():
 def test_the_one_image_path_sets_nothing_while_it_runs(monkeypatch):
     calls = []
     monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(("threads", n)))
-    model = LeNet5(LeNetConfig(pool="max")).eval()
+    model = LabNet(LeNetConfig(pool="max")).eval()
     flag = torch.backends.mkldnn.enabled
     predict_image(example_images()[0], model)
     assert calls == [] and torch.backends.mkldnn.enabled == flag

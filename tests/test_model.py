@@ -1,27 +1,71 @@
 import dataclasses
 import itertools
+import warnings
 
 import pytest
 import torch
 from torch import nn
 
-from lenet_utils.model import ConfigError, LeNet5, LeNetConfig, count_parameters
+from lenet_utils.checkpoints import migrate_keys
+from lenet_utils.config import ConfigError, LeNetConfig
+from lenet_utils.inference import predict_proba
+from lenet_utils.lab_net import EvenSameConv2d, LabNet
+from lenet_utils.model import LeNet5, count_parameters
+from lenet_utils.summary import layer_outputs
+
+REFERENCE_LAYERS = [("conv1", "Conv2d"), ("pool1", "AvgPool2d"), ("relu1", "ReLU"),
+                    ("conv2", "Conv2d"), ("pool2", "AvgPool2d"), ("relu2", "ReLU"),
+                    ("flatten", "Flatten"), ("fc1", "Linear"), ("fc2", "Linear"), ("fc3", "Linear")]
 
 
-def test_default_is_the_reference_architecture():
-    model = LeNet5()
-    layers = [(name, type(m).__name__) for name, m in model.steps()]
-    assert layers == [("conv1", "Conv2d"), ("pool1", "AvgPool2d"), ("act1", "ReLU"),
-                      ("conv2", "Conv2d"), ("pool2", "AvgPool2d"), ("act2", "ReLU"),
-                      ("flatten", "Flatten"), ("fc1", "Linear"), ("fc2", "Linear"), ("out", "Linear")]
-    assert model.features.conv1.padding == "same"
-    assert (model.features.conv1.in_channels, model.features.conv1.out_channels) == (1, 6)
-    assert model.features.conv1.kernel_size == (5, 5)
-    assert model.features.conv2.padding == (0, 0)
-    assert (model.classifier.fc1.in_features, model.classifier.fc1.out_features) == (400, 120)
-    assert (model.classifier.fc2.in_features, model.classifier.fc2.out_features) == (120, 84)
-    assert (model.classifier.out.in_features, model.classifier.out.out_features) == (84, 10)
-    assert model.num_parameters() == count_parameters(model) == 61_706
+@pytest.mark.parametrize("build", [LeNet5, LabNet], ids=["LeNet5", "LabNet"])
+def test_both_networks_are_the_reference_architecture(build):
+    model = build()
+    assert [(name, type(m).__name__) for name, m in model.named_children()] == REFERENCE_LAYERS
+    assert model.conv1.padding == "same"
+    assert (model.conv1.in_channels, model.conv1.out_channels) == (1, 6)
+    assert model.conv1.kernel_size == (5, 5)
+    assert model.conv2.padding == (0, 0)
+    assert (model.fc1.in_features, model.fc1.out_features) == (400, 120)
+    assert (model.fc2.in_features, model.fc2.out_features) == (120, 84)
+    assert (model.fc3.in_features, model.fc3.out_features) == (84, 10)
+    assert count_parameters(model) == 61_706
+
+
+def test_the_plain_class_and_the_lab_network_load_each_others_weights():
+    """The reference config builds LeNet5's layers under LeNet5's names: each state_dict loads
+    into the other network (strictly) and both compute the same logits."""
+    torch.manual_seed(0)
+    plain, lab = LeNet5().eval(), LabNet().eval()
+    assert list(plain.state_dict()) == list(lab.state_dict())
+    x = torch.randn(4, 1, 28, 28)
+    lab.load_state_dict(plain.state_dict())
+    torch.testing.assert_close(lab(x), plain(x), rtol=0, atol=0)
+    torch.manual_seed(1)
+    lab2 = LabNet().eval()
+    plain.load_state_dict(lab2.state_dict())
+    torch.testing.assert_close(plain(x), lab2(x), rtol=0, atol=0)
+    assert not torch.equal(plain(x), lab(x))              # the second load did replace the weights
+
+
+def test_the_same_seed_gives_the_same_initial_weights_in_both_networks():
+    """Layers are created in the same order, so set_seed(s) then LeNet5() or LabNet() draws the
+    same weights (the variants table's seeds keep meaning what they meant)."""
+    torch.manual_seed(3)
+    plain = LeNet5()
+    torch.manual_seed(3)
+    lab = LabNet()
+    assert all(torch.equal(a, b) for a, b in zip(plain.state_dict().values(), lab.state_dict().values()))
+
+
+def test_old_checkpoint_keys_are_renamed():
+    old = {"features.conv1.weight": 1, "features.conv2.bias": 2, "classifier.fc1.weight": 3,
+           "classifier.out.weight": 4, "classifier.out.bias": 5}
+    assert migrate_keys(old, LeNetConfig()) == {"conv1.weight": 1, "conv2.bias": 2, "fc1.weight": 3,
+                                                "fc3.weight": 4, "fc3.bias": 5}
+    assert migrate_keys({"classifier.out.bias": 0}, LeNetConfig(fc_widths=())) == {"fc1.bias": 0}
+    new = LeNet5().state_dict()
+    assert migrate_keys(new, LeNetConfig()) is new
 
 
 def test_forward_gives_raw_logits_and_predict_proba_softmax():
@@ -31,18 +75,19 @@ def test_forward_gives_raw_logits_and_predict_proba_softmax():
     logits = model(x)
     assert logits.shape == (4, 10)
     assert not torch.allclose(logits.sum(1), torch.ones(4))  # not probabilities
-    probs = model.predict_proba(x)
-    torch.testing.assert_close(probs, torch.softmax(logits, 1))
+    probs = predict_proba(model, x)
+    torch.testing.assert_close(probs, torch.softmax(logits, 1), rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(probs.sum(1), torch.ones(4))
 
 
-def test_trace_returns_every_layer_output_in_order():
+def test_layer_outputs_returns_every_layer_output_in_order():
     model = LeNet5().eval()
-    trace = model.trace(torch.zeros(2, 1, 28, 28))
-    assert [name for name, _, _ in trace][:3] == ["conv1", "pool1", "act1"]
+    trace = layer_outputs(model, torch.zeros(2, 1, 28, 28))
+    assert [name for name, _, _ in trace] == [name for name, _ in REFERENCE_LAYERS]
     assert trace[-1][2].shape == (2, 10)
     assert [tuple(out.shape[1:]) for _, _, out in trace[:6]] == [
         (6, 28, 28), (6, 14, 14), (6, 14, 14), (16, 10, 10), (16, 5, 5), (16, 5, 5)]
+    torch.testing.assert_close(trace[-1][2], model(torch.zeros(2, 1, 28, 28)))
 
 
 @pytest.mark.parametrize("overrides, field, words", [
@@ -72,7 +117,7 @@ def test_impossible_config_is_refused_naming_the_field(overrides, field, words):
 
 def test_invalid_override_is_refused_before_building():
     with pytest.raises(ConfigError, match="conv2_kernel"):
-        LeNet5(conv2_kernel=20)
+        LabNet(conv2_kernel=20)
 
 
 def test_feature_sizes_match_real_shapes_across_many_configs():
@@ -85,8 +130,8 @@ def test_feature_sizes_match_real_shapes_across_many_configs():
         except ConfigError:
             continue
         sizes = cfg.feature_sizes()
-        model = LeNet5(cfg).eval()
-        outs = {name: out for name, _, out in model.trace(torch.zeros(1, 1, 28, 28))}
+        model = LabNet(cfg).eval()
+        outs = {name: out for name, _, out in layer_outputs(model, torch.zeros(1, 1, 28, 28))}
         assert outs["conv1"].shape[-1] == sizes["conv1"]
         assert outs["pool2"].shape[-1] == sizes["pool2"]
         assert outs["flatten"].shape[-1] == sizes["flatten"]
@@ -97,13 +142,38 @@ def test_feature_sizes_match_real_shapes_across_many_configs():
 def test_variants_build_the_layers_they_name():
     cfg = LeNetConfig(pool="max", activation="tanh", fc_activation="relu", fc_widths=(64,), dropout=0.25,
                       conv1_channels=12, conv2_channels=32)
-    model = LeNet5(cfg)
-    kinds = [type(m).__name__ for _, m in model.steps()]
-    assert kinds == ["Conv2d", "MaxPool2d", "Tanh", "Conv2d", "MaxPool2d", "Tanh", "Flatten",
-                     "Linear", "ReLU", "Dropout", "Linear"]
+    model = LabNet(cfg)
+    layers = [(name, type(m).__name__) for name, m in model.named_children()]
+    assert layers == [("conv1", "Conv2d"), ("pool1", "MaxPool2d"), ("tanh1", "Tanh"), ("conv2", "Conv2d"),
+                      ("pool2", "MaxPool2d"), ("tanh2", "Tanh"), ("flatten", "Flatten"), ("fc1", "Linear"),
+                      ("fc1_relu", "ReLU"), ("drop2", "Dropout"), ("fc2", "Linear")]
     assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
-    assert LeNet5(activation="none").steps().__next__()[0] == "conv1"
-    assert "act1" not in dict(LeNet5(activation="none").steps())
+    assert next(LabNet(activation="none").named_children())[0] == "conv1"
+    assert [n for n, _ in LabNet(activation="none").named_children()][:3] == ["conv1", "pool1", "conv2"]
+    assert [n for n, _ in LabNet(fc_widths=(), dropout=0.5).named_children()][-2:] == ["flatten", "fc1"]
+
+
+def test_an_even_kernel_with_same_padding_is_pytorchs_layer_without_its_warning():
+    """The lab offers even kernels; PyTorch's own layer would warn once per process about a padded
+    copy. The lab's layer pads the same pixels itself: the same output, no warning, and nothing
+    is silenced for the rest of the process."""
+    torch.manual_seed(0)
+    lab = LabNet(conv1_kernel=4, conv2_kernel=2, conv2_padding="same").eval()
+    assert isinstance(lab.conv1, EvenSameConv2d) and isinstance(lab.conv1, nn.Conv2d)
+    assert lab.conv1.padding == "same" and not isinstance(LabNet().conv1, EvenSameConv2d)
+    x = torch.randn(2, 1, 28, 28)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = lab.conv1(x)
+        assert lab(x).shape == (2, 10)
+        layer_outputs(lab, x)
+    torch_conv = nn.Conv2d(1, 6, 4, padding="same")
+    torch_conv.load_state_dict(lab.conv1.state_dict())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                   # PyTorch's note, here on purpose
+        torch.testing.assert_close(got, torch_conv(x))
+    assert got.shape == (2, 6, 28, 28)
+    assert not any("even kernel" in str(f) for f in warnings.filters)   # no filter left behind
 
 
 def test_lists_become_tuples_and_round_trip_through_dicts():
@@ -132,9 +202,8 @@ def test_config_is_immutable():
 def test_linear_layers_without_activation_compose_into_one_map():
     """The reference has no activation between its Linear layers: they are one affine map."""
     torch.manual_seed(0)
-    clf = LeNet5().classifier
-    W = clf.out.weight @ clf.fc2.weight @ clf.fc1.weight                       # (10, 400)
-    b = clf.out.weight @ (clf.fc2.weight @ clf.fc1.bias + clf.fc2.bias) + clf.out.bias
+    m = LeNet5()
+    W = m.fc3.weight @ m.fc2.weight @ m.fc1.weight                             # (10, 400)
+    b = m.fc3.weight @ (m.fc2.weight @ m.fc1.bias + m.fc2.bias) + m.fc3.bias
     x = torch.randn(5, 16, 5, 5)
-    torch.testing.assert_close(clf(x), x.flatten(1) @ W.T + b, rtol=1e-4, atol=1e-5)
-    assert isinstance(clf, nn.Sequential)
+    torch.testing.assert_close(m.fc3(m.fc2(m.fc1(m.flatten(x)))), x.flatten(1) @ W.T + b, rtol=1e-4, atol=1e-5)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lenet_utils import threads as T
+from lenet_utils.fast import threads as T
 
 
 def _cgroup(tmp_path: Path, proc_line: str, files: dict[str, str]) -> tuple[Path, Path]:

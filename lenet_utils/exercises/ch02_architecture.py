@@ -1,6 +1,7 @@
 """Exercise checkers for notebook 02, LeNet-5 layer by layer.
 
-The right answers come from real layers (a forward pass, a parameter count), never typed in here.
+The right answers come from real layers (a forward pass, a parameter count, the package's own
+:class:`~lenet_utils.LeNet5`), never typed in here.
 """
 
 from __future__ import annotations
@@ -11,14 +12,61 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..model import LeNet5
 from ._answers import as_number, unanswered
 from ._core import Feedback, verdict
 
-__all__ = ["check_conv_output_size", "check_conv_params", "check_collapsed_params"]
+__all__ = ["check_lenet5", "check_conv_output_size", "check_conv_params", "check_collapsed_params"]
 
 # Exercise 1's layer and input: a strided 3x3 convolution on the 14x14 maps after S2.
 EXERCISE_CONV = dict(in_channels=6, out_channels=16, kernel_size=3, stride=2, padding=1)
 EXERCISE_SIDE = 14
+
+
+def check_lenet5(answer: Any) -> Feedback:
+    """The network written by hand: ``answer`` is your LeNet-5 class. It must hold the package's
+    layers under the same names with the same shapes, parameter for parameter, and, given the
+    package's weights, compute the same logits."""
+    hint = ("One attribute per row of the shape table, named as there (conv1, pool1, relu1, ..., fc3), "
+            "and a forward that calls them in that order.")
+    if answer is None:
+        return unanswered(hint)
+    if not (isinstance(answer, type) and issubclass(answer, nn.Module)):
+        return Feedback(False, "`answer` should be your class itself (answer = MyLeNet5), a subclass of nn.Module.")
+    with torch.random.fork_rng(devices=[]):                 # the learner's random state is left as it was
+        torch.manual_seed(0)
+        reference = LeNet5().eval()
+        x = torch.randn(4, 1, 28, 28)
+        try:
+            yours = answer().eval()
+        except Exception as err:  # the learner's code: report it, do not crash the notebook
+            return Feedback(False, f"Building your class raised {type(err).__name__}: {err}. " + hint)
+    layers = dict(yours.named_children())
+    for name, layer in reference.named_children():
+        if not isinstance(layers.get(name), type(layer)):
+            return Feedback(False, f"`self.{name}` should be an nn.{type(layer).__name__} "
+                                   f"(yours: {type(layers.get(name)).__name__ if name in layers else 'missing'}). " + hint)
+    want = {k: tuple(v.shape) for k, v in reference.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in yours.state_dict().items()}
+    for name, shape in want.items():
+        if got.get(name) != shape:
+            return Feedback(False, f"`{name}` has shape {got.get(name)}, LeNet-5's is {shape}: check that "
+                                   "layer's sizes (channels in and out, kernel side, features in and out).")
+    if set(got) != set(want):
+        return Feedback(False, f"Your network has parameters LeNet-5 does not: {sorted(set(got) - set(want))}.")
+    yours.load_state_dict(reference.state_dict())
+    try:
+        with torch.no_grad():
+            logits = yours(x)
+    except Exception as err:  # the learner's forward
+        return Feedback(False, f"Your forward raised {type(err).__name__}: {err}. " + hint)
+    if not isinstance(logits, torch.Tensor) or logits.shape != (4, 10):
+        return Feedback(False, "forward should return the logits, one row of 10 scores per image: shape (B, 10).")
+    with torch.no_grad():
+        same = torch.allclose(logits, reference(x), rtol=1e-5, atol=1e-6)
+    return verdict(same, "Parameter for parameter and output for output, your class is the package's LeNet5.",
+                   "The layers and weights are right but the logits differ: check forward's order "
+                   "(pooling, then the activation) and that it uses every layer once.")
 
 
 def check_conv_output_size(answer: Any) -> Feedback:
