@@ -1,6 +1,6 @@
 """Test-set evaluation throughput: ``lenet_utils.evaluate`` at its default batch size, and in
 the same rounds at other batch sizes and layer by layer, unfolded (why the defaults are what
-they are). ``evaluate`` runs the folded network (``folding.frozen``): conv + avg-pool as one
+they are). ``evaluate`` runs the folded network (``fast.frozen``, through ``fast=True``): conv + avg-pool as one
 stride-2 convolution, the three Linear layers as one matrix."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from lenet_utils import MNISTSplit, evaluate
-from lenet_utils.inference import EVAL_BATCH_SIZE, channels_last
+from lenet_utils.fast import channels_last
+from lenet_utils.inference import EVAL_BATCH_SIZE
 
 from timing import interleaved, median, ratios, spread, sync
 

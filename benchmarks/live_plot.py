@@ -17,9 +17,7 @@ import time
 
 import matplotlib
 
-matplotlib.use("Agg")
-
-from lenet_utils import LeNet5, TrainConfig, fit, load_mnist, plots, set_seed  # noqa: E402
+from lenet_utils import LeNet5, TrainConfig, fit, load_mnist, plots, set_seed
 
 
 def one_run(train, test, steps: int | None, live: bool, epochs: int = 5) -> tuple[float, int, float]:
@@ -32,6 +30,7 @@ def one_run(train, test, steps: int | None, live: bool, epochs: int = 5) -> tupl
 
 
 def main() -> None:
+    matplotlib.use("Agg")  # no window: every redraw renders a PNG, as JupyterLab's inline backend does
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=None, help="batches per run (default: one epoch, 469)")
     parser.add_argument("--rounds", type=int, default=3)

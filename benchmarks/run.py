@@ -22,21 +22,20 @@ import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import torch
+
+# The sibling modules below import as top-level modules: Python puts a script's own folder first
+# on sys.path, and lenet_utils is installed (pip install -e .), so nothing edits sys.path.
+import epoch
+import eval_speed
+import latency
+import notebook_times
+import techniques
+import time_to_99
+import timing
+from lenet_utils import LeNet5, load_mnist, pick_device, set_seed
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # the sibling modules, however this script is started
-
-import torch  # noqa: E402
-
-from lenet_utils import LeNet5, load_mnist, pick_device, set_seed  # noqa: E402
-
-import epoch  # noqa: E402
-import eval_speed  # noqa: E402
-import latency  # noqa: E402
-import notebook_times  # noqa: E402
-import techniques  # noqa: E402
-import time_to_99  # noqa: E402
-import timing  # noqa: E402
-
 RESULTS = HERE / "results" / "latest.json"
 SECTIONS = ("epoch", "time_to_99", "eval", "latency", "predict", "techniques", "notebooks")
 
@@ -213,7 +212,10 @@ def print_table(results: dict) -> None:
     if "time_to_99" in d:
         t = d["time_to_99"]
         s = t["seconds_to_target"]
-        fmt = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731
+
+        def fmt(v: float | None) -> str:
+            return "-" if v is None else f"{v:.1f}"
+
         print(f"time to {t['target']:.0%} over seeds {t['seeds']}: min {fmt(s['min'])} s, median {fmt(s['median'])} s, "
               f"max {fmt(s['max'])} s (test pass after each epoch included); final test accuracy "
               + ", ".join(f"{r['final_test_acc']:.4f}" for r in t["runs"]))

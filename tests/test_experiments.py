@@ -10,7 +10,8 @@ from lenet_utils.experiments import (DEFAULT_BUDGET, REFERENCE_VARIANTS, STEPS_P
                                      RunRecord, Variant, VariantResult, VariantTable, budget_steps, default_runs_path,
                                      load_runs, load_variant_table, plot_runs, reference_variant, run_variants,
                                      train_variant)
-from lenet_utils.model import LeNet5, LeNetConfig
+from lenet_utils.lab_net import LabNet
+from lenet_utils.model import LeNetConfig, count_parameters
 from lenet_utils.summary import layer_summary
 
 from toydata import separable
@@ -49,7 +50,7 @@ def test_train_variant_trains_for_the_budget_and_scores_the_test_split():
     run = train_variant(LeNetConfig(pool="max"), steps=6, seed=0, train=train, test=test, device="cpu")
     assert run.steps == run.budget == 6 and not run.stopped
     assert len(run.losses) == 6 and all(math.isfinite(v) for v in run.losses)
-    assert run.params == LeNet5(pool="max").num_parameters() == 61_706
+    assert run.params == count_parameters(LabNet(pool="max")) == 61_706
     assert run.macs == layer_summary(LeNetConfig(pool="max")).total_macs
     assert 0.0 <= run.test_acc <= 1.0 and run.test_loss > 0 and run.seconds > 0
     assert run.changes == "pool=max" and run.train_size == 512

@@ -36,7 +36,7 @@ def test_mosaic_lays_tiles_out_with_gaps():
     lambda ax: plots.plot_curve(_history(), "acc", ax=ax),
     lambda ax: plots.plot_lr_schedule(_history().lrs, steps_per_epoch=2, ax=ax),
     lambda ax: plots.plot_confusion_matrix(torch.eye(10, dtype=torch.long) * 5 + 1, ax=ax, normalize=True),
-    lambda ax: plots.plot_filters(LeNet5().features.conv2.weight, ax=ax),
+    lambda ax: plots.plot_filters(LeNet5().conv2.weight, ax=ax),
     lambda ax: plots.plot_feature_maps(torch.rand(1, 6, 28, 28), ax=ax, title="conv1"),
     lambda ax: plots.plot_probabilities(torch.softmax(torch.randn(10), 0), ax=ax),
     lambda ax: plots.plot_reliability(reliability(torch.softmax(torch.randn(50, 10), 1), torch.randint(0, 10, (50,))), ax=ax),

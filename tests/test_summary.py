@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from lenet_utils.model import LeNet5, LeNetConfig
+from lenet_utils.lab_net import LabNet
+from lenet_utils.model import LeNet5, LeNetConfig, count_parameters
 from lenet_utils.summary import LayerSummary, describe_layer, layer_summary
 
 # The course's reference table, step by step: (step, layer, output shape, params, MACs per image).
@@ -29,14 +30,15 @@ def test_default_summary_reproduces_the_reference_table_row_for_row():
 
 def test_model_and_config_give_the_same_table():
     cfg = LeNetConfig(pool="max", conv1_channels=10)
-    assert layer_summary(cfg).to_dicts() == layer_summary(LeNet5(cfg)).to_dicts()
+    assert layer_summary(cfg).to_dicts() == layer_summary(LabNet(cfg)).to_dicts()
+    assert layer_summary(LeNet5()).to_dicts() == layer_summary().to_dicts()  # the plain class is the reference
 
 
 def test_variant_totals_match_the_model():
     cfg = LeNetConfig(conv1_channels=12, conv2_channels=32, fc_widths=(200,), fc_activation="relu", dropout=0.1)
-    model = LeNet5(cfg)
+    model = LabNet(cfg)
     summary = layer_summary(model)
-    assert summary.total_params == model.num_parameters()
+    assert summary.total_params == count_parameters(model)
     assert summary[-1].output_shape == ("batch", 10)
     assert model.training  # the summary leaves the model's mode alone
 

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from lenet_utils.config import ACTIVATIONS, POOLS
 from lenet_utils.data import MNISTUnavailable
 from lenet_utils.experiments import DEFAULT_BUDGET, Leaderboard, RunRecord, VariantResult, VariantTable
 from lenet_utils.model import LeNetConfig
@@ -47,6 +48,9 @@ def test_one_call_builds_the_lab_with_a_control_for_every_part():
         assert lab.steps == DEFAULT_BUDGET  # half an epoch of MNIST by default
         assert "235 batches" in lab.budget_label.value
         assert lab.curves.value[:4] == b"\x89PNG"
+        # the choices are the config's own, stated once in config.py
+        assert lab.controls["activation"].options == lab.controls["fc_activation"].options == tuple(ACTIVATIONS)
+        assert lab.controls["pool"].options == tuple(POOLS)
     finally:
         lab.close()
 
