@@ -117,7 +117,7 @@ def check_conv_params(answer: Any) -> Feedback:
 
 
 def check_collapsed_params(answer: Any) -> Feedback:
-    """Exercise 3: parameters of the single Linear layer equivalent to fc1 -> fc2 -> out."""
+    """Exercise 3: parameters of the single Linear layer equivalent to fc1 -> fc2 -> fc3."""
     hint = ("The composed map takes the 400 flattened features straight to the 10 logits: "
             "one weight per (input, output) pair, plus a bias per output.")
     if answer is None:
