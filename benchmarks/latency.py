@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from lenet_utils import MNISTSplit
-from lenet_utils.inference import forward_single
+from lenet_utils.fast import freeze
 
 from timing import interleaved, median, per_call_seconds, ratios, spread
 
@@ -37,7 +37,7 @@ def measure_forward(model: nn.Module, test: MNISTSplit, *, calls: int, blocks: i
                 torch.set_num_threads(saved)
         return call
 
-    variants = {"forward_single": lambda: forward_single(model, x),   # the library: oneDNN off, one thread
+    variants = {"forward_single": lambda: freeze(model)(x),           # the library's one-image path (predict.py)
                 "model_call": plain(True, None),                      # PyTorch's defaults
                 "onednn_off": plain(False, None),
                 "one_thread": plain(True, 1)}

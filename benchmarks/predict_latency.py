@@ -54,7 +54,7 @@ def run(runs: int = 500, checkpoint: str | Path | None = None, verbose: bool = T
     from PIL import Image
 
     from lenet_utils.checkpoints import load_checkpoint, pretrained_checkpoint
-    from lenet_utils.inference import forward_single
+    from lenet_utils.fast import freeze
     from lenet_utils.predict import predict_image
     from lenet_utils.preprocess import preprocess
 
@@ -67,7 +67,7 @@ def run(runs: int = 500, checkpoint: str | Path | None = None, verbose: bool = T
             im.load()
 
     stages = {"decode": lambda: decode(png), "preprocess": lambda: preprocess(png),
-              "forward": lambda: forward_single(model, x), "predict_image": lambda: predict_image(png, model),
+              "forward": lambda: freeze(model)(x), "predict_image": lambda: predict_image(png, model),
               "grey_decode": lambda: decode(grey), "grey_predict_image": lambda: predict_image(grey, model),
               "scan_decode": lambda: decode(scan), "scan_predict_image": lambda: predict_image(scan, model)}
     assert predict_image(png, model).ok and predict_image(grey, model).ok and predict_image(scan, model).ok

@@ -182,7 +182,7 @@ def test_python_m_lenet_utils_doctor_runs_in_a_fresh_process():
 
 
 def test_threads_check_says_what_the_package_does_on_a_busy_machine(monkeypatch):
-    from lenet_utils import threads as T
+    from lenet_utils.fast import threads as T
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(T, "usable_cpus", lambda: 2)

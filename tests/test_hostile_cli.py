@@ -76,7 +76,7 @@ def test_a_model_with_nan_weights_never_prints_nan(capsys, tmp_path, monkeypatch
 
     model = LeNet5()
     with torch.no_grad():
-        model.classifier.out.bias.fill_(float("nan"))
+        model.fc3.bias.fill_(float("nan"))
     monkeypatch.setattr(cli, "_checkpoint", lambda path: type("C", (), {"model": model})())
     code, out, err = run(["predict", "--json", str(example_images()[0])], capsys)
     assert code == 2 and ": NaN" not in out and "Infinity" not in out

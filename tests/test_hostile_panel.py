@@ -52,7 +52,7 @@ def test_a_failed_model_switch_clears_the_old_answer(tmp_path):
 def test_a_nan_model_shows_no_number(tmp_path):
     model = LeNet5()
     with torch.no_grad():
-        model.classifier.out.bias.fill_(float("nan"))
+        model.fc3.bias.fill_(float("nan"))
     panel = predict_panel(model, checkpoints=tmp_path)
     panel.show_example()
     for text in (panel.answer.value, panel.bars.value, panel.message_text):
