@@ -184,6 +184,8 @@ def run_class(n: int, args: argparse.Namespace, mnist_raw: Path) -> tuple[list[d
             results = run_class_locally(n, tuple(args.notebooks), args.code, mnist_raw, args.timeout,
                                         args.deadline if n > 1 else None)
         elapsed = time.perf_counter() - start
+    if args.hub:  # from the moment all servers were up (hub_load's barrier), not the hub's start-up
+        elapsed = max(r["wall"] for r in results)
     return results, elapsed, memory
 
 
@@ -202,7 +204,9 @@ def summarise(alone: dict, alone_s: float, results: list[dict], class_s: float, 
     students = [{"student": r["student"], "wall_s": round(r["wall"], 1),
                  "per_notebook_s": {k: round(v, 1) for k, v in r["per_notebook"].items()},
                  "test_acc": probe(r).get("test_acc"), "threads": probe(r).get("thread_reason"),
-                 "error": r["error"]} for r in results]
+                 "error": r["error"]} | ({"cgroup_peak_mb": r["cgroup_peak_mb"]} if "cgroup_peak_mb" in r else {})
+                for r in results]
+    cgroup = [st["cgroup_peak_mb"] for st in students if st.get("cgroup_peak_mb")]
     return {
         "students": n,
         "alone_s": round(alone_s, 1),
@@ -219,6 +223,8 @@ def summarise(alone: dict, alone_s: float, results: list[dict], class_s: float, 
         "kernel_pss_peak_mb": round(max(k["pss"] for k in kernels) / mb) if kernels else None,
         "kernel_uss_median_peak_mb": round(statistics.median(k["uss"] for k in kernels) / mb) if kernels else None,
         "kernels_seen": len(kernels),
+        # --hub: the most each student's cgroup (server + kernels) held, the hub's own measurement
+        "student_cgroup_peak_mb": {"max": max(cgroup), "median": statistics.median(cgroup)} if cgroup else None,
         "failures": sum(r["error"] is not None for r in results) + (alone["error"] is not None),
         "min_test_acc": min((s["test_acc"] for s in students if s["test_acc"] is not None), default=None),
         "per_student": students,
@@ -235,6 +241,8 @@ def report(s: dict) -> str:
              f"memory: {s['marginal_mb_per_student']} MB per student at the peak (machine {s['idle_in_use_mb']} MB "
              f"idle, {s['peak_in_use_mb']} MB peak); kernel peak USS {s['kernel_uss_peak_mb']} MB, "
              f"PSS {s['kernel_pss_peak_mb']} MB",
+             *([f"each student's cgroup (server + kernels) at its peak: median {s['student_cgroup_peak_mb']['median']:.0f} MB, "
+                f"max {s['student_cgroup_peak_mb']['max']} MB"] if s.get("student_cgroup_peak_mb") else []),
              f"failures: {s['failures']}; alone: {s['alone_threads']}",
              f"{'student':<10}{'wall s':>8}  {'per notebook s':<28}{'03 test acc':>12}  threads"]
     for st in s["per_student"]:

@@ -439,6 +439,10 @@ def run_students_through_hub(n: int, notebooks: list[Path], extra_cells: list[st
             t.start()
         for t in threads:
             t.join()
+        state = str(hub.state.resolve())
+        for i in runnable:  # each student's server + kernels, from their own cgroup (None: no limit)
+            peak = _limits().peak_memory(state, students[i].name)
+            results[i]["cgroup_peak_mb"] = round(peak / 2**20) if peak else None
         for i, err in errors.items():
             results[i] = {"student": students[i].name, "wall": 0.0, "per_notebook": {}, "stdout": {}, "error": err}
         return results  # type: ignore[return-value]

@@ -131,6 +131,11 @@ class ClassroomSpawner(SimpleLocalProcessSpawner):
         mnist = data / "MNIST"
         if not mnist.exists() and not mnist.is_symlink():
             mnist.symlink_to(DATA_ROOT / "MNIST", target_is_directory=True)
+        # Every kernel of this student runs it at start: after an out-of-memory kill, the first cell
+        # they run says why (hub/kernel_note.py). Rewritten on each spawn: the hub owns this file.
+        startup = home / ".ipython" / "profile_default" / "startup"
+        startup.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(HERE / "kernel_note.py", startup / "00-lenet-kernel-note.py")
         return home
 
     async def start(self):

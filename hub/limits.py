@@ -8,8 +8,9 @@ it only passes them to the server as information. So this module does what the m
   the hub's *own* group (so the machine's own limits still apply above it), with
   ``memory.max``/``memory.limit_in_bytes`` and a CPU quota. The student's server and every kernel
   it starts are inside. When a kernel passes the limit the kernel (the biggest process) is killed
-  by the kernel's OOM killer, Jupyter restarts it, and the student's notebook says the kernel died
-  and restarted; other students are untouched.
+  by the kernel's OOM killer, Jupyter restarts it, JupyterLab says the kernel died, and the first
+  cell the student runs next says it was the memory limit (hub/kernel_note.py); other students are
+  untouched.
 * no writable cgroups (an unprivileged hub, some containers): nothing is enforced; the hub log
   says so once per student, and hub/README.md tells the lecturer. z2jh enforces both (Kubernetes).
 
@@ -129,6 +130,22 @@ class ProcessLimits:
                 f.write_text(str(os.getpid()))
             except OSError:
                 pass  # logged as enforced in the parent; a failure here is rare and not fatal
+
+
+def peak_memory(state: str, name: str) -> int | None:
+    """The most memory the student's group (server and kernels together) has held since it was
+    made, in bytes (cgroup v2 ``memory.peak``, v1 ``memory.max_usage_in_bytes``); None when the
+    hub on ``state`` enforced no memory limit for them."""
+    hub_id = hashlib.sha1(state.encode()).hexdigest()[:10]
+    for ctl, file in ((None, "memory.peak"), ("memory", "memory.max_usage_in_bytes")):
+        parent = _own_group(ctl)
+        if parent is None:
+            continue
+        try:
+            return int((parent / f"lenet-hub-{hub_id}" / name / file).read_text())
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def remove_hub_groups(state: str) -> None:

@@ -178,6 +178,41 @@ def test_a_killed_kernel_restarts_and_says_so_without_harming_others(hub, class_
         bob.close_session(b_session)
 
 
+def test_an_out_of_memory_kernel_restarts_and_the_student_is_told_why(hub, class_of_two):
+    """A cell that passes the student's memory limit (2G in this hub) is killed by the kernel's OOM
+    killer inside the student's cgroup; the kernel restarts, the next cell says why, and the other
+    student's kernel keeps its variables."""
+    _, (alice, bob) = class_of_two
+    a_session, b_session = alice.open_session("02_architecture.ipynb"), bob.open_session("02_architecture.ipynb")
+    a, b = alice.kernel(a_session["kernel"]["id"]), bob.kernel(b_session["kernel"]["id"])
+    try:
+        b.execute("y = 6")
+        out, err = a.execute("print('warm-up')")  # not the first kernel ever: nothing to report yet
+        assert err is None and "out-of-memory" not in out
+        with pytest.raises(KernelDied):
+            a.execute("hog = b'x' * (3 << 30)", timeout=120)  # 3 GiB of touched pages > the 2G limit
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            k = alice.server_api("GET", f"kernels/{a_session['kernel']['id']}").json()
+            if k.get("execution_state") == "idle":
+                break
+            time.sleep(1)
+        a.close()
+        a = alice.kernel(a_session["kernel"]["id"])
+        out, err = a.execute("print('next cell')")
+        assert err is None and "next cell" in out
+        assert "stopped by the out-of-memory killer" in out and "2.0 GiB" in out, out
+        out, err = a.execute("print('and the one after')")  # said once, not on every cell
+        assert "out-of-memory" not in out
+        out, err = b.execute("print(y * 7)")
+        assert err is None and out.strip() == "42"
+    finally:
+        a.close()
+        b.close()
+        alice.close_session(a_session)
+        bob.close_session(b_session)
+
+
 def test_a_hub_restart_keeps_servers_kernels_files_and_logins(hub, class_of_two):
     _, (alice, bob) = class_of_two
     session = alice.open_session("02_architecture.ipynb")
