@@ -191,10 +191,6 @@ class ClassDB:
                     con.execute(statement)
             con.execute(f"PRAGMA user_version = {step + 1}")
 
-    def schema_version(self) -> int:
-        with self.connect() as con:
-            return con.execute("PRAGMA user_version").fetchone()[0]
-
     # --- writing -----------------------------------------------------------------------------
     def add(self, share: Share) -> int:
         """Store ``share`` once (a retry after a lost reply does not duplicate it). Returns its id."""

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from .widgets.drawing_pad import render_strokes
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from .classdb import ClassDB
 
 Point = tuple[float, float]
 PAD = 200                      # px: the panel's drawing pad
@@ -108,7 +113,7 @@ def simulate_class(writers: int = 32, per_digit: int = 1, seed: int = 0) -> list
             for w in make_writers(writers, rng) for _ in range(per_digit) for d in range(10)]
 
 
-def fill_demo_db(db, drawings: Sequence[Drawing], model=None) -> int:
+def fill_demo_db(db: ClassDB, drawings: Sequence[Drawing], model: nn.Module | None = None) -> int:
     """Answer each drawing with ``model`` (the shipped one by default) and share it, labelled
     with the truth, as the simulated student. Returns how many were stored (blank ones are not)."""
     from .predict import predict_image

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
+
+if TYPE_CHECKING:
+    from .training import History
 
 
-def plot_curve(history, metric: str = "loss", ax=None, smooth: int = 40):
+def plot_curve(history: History, metric: str = "loss", ax: Axes | None = None, smooth: int = 40) -> Axes:
     """Train and test ``"loss"`` or ``"acc"`` from a :class:`~lenet_utils.training.History`.
 
     Training: every batch, averaged over the last ``smooth`` batches (one batch alone is noisy),
@@ -51,7 +55,7 @@ def plot_curve(history, metric: str = "loss", ax=None, smooth: int = 40):
     return ax
 
 
-def plot_history(history, axes=None):
+def plot_history(history: History, axes: Sequence[Axes] | None = None) -> Sequence[Axes]:
     """Loss and accuracy side by side; returns the two axes."""
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 3.5))
@@ -81,7 +85,7 @@ class LivePlot:
             self.view = display(self.fig, display_id=True)
         self.redraws, self.seconds, self.drawn_at, self.next_draw, self.done = 0, 0.0, 0, float("-inf"), False
 
-    def __call__(self, history) -> None:
+    def __call__(self, history: History) -> None:
         """``fit`` calls this after every batch and after every epoch: redraw when it is time."""
         if self.done:
             return
@@ -90,7 +94,7 @@ class LivePlot:
         if waited or last_epoch_scored:
             self.redraw(history)
             self.done = bool(last_epoch_scored)   # the final picture, with the last test point
-    def redraw(self, history) -> None:
+    def redraw(self, history: History) -> None:
         start = self._clock()
         for ax in self.axes:
             ax.clear()
@@ -108,7 +112,7 @@ class LivePlot:
         self.next_draw = self._clock() + self.budget * took
 
 
-def plot_lr_schedule(lrs: Sequence[float], steps_per_epoch: int | None = None, ax=None):
+def plot_lr_schedule(lrs: Sequence[float], steps_per_epoch: int | None = None, ax: Axes | None = None) -> Axes:
     """The learning rate at every step; epochs marked when ``steps_per_epoch`` is given."""
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3))
@@ -122,7 +126,7 @@ def plot_lr_schedule(lrs: Sequence[float], steps_per_epoch: int | None = None, a
     return ax
 
 
-def plot_runs(runs: Iterable[Any], ax=None, smooth: int = 20, highlight: str | None = None):
+def plot_runs(runs: Iterable[Any], ax: Axes | None = None, smooth: int = 20, highlight: str | None = None) -> Axes:
     """Training loss per batch of each run (anything with ``.losses`` and ``.label``), overlaid.
 
     Curves are smoothed with a moving mean over ``smooth`` batches; the y axis is logarithmic,

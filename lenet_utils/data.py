@@ -23,7 +23,7 @@ from .mnist_files import ENV_VAR, MNIST_MD5, SPLIT_SIZES, SPLITS, MNISTUnavailab
 from .paths import data_root
 
 __all__ = ["ENV_VAR", "MNIST_MD5", "MNIST_MEAN", "MNIST_STD", "SPLITS", "SPLIT_SIZES", "Augment", "BatchLoader",
-           "MNISTSplit", "MNISTUnavailable", "NormalizedImages", "denormalize", "load_mnist", "normalize",
+           "MNISTSplit", "MNISTUnavailable", "NormalizedImages", "load_mnist", "normalize",
            "prepare_mnist", "read_idx"]
 
 # Mean and standard deviation of the 60,000 training images' pixels scaled to [0, 1].
@@ -98,11 +98,6 @@ def normalize(pixels: torch.Tensor, mean: float = MNIST_MEAN, std: float = MNIST
     if x.dim() == 3:
         x = x.unsqueeze(1)  # (N, 1, 28, 28): one greyscale channel
     return x.sub_(mean).div_(std)
-
-
-def denormalize(images: torch.Tensor, mean: float = MNIST_MEAN, std: float = MNIST_STD) -> torch.Tensor:
-    """Back from network input to [0, 1] intensities (for showing what the network sees)."""
-    return (images * std + mean).clamp(0.0, 1.0)
 
 
 # Each split a process loads, by (split, data root): load_mnist reads the IDX files and their

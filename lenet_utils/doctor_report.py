@@ -4,7 +4,7 @@ for a problem, its fix; printed as a table, shown as HTML in a notebook."""
 from __future__ import annotations
 
 import html
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from .tables import html_table, text_table
 
@@ -40,9 +40,6 @@ class DoctorReport:
             if c.name == name:
                 return c
         raise KeyError(f"no check named {name!r}; there are {', '.join(c.name for c in self.checks)}")
-
-    def to_dicts(self) -> list[dict[str, str]]:
-        return [asdict(c) for c in self.checks]
 
     def summary(self) -> str:
         problems, warnings = len(self.problems), sum(c.status == WARN for c in self.checks)

@@ -15,12 +15,16 @@ import struct
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from .classdb import ClassDB, Share
 from .data import MNISTSplit
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 @dataclass
@@ -115,7 +119,8 @@ def per_nickname(g: Gallery) -> list[tuple[str, int, int]]:
     return [(n, c, right[n]) for n, c in sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
-def plot_gallery(g: Gallery, ax=None, ncols: int = 16, max_digits: int = 256, title: str | None = None):
+def plot_gallery(g: Gallery, ax: Axes | None = None, ncols: int = 16, max_digits: int = 256,
+                 title: str | None = None) -> Axes:
     """The digits as a grid, newest last; a red frame marks the ones the model got wrong."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
@@ -140,7 +145,8 @@ def plot_gallery(g: Gallery, ax=None, ncols: int = 16, max_digits: int = 256, ti
     return ax
 
 
-def plot_accuracy(class_acc: float, mnist_acc: float, ax=None, labels: tuple[str, str] = ("MNIST test", "the class")):
+def plot_accuracy(class_acc: float, mnist_acc: float, ax: Axes | None = None,
+                  labels: tuple[str, str] = ("MNIST test", "the class")) -> Axes:
     """Two bars: accuracy on MNIST's test set next to accuracy on the class's own digits."""
     import matplotlib.pyplot as plt
 

@@ -11,10 +11,12 @@ import math
 from typing import Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 import numpy as np
 import torch
 
 from .curves import LivePlot, plot_curve, plot_history, plot_lr_schedule, plot_runs
+from .metrics import Reliability
 
 __all__ = ["DIGIT_CMAP", "LivePlot", "mosaic", "plot_confusion_matrix", "plot_curve", "plot_feature_maps",
            "plot_filters", "plot_history", "plot_lr_schedule", "plot_probabilities", "plot_reliability",
@@ -40,8 +42,9 @@ def mosaic(tiles: torch.Tensor | np.ndarray, ncols: int | None = None, pad: int 
     return out
 
 
-def show_digits(images, labels: Sequence[int] | None = None, predictions: Sequence[int] | None = None,
-                ncols: int = 8, ax=None, title: str | None = None):
+def show_digits(images: torch.Tensor | np.ndarray, labels: Sequence[int] | None = None,
+                predictions: Sequence[int] | None = None, ncols: int = 8, ax: Axes | None = None,
+                title: str | None = None) -> Axes:
     """A grid of digits (pixels or normalised images), each titled with its label
     (``label -> prediction`` in red when they differ)."""
     images = _numpy(images)
@@ -62,7 +65,7 @@ def show_digits(images, labels: Sequence[int] | None = None, predictions: Sequen
     return ax
 
 
-def show_digit_values(pixels, ax=None):
+def show_digit_values(pixels: torch.Tensor | np.ndarray, ax: Axes | None = None) -> Axes:
     """One digit as a grid of numbers: what the network is given."""
     pixels = _numpy(pixels).squeeze()
     ax = _axes(ax, figsize=(9, 9))
@@ -76,7 +79,7 @@ def show_digit_values(pixels, ax=None):
     return ax
 
 
-def plot_confusion_matrix(cm: torch.Tensor, ax=None, normalize: bool = False):
+def plot_confusion_matrix(cm: torch.Tensor, ax: Axes | None = None, normalize: bool = False) -> Axes:
     """Rows are true digits, columns predicted; off-diagonal cells are mistakes."""
     cm = _numpy(cm).astype(float)
     shown = cm / cm.sum(1, keepdims=True).clip(min=1) if normalize else cm
@@ -98,7 +101,8 @@ def plot_confusion_matrix(cm: torch.Tensor, ax=None, normalize: bool = False):
     return ax
 
 
-def plot_filters(weight: torch.Tensor, ax=None, ncols: int | None = None, title: str | None = None):
+def plot_filters(weight: torch.Tensor, ax: Axes | None = None, ncols: int | None = None,
+                 title: str | None = None) -> Axes:
     """Conv kernels ``(out, in, k, k)`` as a grid: one tile per (output, input) pair,
     red positive, blue negative, on a shared scale around 0."""
     w = _numpy(weight)
@@ -115,7 +119,7 @@ def plot_filters(weight: torch.Tensor, ax=None, ncols: int | None = None, title:
     return ax
 
 
-def plot_feature_maps(maps: torch.Tensor, ax=None, ncols: int = 8, title: str | None = None):
+def plot_feature_maps(maps: torch.Tensor, ax: Axes | None = None, ncols: int = 8, title: str | None = None) -> Axes:
     """Activations ``(C, H, W)`` (or ``(1, C, H, W)``) of one image, one tile per channel."""
     maps = _numpy(maps)
     if maps.ndim == 4:
@@ -128,7 +132,8 @@ def plot_feature_maps(maps: torch.Tensor, ax=None, ncols: int = 8, title: str | 
     return ax
 
 
-def plot_probabilities(probabilities, ax=None, highlight: int | None = None):
+def plot_probabilities(probabilities: torch.Tensor | Sequence[float], ax: Axes | None = None,
+                       highlight: int | None = None) -> Axes:
     """A bar per digit; the predicted (or ``highlight``) digit stands out."""
     p = _numpy(probabilities).reshape(-1)
     best = int(p.argmax()) if highlight is None else highlight
@@ -142,7 +147,7 @@ def plot_probabilities(probabilities, ax=None, highlight: int | None = None):
     return ax
 
 
-def plot_reliability(rel, ax=None):
+def plot_reliability(rel: Reliability, ax: Axes | None = None) -> Axes:
     """Reliability diagram: accuracy against confidence per bin; the diagonal is perfect calibration."""
     ax = _axes(ax, figsize=(4.5, 4.5))
     edges = _numpy(rel.bin_edges)

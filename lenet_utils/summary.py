@@ -8,7 +8,7 @@ Shapes come from a real forward pass of one dummy image, so the table cannot dri
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Iterator
 
 import torch
@@ -57,9 +57,6 @@ class LayerSummary:
 
     def __getitem__(self, i: int) -> LayerRow:
         return self.rows[i]
-
-    def to_dicts(self) -> list[dict]:
-        return [asdict(r) | {"output_shape": list(r.output_shape)} for r in self.rows]
 
     def _cells(self) -> list[tuple[str, ...]]:
         return [(str(r.step), r.name, r.layer, r.shape_text, f"{r.params:,}", f"{r.macs:,}") for r in self.rows]

@@ -247,7 +247,7 @@ def test_an_old_schema_is_migrated_and_keeps_its_shares(tmp_path):
                 (bytes(784), png()))
     con.close()
     db = ClassDB(path)
-    assert db.schema_version() == classdb.SCHEMA_VERSION == 2
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == classdb.SCHEMA_VERSION == 2
     (old,) = db.shares()
     assert (old.share_id, old.true_label, old.predicted, old.probabilities, old.model) == ("old", 4, 9, [], "shipped")
     db.add(share(probabilities=[0.1] * 10))

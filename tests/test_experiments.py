@@ -8,13 +8,15 @@ import pytest
 
 from lenet_utils.experiments import (DEFAULT_BUDGET, REFERENCE_VARIANTS, STEPS_PER_EPOCH, Leaderboard, RunFileError,
                                      RunRecord, Variant, VariantResult, VariantTable, budget_steps, default_runs_path,
-                                     load_runs, load_variant_table, plot_runs, reference_variant, run_variants,
+                                     load_runs, load_variant_table, plot_runs, run_variants,
                                      train_variant)
 from lenet_utils.lab_net import LabNet
 from lenet_utils.model import LeNetConfig, count_parameters
 from lenet_utils.summary import layer_summary
 
 from toydata import separable
+
+VARIANT = {v.name: v for v in REFERENCE_VARIANTS}
 
 
 def record(config=None, acc=0.9, steps=DEFAULT_BUDGET, seed=0, name="", train_size=60_000, **kw) -> RunRecord:
@@ -54,7 +56,7 @@ def test_train_variant_trains_for_the_budget_and_scores_the_test_split():
     assert run.macs == layer_summary(LeNetConfig(pool="max")).total_macs
     assert 0.0 <= run.test_acc <= 1.0 and run.test_loss > 0 and run.seconds > 0
     assert run.changes == "pool=max" and run.train_size == 512
-    assert run.epochs == pytest.approx(6 * 128 / 512)
+    assert run.steps * run.batch_size == 6 * 128  # 1.5 passes over the 512 images
 
 
 def test_train_variant_is_reproducible_and_seeds_differ():
@@ -74,7 +76,7 @@ def test_train_variant_spans_epochs_when_the_budget_needs_them():
 def test_train_variant_learns_the_toy_task():
     run = train_variant(None, steps=24, train=separable(512), test=separable(256, seed=1), device="cpu")
     assert run.test_acc > 0.9
-    assert run.train_loss < run.losses[0]
+    assert sum(run.losses[-3:]) / 3 < run.losses[0]
 
 
 def test_a_step_callback_returning_false_stops_and_the_record_says_so():
@@ -137,7 +139,6 @@ def test_leaderboard_ranks_best_first_and_names_runs():
     board.add(record(LeNetConfig(conv1_channels=3, conv2_channels=8), acc=0.97))  # tie: smaller first
     assert [r.name for r in board] == ["run 1", "run 2", "run 3"]
     assert [r.name for r in board.ranked()] == ["run 3", "run 2", "run 1"]
-    assert board.best.name == "run 3"
     rows = board.rows()
     assert [r["rank"] for r in rows] == [1, 2, 3]
     assert rows[1]["changes from reference"] == "pool=max"
@@ -219,10 +220,8 @@ def test_reference_variants_are_valid_and_distinct():
     assert REFERENCE_VARIANTS[0].config == LeNetConfig()
     assert len({v.config for v in REFERENCE_VARIANTS}) == len(REFERENCE_VARIANTS)
     for wanted in ("relu-between-linear", "max-pool", "tanh-1998", "twice-the-channels"):
-        assert reference_variant(wanted).config != LeNetConfig()
-    assert reference_variant("relu-between-linear").config.describe_changes() == "fc_activation=relu"
-    with pytest.raises(KeyError, match="known: reference"):
-        reference_variant("nope")
+        assert VARIANT[wanted].config != LeNetConfig()
+    assert VARIANT["relu-between-linear"].config.describe_changes() == "fc_activation=relu"
 
 
 def test_comparison_with_the_table():
@@ -281,7 +280,7 @@ def test_a_damaged_table_file_says_how_to_rebuild_it(tmp_path):
 
 
 def test_run_variants_trains_every_variant_on_every_seed():
-    variants = [reference_variant("reference"), reference_variant("max-pool")]
+    variants = [REFERENCE_VARIANTS[0], VARIANT["max-pool"]]
     done = []
     table = run_variants(variants, steps=2, seeds=[0, 1], train=separable(256), test=separable(64, seed=1),
                          on_run=lambda v, r: done.append((v.name, r.seed)))
@@ -290,7 +289,7 @@ def test_run_variants_trains_every_variant_on_every_seed():
     assert len(table["reference"].accs) == 2 and len(table["max-pool"].losses) == 2
     assert table.meta["train_size"] == 256 and table.meta["device"] == "cpu"
     with pytest.raises(ValueError, match="'reference' variant"):
-        run_variants([reference_variant("max-pool")], 1, [0], train=separable(), test=separable())
+        run_variants([VARIANT["max-pool"]], 1, [0], train=separable(), test=separable())
 
 
 def test_the_committed_table_matches_the_variants_in_the_code():

@@ -16,12 +16,12 @@ from .leaderboard import Leaderboard, default_runs_path, load_runs
 from .runs import BATCH_SIZE, DEFAULT_BUDGET, STEPS_PER_EPOCH, TRAIN_SIZE, RunRecord, budget_steps, train_variant
 from .variant_table import (Comparison, VariantResult, VariantTable, course_table, default_table_path,
                             load_variant_table)
-from .variants import REFERENCE_VARIANTS, Variant, reference_variant, run_variants
+from .variants import REFERENCE_VARIANTS, Variant, run_variants
 
 __all__ = [
     "BATCH_SIZE", "DEFAULT_BUDGET", "REFERENCE_VARIANTS", "STEPS_PER_EPOCH", "TRAIN_SIZE", "Comparison", "Leaderboard",
     "RunFileError", "RunRecord", "Variant", "VariantResult", "VariantTable", "budget_steps", "course_table",
     "default_runs_path",
-    "default_table_path", "load_runs", "load_variant_table", "plot_runs", "reference_variant", "run_variants",
+    "default_table_path", "load_runs", "load_variant_table", "plot_runs", "run_variants",
     "train_variant",
 ]

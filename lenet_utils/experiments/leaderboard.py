@@ -63,11 +63,6 @@ class Leaderboard:
         """Best test accuracy first; ties go to the smaller network."""
         return sorted(self.runs, key=lambda r: (-r.test_acc, r.params))
 
-    @property
-    def best(self) -> RunRecord | None:
-        ranked = self.ranked()
-        return ranked[0] if ranked else None
-
     def rows(self) -> list[dict[str, Any]]:
         """One dict per run, best first, with the cells the table shows."""
         out = []

@@ -55,21 +55,8 @@ class RunRecord:
         return f"{self.name}: {self.changes}" if self.name else self.changes
 
     @property
-    def epochs(self) -> float:
-        """The budget spent, in passes over the training split (1.0 is one epoch)."""
-        return self.steps * self.batch_size / max(self.train_size, 1)
-
-    @property
     def stopped(self) -> bool:
         return self.steps < self.budget
-
-    @property
-    def train_loss(self) -> float:
-        """Mean training loss over the last tenth of the batches (one batch is too noisy)."""
-        if not self.losses:
-            return float("nan")
-        tail = self.losses[-max(1, len(self.losses) // 10):]
-        return sum(tail) / len(tail)
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

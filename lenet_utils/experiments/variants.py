@@ -40,14 +40,6 @@ REFERENCE_VARIANTS: tuple[Variant, ...] = (
 )
 
 
-def reference_variant(name: str) -> Variant:
-    """One of :data:`REFERENCE_VARIANTS` by name."""
-    for v in REFERENCE_VARIANTS:
-        if v.name == name:
-            return v
-    raise KeyError(f"no reference variant {name!r}; known: {', '.join(v.name for v in REFERENCE_VARIANTS)}")
-
-
 def run_variants(variants: Sequence[Variant], steps: int, seeds: Sequence[int], *, train: MNISTSplit | None = None,
                  test: MNISTSplit | None = None, batch_size: int = BATCH_SIZE, device: str = "cpu",
                  on_run: Callable[[Variant, RunRecord], None] | None = None) -> VariantTable:

@@ -251,7 +251,7 @@ class LayerLab(widgets.VBox):
         reference = self.table.reference if self._table_applies else None
         self.curves.value = curves_png(self.leaderboard.runs, reference, live)
 
-    def save(self, path=None) -> None:
+    def save(self, path: str | Path | None = None) -> None:
         """Write the leaderboard's runs to ``path`` (default: the lab's runs file box)."""
         try:
             target = Path(path or self.path.value.strip() or default_runs_path()).expanduser()
@@ -260,7 +260,7 @@ class LayerLab(widgets.VBox):
         except (RunFileError, OSError) as err:
             self._file_say(f"Could not save: {err}", "error")
 
-    def load(self, path=None) -> None:
+    def load(self, path: str | Path | None = None) -> None:
         """Add the runs in a file to the leaderboard, named after the file ("group3/run 1"), so a
         class can pool its files; runs already on the board are not added twice."""
         path = Path(path or self.path.value.strip() or default_runs_path()).expanduser()
