@@ -214,7 +214,8 @@ def _fit(model, train, test, config, callback, step_callback, progress, device, 
                     stop = True
                 if stop or history.steps_done >= total:
                     break
-            test_eval = evaluate(model, test, fast=fast) if test is not None else Evaluation(float("nan"), float("nan"), 0)
+            no_test = Evaluation(float("nan"), float("nan"), 0)
+            test_eval = evaluate(model, test, fast=fast) if test is not None else no_test
             stats = EpochStats(epoch, loss_sum.item() / max(seen, 1), correct.item() / max(seen, 1),
                                test_eval.loss, test_eval.accuracy, time.perf_counter() - start,
                                history.lrs[-1] if history.lrs else config.lr)
@@ -236,7 +237,7 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tens
     """One step of gradient descent on one batch; returns the batch loss and logits."""
     logits = model(x)                                                    # (B, 10) raw scores
     loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)  # softmax + log-loss
-    optimizer.zero_grad(set_to_none=True)                                # grads accumulate otherwise
+    optimizer.zero_grad()                                                # grads accumulate otherwise
     loss.backward()                                                      # d loss / d every weight
     if config.grad_clip is not None:
         nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)

@@ -44,8 +44,8 @@ def check_lenet5(answer: Any) -> Feedback:
     layers = dict(yours.named_children())
     for name, layer in reference.named_children():
         if not isinstance(layers.get(name), type(layer)):
-            return Feedback(False, f"`self.{name}` should be an nn.{type(layer).__name__} "
-                                   f"(yours: {type(layers.get(name)).__name__ if name in layers else 'missing'}). " + hint)
+            yours_is = type(layers[name]).__name__ if name in layers else "missing"
+            return Feedback(False, f"`self.{name}` should be an nn.{type(layer).__name__} (yours: {yours_is}). " + hint)
     want = {k: tuple(v.shape) for k, v in reference.state_dict().items()}
     got = {k: tuple(v.shape) for k, v in yours.state_dict().items()}
     for name, shape in want.items():

@@ -3,7 +3,8 @@
 Nothing here changes what the network computes; everything here changes how fast. The lessons
 use the plain :class:`~lenet_utils.LeNet5` and the textbook loop (notebooks 02 and 03); ``fit``,
 ``evaluate`` and ``predict_logits`` enter this layer at one seam, their ``fast=True`` argument,
-which calls :func:`prepare`. The benchmarks use the same seam.
+which calls :func:`prepare`; the benchmarks use the same seam. The one-image path (the predict
+panel and the CLI, notebook 05) answers through :func:`freeze`, a frozen copy kept per model.
 
 * ``folding``   each conv + 2x2 average as one stride-2 convolution, the Linear chain as one matrix
 * ``frozen``    a model folded once for answers: batches in PyTorch, one image in numpy

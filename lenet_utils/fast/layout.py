@@ -1,4 +1,7 @@
-"""Memory layout: a CPU batch of images stored pixel by pixel (channels_last), for speed only."""
+"""Memory layout: a CPU batch of images stored pixel by pixel (channels_last), for speed only.
+
+Part of the speed layer notebook 03 names (``fit(..., fast=True)``); ``fast.prepare`` picks the layout.
+"""
 
 from __future__ import annotations
 
