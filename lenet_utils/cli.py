@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lenet: interrupted", file=sys.stderr)
         return 130
-    except Exception as err:  # noqa: BLE001 - the one error boundary: one line, never a traceback
+    except Exception as err:  # the one error boundary: one line, never a traceback
         if debug:
             raise
         known = _known_errors()

@@ -88,7 +88,7 @@ class ClassDashboard(W.VBox):
         while not self._stop.wait(every):
             try:
                 self.refresh()
-            except Exception:  # noqa: BLE001 - a busy or vanished file: try again next time
+            except Exception:  # a busy or vanished file: try again next time
                 pass
 
     def stop(self) -> None:
