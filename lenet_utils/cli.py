@@ -255,7 +255,7 @@ def _model_config(pairs: list[str]):
     """``["pool=max", "fc_widths=120,84"]`` -> a validated LeNetConfig."""
     import dataclasses
 
-    from .model import LeNetConfig
+    from .config import LeNetConfig
 
     fields = {f.name: f for f in dataclasses.fields(LeNetConfig)}
     values: dict[str, Any] = {}
