@@ -23,14 +23,11 @@ import sys
 import tempfile
 import time
 import traceback
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from lenet_utils.predict import default_model, example_images, predict_image  # noqa: E402
+from lenet_utils.predict import default_model, example_images, predict_image
 
 
 def seeds() -> list[tuple[str, bytes]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -105,6 +106,16 @@ def test_table_is_printed(smoke):
     for label in ("epoch speed-up vs DataLoader", "time to 99%", "single 28x28 forward", "PNG bytes to prediction",
                   "test-set evaluation", "training FLOP/s / matmul peak", "notebook series", "skipped: notebooks"):
         assert label in stdout, label
+
+
+def test_the_benchmarks_run_from_anywhere_without_editing_sys_path(tmp_path):
+    """A script's own folder is on sys.path and lenet_utils is installed: no benchmark edits it."""
+    edits = [p.name for p in sorted((REPO / "benchmarks").glob("*.py"))
+             if re.search(r"sys\.path\.(insert|append)|sys\.path\s*=", p.read_text())]
+    assert edits == []
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--help"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0 and "--smoke" in proc.stdout, proc.stderr[-2000:]
 
 
 def test_notebook_timer_executes_into_a_copy(tmp_path):
