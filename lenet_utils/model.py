@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-# Re-exported: the settings and their error are imported from here by notebooks and older code.
+# Re-exported for code that imported them from here before config.py held them.
 from .config import ConfigError, LeNetConfig
 
 __all__ = ["ConfigError", "LeNet5", "LeNetConfig", "count_parameters"]
