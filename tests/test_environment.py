@@ -27,6 +27,24 @@ def _pyproject():
     return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 
 
+def test_the_version_is_stated_once_in_pyproject():
+    """``lenet_utils.__version__`` is the installed distribution's, and pyproject.toml states it."""
+    import lenet_utils
+
+    assert lenet_utils.__version__ == _pyproject()["version"]
+    assert not re.search(r"__version__\s*=\s*[\"']", (REPO / "lenet_utils" / "__init__.py").read_text())
+
+
+def test_every_subpackage_is_packaged():
+    """setuptools finds the subpackages itself, so a new one (experiments/, fast/) is never left out."""
+    from setuptools import find_packages
+
+    packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    listed = set(find_packages(str(REPO), include=packages["find"]["include"])) if "find" in packages else set(packages)
+    found = {".".join(p.relative_to(REPO).parent.parts) for p in (REPO / "lenet_utils").rglob("__init__.py")}
+    assert listed == found and "lenet_utils.experiments" in found
+
+
 def test_environment_yml_has_the_same_packages_as_pyproject():
     project = _pyproject()
     wanted = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
