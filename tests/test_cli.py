@@ -76,7 +76,7 @@ def test_summary_of_a_variant(capsys):
 def test_evaluate_reports_the_shipped_model(mnist_ready):
     result = lenet("evaluate")
     assert result.returncode == 0, result.stderr
-    line = next(l for l in result.stdout.splitlines() if l.startswith("test accuracy:"))
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("test accuracy:"))
     accuracy = float(line.split()[2].rstrip("%")) / 100
     assert accuracy >= 0.992
     table = result.stdout.split("digit  precision  recall  support")[1].strip().splitlines()
@@ -90,7 +90,7 @@ def test_train_writes_a_checkpoint_and_a_line_per_epoch(mnist_ready, tmp_path):
     result = lenet("train", "--epochs", "1", "--batch-size", "256", "--model", "conv1_channels=4",
                    "--seed", "3", "--out", out)
     assert result.returncode == 0, result.stderr
-    epoch_lines = [l for l in result.stdout.splitlines() if l.startswith("epoch ")]
+    epoch_lines = [ln for ln in result.stdout.splitlines() if ln.startswith("epoch ")]
     assert len(epoch_lines) == 1 and "test loss" in epoch_lines[0]
     ckpt = load_checkpoint(out)
     assert ckpt.config.conv1_channels == 4 and ckpt.seed == 3 and ckpt.recipe["batch_size"] == 256

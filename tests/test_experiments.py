@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import pytest
 
 from lenet_utils.experiments import (DEFAULT_BUDGET, REFERENCE_VARIANTS, STEPS_PER_EPOCH, Leaderboard, RunFileError,
-                                     RunRecord, Variant, VariantResult, VariantTable, budget_steps, default_runs_path,
+                                     RunRecord, VariantResult, VariantTable, budget_steps, default_runs_path,
                                      load_runs, load_variant_table, plot_runs, run_variants,
                                      train_variant)
 from lenet_utils.lab_net import LabNet

@@ -7,7 +7,6 @@ import struct
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pytest
 
 from lenet_utils.classdb import ClassDB, Share
 from lenet_utils.classset import fill_demo_db, simulate_class

@@ -2,7 +2,6 @@
 
 import importlib
 import json
-import time
 
 import pytest
 
