@@ -22,8 +22,6 @@ import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import torch
-
 # The sibling modules below import as top-level modules: Python puts a script's own folder first
 # on sys.path, and lenet_utils is installed (pip install -e .), so nothing edits sys.path.
 import epoch
@@ -33,6 +31,8 @@ import notebook_times
 import techniques
 import time_to_99
 import timing
+import torch
+
 from lenet_utils import LeNet5, load_mnist, pick_device, set_seed
 
 HERE = Path(__file__).resolve().parent

@@ -11,9 +11,9 @@ import math
 from typing import Sequence
 
 import matplotlib.pyplot as plt
-from matplotlib.axes import Axes
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 
 from .curves import LivePlot, plot_curve, plot_history, plot_lr_schedule, plot_runs
 from .metrics import Reliability

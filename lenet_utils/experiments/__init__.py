@@ -1,12 +1,12 @@
 """Experiments with LeNet-5 variants (notebook 06): train one on a short budget, keep a record, rank the records.
 
-* ``runs``           :func:`train_variant`, :class:`RunRecord`   one config, one seed, a budget in batches
-* ``leaderboard``    :class:`Leaderboard`                         a session's runs, best first; saved as JSON
-* ``variants``       :data:`REFERENCE_VARIANTS`, :func:`run_variants`   the questions ``scripts/train_variants.py`` asks
-* ``variant_table``  :class:`VariantTable`                        its answers (``data/variants/results.json``); a run compared
-* ``files``          :class:`RunFileError`                        the JSON files, written atomically, read with a clear error
+* ``runs``           one config, one seed, a budget in batches: :func:`train_variant` -> :class:`RunRecord`
+* ``leaderboard``    a session's runs, best first, saved as JSON: :class:`Leaderboard`
+* ``variants``       the questions ``scripts/train_variants.py`` asks: :data:`REFERENCE_VARIANTS`, :func:`run_variants`
+* ``variant_table``  its answers (``data/variants/results.json``), a run compared with them: :class:`VariantTable`
+* ``files``          the JSON files, written atomically, read with a clear error: :class:`RunFileError`
 
-Tables print through :mod:`lenet_utils.tables`, the loss curves draw with :func:`lenet_utils.plots.plot_runs`.
+Tables print through :mod:`lenet_utils.tables`; the loss curves draw with :func:`lenet_utils.plots.plot_runs`.
 The layer lab (``widgets/layer_lab.py``) is a thin front end over this package.
 """
 

@@ -4,9 +4,9 @@
     lab = layer_lab()        # shows itself in a notebook cell
 
 Thin on purpose: the network's controls and table come from :mod:`.lab_network`, the curves and
-messages from :mod:`.lab_views`, training and the leaderboard from :mod:`lenet_utils.experiments`. Training runs in a background thread, so the
-kernel keeps answering the controls while a variant trains; the thread only sets widget values,
-which ipywidgets sends to the browser from any thread.
+messages from :mod:`.lab_views`, training and the leaderboard from :mod:`lenet_utils.experiments`.
+Training runs in a background thread, so the kernel keeps answering the controls while a variant
+trains; the thread only sets widget values, which ipywidgets sends to the browser from any thread.
 """
 
 from __future__ import annotations
@@ -22,10 +22,30 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..config import ConfigError, LeNetConfig
-from ..experiments import (BATCH_SIZE, DEFAULT_BUDGET, STEPS_PER_EPOCH, TRAIN_SIZE, Leaderboard, RunFileError,
-                           RunRecord, VariantTable, budget_steps, course_table, default_runs_path, load_runs,
-                           train_variant)
-from .lab_network import ERROR_BORDER, REFERENCE, STYLE, describe, network_column, network_controls, widths_text
+from ..experiments import (
+    BATCH_SIZE,
+    DEFAULT_BUDGET,
+    STEPS_PER_EPOCH,
+    TRAIN_SIZE,
+    Leaderboard,
+    RunFileError,
+    RunRecord,
+    VariantTable,
+    budget_steps,
+    course_table,
+    default_runs_path,
+    load_runs,
+    train_variant,
+)
+from .lab_network import (
+    ERROR_BORDER,
+    REFERENCE,
+    STYLE,
+    describe,
+    network_column,
+    network_controls,
+    widths_text,
+)
 from .lab_views import curves_png, explain, message
 
 REDRAW_SECONDS = 0.5  # the live curve is redrawn at most this often (a PNG takes ~0.1 s)
