@@ -60,13 +60,18 @@ print("CLASSROOM_RESULT " + _json.dumps(_r))
 
 @dataclass
 class MemorySampler:
-    """Machine memory in use (total - available) and each kernel's USS and PSS, every ``period`` s.
+    """Machine memory in use (total - available), each kernel's USS and PSS, and the class's own
+    memory, every ``period`` s.
 
-    Kernels are found by their command line (``ipykernel_launcher``), so the same sampler serves
-    kernels started here and kernels started by a hub's single-user servers."""
+    Only this process's descendants are looked at: the kernels nbclient starts here, or the hub this
+    process started with its servers and their kernels. Other programs on a shared machine (and
+    their kernels) are never counted. ``class_pss_peak`` is the most the class held at one moment,
+    summing the PSS of every descendant: each shared page (PyTorch's libraries, MNIST's memory map)
+    is split between the processes that map it, so the sum counts it once."""
 
     period: float = 1.0
     machine_peak: int = 0
+    class_pss_peak: int = 0
     kernels: dict[int, dict[str, int]] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -88,17 +93,21 @@ class MemorySampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             self.machine_peak = max(self.machine_peak, self.in_use())
-            for proc in psutil.process_iter(["cmdline"]):
-                if "ipykernel_launcher" not in " ".join(proc.info["cmdline"] or []):
-                    continue
+            total_pss = 0
+            for proc in psutil.Process().children(recursive=True):
                 try:
                     mem = proc.memory_full_info()
+                    kernel = "ipykernel_launcher" in " ".join(proc.cmdline())
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+                total_pss += getattr(mem, "pss", 0)
+                if not kernel:
                     continue
                 peak = self.kernels.setdefault(proc.pid, {"uss": 0, "pss": 0, "rss": 0})
                 peak["uss"] = max(peak["uss"], mem.uss)
                 peak["pss"] = max(peak["pss"], getattr(mem, "pss", 0))
                 peak["rss"] = max(peak["rss"], mem.rss)
+            self.class_pss_peak = max(self.class_pss_peak, total_pss)
             self._stop.wait(self.period)
 
 
@@ -216,6 +225,9 @@ def summarise(alone: dict, alone_s: float, results: list[dict], class_s: float, 
         "efficiency": round(n * alone_s / class_s, 3),
         # a class stopped by --deadline did not finish: its efficiency is at most this figure
         "finished": not any("--deadline" in (r["error"] or "") for r in results),
+        # the class's own processes (PSS, see MemorySampler): neighbours on the machine don't count
+        "class_pss_mb_per_student": round(memory.class_pss_peak / n / mb),
+        # the machine's memory in use above idle: includes whatever else ran at the same time
         "marginal_mb_per_student": round((memory.machine_peak - idle) / n / mb),
         "idle_in_use_mb": round(idle / mb),
         "peak_in_use_mb": round(memory.machine_peak / mb),
@@ -238,7 +250,8 @@ def report(s: dict) -> str:
         head = (f"NOT FINISHED: stopped after {s['class_s']:.0f} s (--deadline), one student alone {s['alone_s']:.0f} s "
                 f"-> class efficiency below {s['efficiency']:.2f}")
     lines = [f"class of {s['students']}: {head}",
-             f"memory: {s['marginal_mb_per_student']} MB per student at the peak (machine {s['idle_in_use_mb']} MB "
+             f"memory: {s['class_pss_mb_per_student']} MB per student at the class's peak (PSS of its own processes); "
+             f"machine: {s['marginal_mb_per_student']} MB per student above idle ({s['idle_in_use_mb']} MB "
              f"idle, {s['peak_in_use_mb']} MB peak); kernel peak USS {s['kernel_uss_peak_mb']} MB, "
              f"PSS {s['kernel_pss_peak_mb']} MB",
              *([f"each student's cgroup (server + kernels) at its peak: median {s['student_cgroup_peak_mb']['median']:.0f} MB, "
