@@ -283,7 +283,9 @@ class KernelDied(HubError):
 class Kernel:
     """The kernel's websocket (``/api/kernels/<id>/channels``), authenticated by the browser's cookies."""
 
-    def __init__(self, student: Student, kernel_id: str, timeout: float = 60):
+    # JupyterLab keeps waiting for a kernel that is still starting; 8 kernels importing PyTorch at
+    # once on 2 cores can take over a minute, so the handshake gets as long as a patient student.
+    def __init__(self, student: Student, kernel_id: str, timeout: float = 300):
         u = urlparse(student.hub.url)
         url = f"ws://{u.netloc}/user/{student.name}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}"
         cookie = "; ".join(f"{c.name}={c.value}" for c in student.s.cookies)
@@ -375,11 +377,14 @@ def run_notebooks(student: Student, notebooks: list[Path], extra_cells: list[str
         barrier.wait()
     t_all = time.monotonic()
     deadline = t_all + timeout
+    step = "starting"
     try:
         for nb in notebooks:
             t0 = time.monotonic()
+            step = f"{nb.stem}, opening its kernel"
             session = student.open_session(nb.name)
             kernel = student.kernel(session["kernel"]["id"])
+            step = nb.stem
             texts = []
             try:
                 for i, code in enumerate(code_cells(nb) + list(extra_cells)):
@@ -392,8 +397,10 @@ def run_notebooks(student: Student, notebooks: list[Path], extra_cells: list[str
                 result["per_notebook"][nb.stem] = time.monotonic() - t0
                 kernel.close()
                 student.close_session(session)
-    except Exception as err:  # noqa: BLE001 - one student's failure is reported, the others go on
-        result["error"] = str(err).splitlines()[0] if str(err) else type(err).__name__
+    except HubError as err:  # one student's failure is reported, the others go on
+        result["error"] = str(err).splitlines()[0]
+    except Exception as err:  # noqa: BLE001 - a network or kernel failure: say where it happened
+        result["error"] = f"{step}: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
     result["wall"] = time.monotonic() - t_all
     return result
 
