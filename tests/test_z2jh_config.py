@@ -4,7 +4,8 @@ This machine cannot run Kubernetes, so these tests check what can be checked her
 parses; every key it sets exists in the values schema of the chart it names (jupyterhub 4.4.0,
 ``jupyterhub/values.schema.yaml``; the paths used are recorded below from that file, since tests
 never reach the network); and its per-student figures agree with what the hub load test measured
-(hub/z2jh/sizing.json) and with the one-machine hub's defaults.
+(benchmarks/results/classroom_hub.json, 8 students through the hub) and the limits with the
+one-machine hub's defaults (hub/z2jh/sizing.json).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "hub" / "z2jh" / "config.yaml"
 SIZING = REPO / "hub" / "z2jh" / "sizing.json"
+MEASURED = REPO / "benchmarks" / "results" / "classroom_hub.json"   # benchmarks/classroom.py --hub
 CHART_VERSION = "4.4.0"
 
 # Key paths of chart 4.4.0's values.schema.yaml that this config may use. "*": the schema allows
@@ -69,13 +71,17 @@ def test_every_key_exists_in_the_chart_schema():
 
 
 def test_limits_and_threads_follow_the_measured_figures():
-    cfg, sizing = _config(), json.loads(SIZING.read_text())
+    cfg, sizing, measured = _config(), json.loads(SIZING.read_text()), json.loads(MEASURED.read_text())
     su = cfg["singleuser"]
-    peak = sizing["memory_peak_mib_per_student"] * 2**20
+    assert measured["mode"] == "hub" and measured["failures"] == 0 and measured["students"] >= 8
+    peak = measured["student_cgroup_peak_mb"]["max"] * 2**20   # one student's server + kernels, at most
     assert _bytes(su["memory"]["guarantee"]) >= peak, "the guarantee must cover one student's measured peak"
     assert _bytes(su["memory"]["limit"]) >= 1.5 * peak
+    assert _bytes(su["memory"]["guarantee"]) == _bytes(sizing["memory_guarantee"])
     assert _bytes(su["memory"]["limit"]) == _bytes(sizing["memory_limit"])
     assert su["cpu"]["limit"] == sizing["cpu_limit"] and su["cpu"]["guarantee"] == sizing["cpu_guarantee"]
+    # the measured class had cpus / students each and finished: the guarantee is at least that share
+    assert su["cpu"]["guarantee"] >= measured["cpus"] / measured["students"]
     # OMP_NUM_THREADS = the CPU limit (whole CPUs, at least 1)
     assert int(su["extraEnv"]["OMP_NUM_THREADS"]) == max(1, int(su["cpu"]["limit"]))
     assert cfg["cull"]["enabled"] is True and cfg["cull"]["timeout"] > 0
