@@ -47,6 +47,7 @@ def load_servers():
     """``app/servers.py`` (start/stop either server), loaded from its file: ``app/`` is not a package."""
     spec = importlib.util.spec_from_file_location("lenet_app_servers", REPO / "app" / "servers.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module                      # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

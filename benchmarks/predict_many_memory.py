@@ -123,8 +123,11 @@ def run_predict(code: Path, fmt: str, files: list[Path]) -> dict:
     time.sleep(0.1)
     watch.close()
     out = b"".join(lines).decode()
-    results = (json.loads(out) if fmt == "json" else [json.loads(x) for x in out.splitlines() if x.strip()]
-               if fmt == "jsonl" else out.splitlines())
+    try:
+        results = (json.loads(out) if fmt == "json" else [json.loads(x) for x in out.splitlines() if x.strip()]
+                   if fmt == "jsonl" else out.splitlines())
+    except ValueError:                                        # not valid JSON: counted as no results
+        results = []
     answered = [r for r in results if isinstance(r, dict) and "label" in r]
     right = sum(1 for r in answered if Path(r["file"]).name[0] == str(r["label"]))
     last_open = watch.first_open.get(files[-1].name)
