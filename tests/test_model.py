@@ -1,5 +1,7 @@
 import dataclasses
 import itertools
+import subprocess
+import sys
 import warnings
 
 import pytest
@@ -162,18 +164,29 @@ def test_an_even_kernel_with_same_padding_is_pytorchs_layer_without_its_warning(
     assert isinstance(lab.conv1, EvenSameConv2d) and isinstance(lab.conv1, nn.Conv2d)
     assert lab.conv1.padding == "same" and not isinstance(LabNet().conv1, EvenSameConv2d)
     x = torch.randn(2, 1, 28, 28)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        got = lab.conv1(x)
-        assert lab(x).shape == (2, 10)
-        layer_outputs(lab, x)
     torch_conv = nn.Conv2d(1, 6, 4, padding="same")
     torch_conv.load_state_dict(lab.conv1.state_dict())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")                   # PyTorch's note, here on purpose
-        torch.testing.assert_close(got, torch_conv(x))
-    assert got.shape == (2, 6, 28, 28)
-    assert not any("even kernel" in str(f) for f in warnings.filters)   # no filter left behind
+        torch.testing.assert_close(lab.conv1(x), torch_conv(x))
+    assert lab.conv1(x).shape == (2, 6, 28, 28)
+
+    # PyTorch warns once per process, so the silence is checked in a fresh one, warnings as errors,
+    # with no filter from this test suite's configuration.
+    script = (
+        "import warnings, torch\n"
+        "from lenet_utils.lab_net import LabNet\n"
+        "from lenet_utils.summary import layer_outputs\n"
+        "quiet = [f for f in warnings.filters if f[1] is not None and f[1].match(\"Using padding='same' with even\")]\n"
+        "assert not quiet, quiet\n"
+        "warnings.simplefilter('error')\n"
+        "lab = LabNet(conv1_kernel=4, conv2_kernel=2, conv2_padding='same')\n"
+        "lab(torch.zeros(2, 1, 28, 28)); layer_outputs(lab, torch.zeros(1, 1, 28, 28))\n"
+        "torch.nn.Conv2d(1, 1, 4, padding='same')(torch.zeros(1, 1, 8, 8))\n"   # PyTorch's own layer does warn
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "even kernel" in done.stderr, done.stderr[-2000:]
+    assert 'File "<string>", line 9,' in done.stderr, done.stderr[-2000:]          # the last line, not the lab's
 
 
 def test_lists_become_tuples_and_round_trip_through_dicts():
