@@ -1,9 +1,9 @@
 """Single-image latency: a tensor to logits, and PNG bytes to a prediction.
 
-``forward_single`` is the interactive path (the predict panel, the CLI): one 28x28 image, one
-forward pass. It is compared, in the same rounds, with a plain ``model(x)`` under
-``torch.no_grad()`` with PyTorch's defaults (oneDNN on, every thread), with oneDNN off, and on
-one thread: ``forward_single`` does both.
+The interactive path (the predict panel, the CLI) is ``fast.freeze(model)(x)``, reported as
+``forward_single``: one 28x28 image, one forward pass. It is compared, in the same rounds, with
+a plain ``model(x)`` under ``torch.no_grad()`` with PyTorch's defaults (oneDNN on, every
+thread), with oneDNN off, and on one thread.
 ``predict_image`` adds decoding and the MNIST-style preprocessing of an uploaded digit.
 """
 

@@ -4,7 +4,7 @@
 
 Measured in one process, the stages taking turns: PNG decoding alone (the baseline: any app
 pays it), ``preprocess`` (decoding included), the network's forward pass on one image
-(``inference.forward_single``), and the whole ``predict_image``. Prints medians in ms, each as
+(``fast.freeze(model)``), and the whole ``predict_image``. Prints medians in ms, each as
 a ratio to decoding, and the time beyond decoding (``predict_image`` minus ``decode``: what this
 project adds), then one JSON line. Target: ``predict_image`` median <= 5 ms.
 

@@ -21,14 +21,12 @@ import torch
 from torch import nn
 
 from .checkpoints import CheckpointError
+from .decoding import LIMITS, SUFFIXES, ImageError, ImageSource, Limits, source_name
 from .fast import freeze
-from .preprocess import (CONFIG, LIMITS, ImageError, ImageSource, Limits, NoDigitFound, PreprocessConfig,
-                         naive_input, preprocess, source_name)
+from .preprocess import CONFIG, NoDigitFound, PreprocessConfig, naive_input, preprocess
 
 __all__ = ["ImageError", "ModelError", "NoDigitFound", "Prediction", "default_model", "example_images", "example_label",
            "predict_file", "predict_image", "predict_naive"]
-
-EXAMPLE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 
 
 @dataclass
@@ -119,7 +117,7 @@ def _safe_name(source: object, name: str | None) -> str:
 def _refusal(name: str, err: BaseException) -> Prediction:
     """The boundary: any failure on one image becomes that image's one-line error."""
     if isinstance(err, NoDigitFound):
-        return Prediction(name, error=str(err), stages=getattr(err, "stages", {}))
+        return Prediction(name, error=str(err), stages=err.stages)
     if isinstance(err, ImageError):
         return Prediction(name, error=str(err))
     if isinstance(err, (ModelError, CheckpointError)):
@@ -176,7 +174,7 @@ def example_images(folder: str | Path | None = None) -> list[Path]:
     folder = Path(folder) if folder is not None else examples_dir()
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in EXAMPLE_SUFFIXES and example_label(p) is not None)
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES and example_label(p) is not None)
 
 
 def example_label(path: str | Path) -> int | None:

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
 from PIL import Image
+
+if TYPE_CHECKING:
+    import torch
 
 STYLES = ("grey_png", "rgb_png", "rgba_png", "rgb_jpeg", "grey_jpeg", "photo_jpeg")
 
@@ -171,16 +174,18 @@ class UploadScore:
     refused: int        # uploads the pipeline found no digit in (counted as wrong)
 
 
-def score_uploads(model, pixels, labels, indices: Sequence[int] | None = None, *, seed: int = 0,
-                  styles: Sequence[str] = STYLES, progress=None, desk: bool = False) -> dict[str, UploadScore]:
+def score_uploads(model: torch.nn.Module, pixels: np.ndarray, labels: np.ndarray | Sequence[int],
+                  indices: Sequence[int] | None = None, *, seed: int = 0, styles: Sequence[str] = STYLES,
+                  progress: Callable[[int, int], None] | None = None, desk: bool = False) -> dict[str, UploadScore]:
     """Make an upload of each digit and score ``model`` on it through the pipeline and through a
     naive resize; returns a score per style and ``"all"``. ``progress(done, total)`` is called
     every 500 uploads when given."""
     import torch
 
     from .data import normalize
+    from .decoding import ImageError
     from .inference import predict_logits
-    from .preprocess import ImageError, naive_input, preprocess
+    from .preprocess import naive_input, preprocess
 
     pixels, labels = np.asarray(pixels), np.asarray(labels)
     idx = np.arange(len(pixels)) if indices is None else np.asarray(indices)

@@ -10,7 +10,7 @@ import torch
 from lenet_utils import LeNet5, save_checkpoint
 from lenet_utils.predict import Prediction, example_images
 from lenet_utils.widgets import predict_panel
-from lenet_utils.widgets.predict_panel import answer_html, bars_html
+from lenet_utils.widgets.predict_views import answer_html, bars_html
 
 
 def _live() -> int:

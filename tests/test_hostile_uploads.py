@@ -97,3 +97,53 @@ def test_the_fuzzer_finds_no_escapes_in_a_short_run():
     assert last.startswith("fuzz: ") and " 0 escapes" in last, proc.stdout
     tried = int(last.split()[1])
     assert tried >= 50, last
+
+
+_DAMAGED_TIFFS = r"""
+import io, random, sys
+import numpy as np
+from PIL import Image
+
+a = (np.random.default_rng(0).random((64, 64)) * 255).astype(np.uint8)
+buf = io.BytesIO()
+Image.fromarray(a).save(buf, "TIFF", compression="tiff_lzw")    # compressed: Pillow reads it through libtiff
+rng = random.Random(1)
+cases = []
+for _ in range(40):
+    b = bytearray(buf.getvalue())
+    for _ in range(8):
+        b[rng.randrange(len(b))] = rng.randrange(256)
+    cases.append(bytes(b))
+if sys.argv[1] == "pillow":
+    for data in cases:
+        try:
+            Image.open(io.BytesIO(data)).load()
+        except Exception:
+            pass
+else:
+    from lenet_utils.decoding import ImageError, decode, quiet_libtiff
+    refused = 0
+    for i, data in enumerate(cases):
+        try:
+            decode(data, f"{i}.tif")
+        except ImageError as err:
+            assert str(err).startswith(f"{i}.tif: ") and "\n" not in str(err), str(err)
+            refused += 1
+    print(quiet_libtiff(), refused)
+"""
+
+
+def test_libtiffs_own_error_lines_stay_off_stderr():
+    """Damaged compressed TIFFs make libtiff print C messages to stderr; read through decode(),
+    each is one ImageError and stderr stays empty (libtiff's error handlers are NULL)."""
+    def run(how: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", _DAMAGED_TIFFS, how], capture_output=True, text=True,
+                              timeout=120, cwd=REPO)
+
+    pillow = run("pillow")
+    assert "tempfile.tif: " in pillow.stderr, "the damaged TIFFs no longer make libtiff print: test needs new cases"
+    ours = run("lenet")
+    assert ours.returncode == 0, ours.stderr
+    quiet, refused = ours.stdout.split()
+    assert quiet == "True" and int(refused) >= 10, ours.stdout
+    assert ours.stderr == "", ours.stderr[:500]

@@ -1,4 +1,4 @@
-"""lenet_utils.preprocess: each stage of the pipeline, every supported format, every bad input."""
+"""lenet_utils.preprocess, decoding and paper: each stage of the pipeline, every supported format, every bad input."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import torch
 from PIL import Image, ImageDraw
 
 from lenet_utils.data import MNIST_MEAN, MNIST_STD
-from lenet_utils.preprocess import (STAGES, ImageError, Limits, NoDigitFound, centre_of_mass, decode, naive_input,
-                                    place_by_mass, preprocess, scale_to_box)
+from lenet_utils.decoding import ImageError, Limits, decode
+from lenet_utils.preprocess import (STAGES, NoDigitFound, centre_of_mass, naive_input, place_by_mass, preprocess,
+                                    scale_to_box)
 
 SEVEN = [(0.15, 0.1), (0.85, 0.1), (0.45, 0.95)]  # a 7 in a unit box
 
@@ -256,8 +257,11 @@ def test_mnist_digits_come_through_nearly_unchanged(mnist_test):
     lambda: draw_digit(paper=200, ink=190),                          # ink barely darker than the paper
 ], ids=["white", "black", "transparent", "noise", "too-faint"])
 def test_blank_or_near_blank_is_no_digit_found(make):
-    with pytest.raises(NoDigitFound, match=r"^sheet\.png: no digit found"):
+    with pytest.raises(NoDigitFound, match=r"^sheet\.png: no digit found") as caught:
         preprocess(encode(make(), "PNG"), name="sheet.png")
+    assert isinstance(caught.value, ImageError)                       # caught by type, with what was seen
+    assert list(caught.value.stages)[:3] == ["oriented", "on_white", "grey"]
+    assert all(caught.value.stages[k].dtype == np.uint8 for k in caught.value.stages)
 
 
 # --- bad input ----------------------------------------------------------------------------------
@@ -399,7 +403,7 @@ def test_blur_matches_pillows_box_blur_within_one_grey_level(shape):
     rounding apart; a flat image stays flat and a lone bright pixel spreads over its 3x3 square."""
     from PIL import ImageFilter
 
-    from lenet_utils.preprocess import _blur
+    from lenet_utils.paper import _blur
 
     a = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
     pillow = np.asarray(Image.fromarray(a).filter(ImageFilter.BoxBlur(1)))
@@ -414,7 +418,7 @@ def test_blur_matches_pillows_box_blur_within_one_grey_level(shape):
 
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_pad_edge_is_nps_edge_padding(k):
-    from lenet_utils.preprocess import _pad_edge
+    from lenet_utils.paper import _pad_edge
 
     for shape in [(1, 1), (2, 3), (24, 17)]:
         a = np.random.default_rng(k).integers(0, 256, shape, dtype=np.uint8)
@@ -422,7 +426,7 @@ def test_pad_edge_is_nps_edge_padding(k):
 
 
 def test_percentile_from_the_histogram_is_the_lower_value():
-    from lenet_utils.preprocess import _percentile_u8
+    from lenet_utils.paper import _percentile_u8
 
     rng = np.random.default_rng(0)
     for n in (1, 2, 10, 1001, 40_000):
@@ -462,7 +466,7 @@ def _on_a_desk(sheet: Image.Image, size=(560, 480), at=(130, 90), level=70, seed
 def test_a_sheet_on_a_darker_desk_is_cut_out_first():
     """The desk fills the picture's edges, where the paper is looked for: the sheet is cut out,
     and the digit comes out as from the sheet alone."""
-    from lenet_utils.preprocess import find_sheet
+    from lenet_utils.paper import find_sheet
 
     sheet = draw_digit()                                   # 320x240 paper, a 7 at (180, 40)-(260, 160)
     on_desk = _on_a_desk(sheet)
@@ -478,7 +482,7 @@ def test_a_sheet_on_a_darker_desk_is_cut_out_first():
 
 @pytest.mark.parametrize("case", ["plain sheet", "blank", "bold light digit on black", "light sheet on white"])
 def test_no_sheet_is_cut_out_when_there_is_no_darker_surround(case):
-    from lenet_utils.preprocess import find_sheet
+    from lenet_utils.paper import find_sheet
 
     if case == "plain sheet":
         img = draw_digit()

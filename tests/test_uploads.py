@@ -99,7 +99,7 @@ def test_on_desk_lays_the_sheet_on_a_larger_darker_surface(style, digit):
 
 def test_sheets_on_a_desk_are_read_after_the_sheet_is_cut_out(mnist_test):
     """A photo of a sheet lying on a desk: the desk fills the picture's edges, where the pipeline
-    looks for the paper. preprocess.find_sheet cuts the sheet out first (benchmarks/upload_accuracy.py
+    looks for the paper. paper.find_sheet cuts the sheet out first (benchmarks/upload_accuracy.py
     --desk runs more)."""
     from lenet_utils.checkpoints import load_pretrained
 

@@ -16,7 +16,8 @@ from lenet_utils.predict import example_images, example_label
 from lenet_utils.preprocess import STAGES
 from lenet_utils.widgets import predict_panel
 from lenet_utils.widgets.drawing_pad import DrawingPad, render_strokes
-from lenet_utils.widgets.predict_panel import GIVEN, SHIPPED, PredictPanel, answer_html, bars_html
+from lenet_utils.widgets.predict_panel import GIVEN, SHIPPED, PredictPanel
+from lenet_utils.widgets.predict_views import answer_html, bars_html
 
 
 def upload(panel: PredictPanel, data: bytes, name: str = "digit.png") -> None:

@@ -10,14 +10,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..preprocess import centre_of_mass
+from ..preprocess import CONFIG, centre_of_mass
 from ._answers import unanswered
 from ._core import Feedback, verdict
 
 __all__ = ["check_box_size", "check_is_dark_on_light", "check_centre_shift"]
 
-BOX = 20      # MNIST's digit box
-CANVAS = 28   # MNIST's image side
+BOX, CANVAS = CONFIG.box, CONFIG.canvas     # MNIST's digit box (20) and image side (28)
 
 
 def _call(fn: Callable, *args) -> tuple[Any, Feedback | None]:

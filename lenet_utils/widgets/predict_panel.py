@@ -5,37 +5,34 @@
 
 Every input (an uploaded file, an example from ``data/examples``, the drawing pad) becomes bytes
 and goes through :func:`lenet_utils.predict.predict_image`, the same path as the CLI. A refused
-input shows as a one-line message in the panel; nothing raises into the notebook.
+input shows as a one-line message in the panel; nothing raises into the notebook. This module
+decides when to show what; :mod:`.predict_views` makes the pictures, the answer and the bars.
 """
 
 from __future__ import annotations
 
 import html
-import io
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Mapping
 
 import ipywidgets as W
 import numpy as np
-from PIL import Image
 from torch import nn
 
+from ..decoding import SUFFIXES
 from ..predict import Prediction, example_images, example_label, predict_image
-from ..preprocess import STAGES
 from .drawing_pad import DrawingPad
+from .predict_views import (NET_SIDE, VIEW_SIDE, answer_html, bars_html, blank_png, card, close_all, png_bytes, row,
+                            step_tiles)
 from .share_box import ShareBox
 
 _CSS = (Path(__file__).parent / "predict_panel.css").read_text()
 
 SHIPPED = "shipped"            # model chooser value of the checkpoint inside the package
 GIVEN = "given"                # ... of a model passed to predict_panel(model=...)
-VIEW_SIDE = 200                # px: your image and the drawing pad
-STEP_SIDE = 96                 # px: each stage in "show the steps" (8 fit in a notebook's width)
-NET_SIDE = 196                 # px: the network's 28x28 input, 7 screen pixels per pixel (crisp)
-UNSURE = 0.6                   # below this confidence the panel says the network is unsure
-ACCEPT = "image/*,.png,.jpg,.jpeg,.gif,.bmp,.webp,.tif,.tiff"
+ACCEPT = ",".join(("image/*", *SUFFIXES))   # what the upload button offers: what the decoder reads
 
 
 @dataclass
@@ -45,76 +42,13 @@ class _Source:
     kind: str                  # "upload" | "example" | "drawing"
 
 
-def png_bytes(a: np.ndarray, side: int | None = None, *, pixelated: bool = False) -> bytes:
-    """A uint8 image array as PNG, scaled so its longer side is ``side`` (nearest-neighbour when
-    ``pixelated``, so each of the network's 28x28 pixels stays a visible square)."""
-    img = Image.fromarray(np.ascontiguousarray(a))
-    if side:
-        h, w = a.shape[:2]
-        s = side / max(h, w)
-        size = (max(1, round(w * s)), max(1, round(h * s)))
-        img = img.resize(size, Image.NEAREST if pixelated or s > 1 else Image.BOX)
-    buf = io.BytesIO()
-    img.save(buf, "PNG", compress_level=1)
-    return buf.getvalue()
-
-
-def _blank(side: int = VIEW_SIDE) -> bytes:
-    return png_bytes(np.full((side, side), 245, np.uint8))
-
-
-def bars_html(probabilities: list[float] | None) -> str:
-    """The ten probabilities as a bar chart (HTML, no figure: it redraws instantly)."""
-    probs = [p if isinstance(p, float) and math.isfinite(p) else 0.0 for p in (probabilities or [0.0] * 10)]
-    top = int(np.argmax(probs)) if probabilities else -1   # a number that is not finite is never shown
-    cols = []
-    for digit, p in enumerate(probs):
-        cls = "lenet-bar lenet-top" if digit == top else "lenet-bar"
-        cols.append(f"<div class='lenet-bar-col' title='{digit}: {p:.2%}'>"
-                    f"<div class='lenet-bar-value'>{_pct(p) if probabilities else ''}</div>"
-                    f"<div class='{cls}' style='height:{max(p, 0.0) * 100:.1f}%'></div>"
-                    f"<div class='lenet-bar-label'>{digit}</div></div>")
-    return f"<div class='lenet-bars' data-top='{top}'>{''.join(cols)}</div>"
-
-
-def _pct(p: float) -> str:
-    return f"{p:.0%}" if p >= 0.01 else ("<1%" if p >= 0.001 else "")
-
-
-def answer_html(pred: Prediction | None) -> str:
-    """The big digit and its confidence; a grey dash when there is no answer."""
-    if pred is None or pred.label is None or not math.isfinite(pred.confidence or 0.0):
-        why = "no digit found" if pred is not None and "no digit found" in (pred.error or "") else \
-            ("could not read the image" if pred is not None else "upload, pick or draw a digit")
-        return (f"<div class='lenet-answer' data-label=''><div class='lenet-digit lenet-none'>&ndash;</div>"
-                f"<div class='lenet-confidence'>{html.escape(why)}</div></div>")
-    unsure = ("<div class='lenet-unsure'>The network is unsure: is it one clear digit, large and "
-              "centred in the picture?</div>") if pred.confidence < UNSURE else ""
-    return (f"<div class='lenet-answer' data-label='{pred.label}'>"
-            f"<div class='lenet-digit'>{pred.label}</div>"
-            f"<div class='lenet-confidence'>{pred.confidence:.1%} sure</div>{unsure}</div>")
-
-
-def _row(*children: W.Widget) -> W.HBox:
-    box = W.HBox(list(children))
-    box.add_class("lenet-row")
-    return box
-
-
-def _card(title: str, *children: W.Widget, note: W.Widget | None = None) -> W.VBox:
-    box = W.VBox([W.HTML(f"<div class='lenet-card-title'>{html.escape(title)}</div>"), *children,
-                  *([note] if note is not None else [])])
-    box.add_class("lenet-card")
-    return box
-
-
 class PredictPanel(W.VBox):
     """The panel. Its parts are attributes so tests and curious readers can drive them:
     ``upload``, ``example_button``, ``pad``, ``model_choice``, ``steps_toggle``; the last answer is
     ``prediction`` and the message line's text is ``message_text``."""
 
     def __init__(self, model: nn.Module | None = None, *, examples: str | Path | None = None,
-                 checkpoints: str | Path | None = None):
+                 checkpoints: str | Path | None = None) -> None:
         self._given = model
         self._examples = example_images(examples)
         self._example_index = 0
@@ -144,10 +78,10 @@ class PredictPanel(W.VBox):
         self.pad = DrawingPad(size=VIEW_SIDE, stroke_width=14.0)   # pen ~ 1/14 of the pad: MNIST-like strokes
         self.pad.add_class("lenet-pad-widget")
 
-        self.original = W.Image(value=_blank(), format="png", layout=W.Layout(width=f"{VIEW_SIDE}px"))
+        self.original = W.Image(value=blank_png(), format="png", layout=W.Layout(width=f"{VIEW_SIDE}px"))
         self.original.add_class("lenet-frame")
         self.original_note = W.HTML("<div class='lenet-card-note'>&nbsp;</div>")
-        self.network_input = W.Image(value=_blank(NET_SIDE), format="png",
+        self.network_input = W.Image(value=blank_png(NET_SIDE), format="png",
                                      layout=W.Layout(width=f"{NET_SIDE}px", height=f"{NET_SIDE}px"))
         self.network_input.add_class("lenet-pixelated")
         self.network_input.add_class("lenet-frame")
@@ -164,10 +98,10 @@ class PredictPanel(W.VBox):
                            self.steps_toggle])
         controls.add_class("lenet-controls")
         cards = W.HBox([
-            _card("Your image", self.original, note=self.original_note),
-            _card("...or draw one", self.pad),
-            _card("What the network sees (28x28), and answers",
-                  _row(self.network_input, self.answer), self.bars,
+            card("Your image", self.original, note=self.original_note),
+            card("...or draw one", self.pad),
+            card("What the network sees (28x28), and answers",
+                  row(self.network_input, self.answer), self.bars,
                   note=W.HTML("<div class='lenet-card-note'>the input: light ink on black, as in MNIST</div>")),
         ])
         cards.add_class("lenet-cards")
@@ -296,7 +230,7 @@ class PredictPanel(W.VBox):
         self.share.offer(pred, src.kind, example_label(src.name) if src.kind == "example" else None)
         return pred
 
-    def _show(self, pred: Prediction | None, stages: dict[str, np.ndarray]) -> None:
+    def _show(self, pred: Prediction | None, stages: Mapping[str, np.ndarray]) -> None:
         self.prediction = pred
         if "oriented" in stages:
             shown = stages["oriented"]
@@ -304,36 +238,21 @@ class PredictPanel(W.VBox):
             self.original_note.value = (f"<div class='lenet-card-note'>{html.escape(self._source.name)}, "
                                         f"{shown.shape[1]}x{shown.shape[0]} px</div>")
         else:
-            self.original.value = _blank()
+            self.original.value = blank_png()
             self.original_note.value = "<div class='lenet-card-note'>&nbsp;</div>"
         if pred is not None and pred.ok:
             self.network_input.value = png_bytes(stages["centred"], NET_SIDE, pixelated=True)
         else:
-            self.network_input.value = _blank(NET_SIDE)
+            self.network_input.value = blank_png(NET_SIDE)
         self.answer.value = answer_html(pred)
         self.bars.value = bars_html(pred.probabilities if pred is not None and pred.ok else None)
         self._show_steps(stages)
 
-    def _show_steps(self, stages: dict[str, np.ndarray]) -> None:
+    def _show_steps(self, stages: Mapping[str, np.ndarray]) -> None:
         if not self.steps_toggle.value:
             return
-        tiles = []
-        for i, (key, caption) in enumerate(STAGES.items(), 1):
-            if key not in stages:
-                continue
-            a = stages[key]
-            small = max(a.shape[:2]) <= 64
-            img = W.Image(value=png_bytes(a, STEP_SIDE, pixelated=small), format="png")
-            img.add_class("lenet-frame")
-            if small:
-                img.add_class("lenet-pixelated")
-            label = W.HTML(f"<div class='lenet-step-caption'><b>{i}. {html.escape(caption)}</b><br>"
-                           f"{a.shape[1]}x{a.shape[0]}</div>")
-            tile = W.VBox([img, label])
-            tile.add_class("lenet-step")
-            tiles.append(tile)
-        old, self.steps.children = self.steps.children, tiles
-        _close_all(old)                   # else every upload leaves its tiles alive in the kernel
+        old, self.steps.children = self.steps.children, step_tiles(stages)
+        close_all(old)                   # else every upload leaves its tiles alive in the kernel
 
     def _say(self, text: str, error: bool = False) -> None:
         """One line under the cards: what happened, or (in red) why not."""
@@ -341,9 +260,9 @@ class PredictPanel(W.VBox):
         body = f"<span class='lenet-error'>{html.escape(text)}</span>" if error else html.escape(text)
         self.message.value = f"<div class='lenet-message' data-error='{int(error)}'>{body}</div>"
 
-    def _guard(self, callback):
+    def _guard(self, callback: Callable[..., object]) -> Callable[..., None]:
         """Widget callbacks never raise into the kernel log: any failure becomes the message line."""
-        def run(*args):
+        def run(*args: object) -> None:
             try:
                 callback(*args)
             except Exception as err:  # noqa: BLE001 - shown to the user, one line, never a traceback
@@ -354,17 +273,6 @@ class PredictPanel(W.VBox):
                 if os.environ.get("LENET_DEBUG"):
                     raise
         return run
-
-
-def _close_all(widgets: tuple) -> None:
-    """Close widgets and everything inside them, their layout and style included (each is a
-    widget of its own: a closed widget leaves ``Widget.widgets``, its layout does not by itself)."""
-    for w in widgets:
-        _close_all(getattr(w, "children", ()))
-        for part in (getattr(w, "layout", None), getattr(w, "style", None)):
-            if isinstance(part, W.Widget):
-                part.close()
-        w.close()
 
 
 def predict_panel(model: nn.Module | None = None, *, examples: str | Path | None = None,

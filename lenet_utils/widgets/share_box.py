@@ -60,7 +60,7 @@ class ShareBox(W.VBox):
     """The box. ``offer(pred, kind, truth)`` after each answer; ``share()`` is the button's action.
     ``owner`` decides whose shares ``mine()`` lists and ``delete`` may remove."""
 
-    def __init__(self, db: ClassDB | None = None, owner: str | None = None):
+    def __init__(self, db: ClassDB | None = None, owner: str | None = None) -> None:
         self._db = db
         self.owner = owner or default_owner()
         self._pred: Prediction | None = None

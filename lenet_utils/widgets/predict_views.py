@@ -1,0 +1,122 @@
+"""What the predict panel shows, made from a prediction: pictures as PNG, the answer and the bars as HTML.
+
+Lesson: notebook 05's panel. Everything here is a plain function of its input (no widget state),
+so the panel only decides *when* to show, and tests read the HTML directly. A number that is
+not finite is never shown, and each stage's tile is closed when it is replaced.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+from typing import Mapping, Sequence
+
+import ipywidgets as W
+import numpy as np
+from PIL import Image
+
+from ..predict import Prediction
+from ..preprocess import STAGES
+
+VIEW_SIDE = 200                # px: your image and the drawing pad
+STEP_SIDE = 96                 # px: each stage in "show the steps" (8 fit in a notebook's width)
+NET_SIDE = 196                 # px: the network's 28x28 input, 7 screen pixels per pixel (crisp)
+UNSURE = 0.6                   # below this confidence the panel says the network is unsure
+
+
+def png_bytes(a: np.ndarray, side: int | None = None, *, pixelated: bool = False) -> bytes:
+    """A uint8 image array as PNG, scaled so its longer side is ``side`` (nearest-neighbour when
+    ``pixelated``, so each of the network's 28x28 pixels stays a visible square)."""
+    img = Image.fromarray(np.ascontiguousarray(a))
+    if side:
+        h, w = a.shape[:2]
+        s = side / max(h, w)
+        size = (max(1, round(w * s)), max(1, round(h * s)))
+        img = img.resize(size, Image.NEAREST if pixelated or s > 1 else Image.BOX)
+    buf = io.BytesIO()
+    img.save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def blank_png(side: int = VIEW_SIDE) -> bytes:
+    """An empty light-grey square: the place of a picture not shown yet."""
+    return png_bytes(np.full((side, side), 245, np.uint8))
+
+
+def bars_html(probabilities: list[float] | None) -> str:
+    """The ten probabilities as a bar chart (HTML, no figure: it redraws instantly)."""
+    probs = [p if isinstance(p, float) and math.isfinite(p) else 0.0 for p in (probabilities or [0.0] * 10)]
+    top = int(np.argmax(probs)) if probabilities else -1   # a number that is not finite is never shown
+    cols = []
+    for digit, p in enumerate(probs):
+        cls = "lenet-bar lenet-top" if digit == top else "lenet-bar"
+        cols.append(f"<div class='lenet-bar-col' title='{digit}: {p:.2%}'>"
+                    f"<div class='lenet-bar-value'>{_pct(p) if probabilities else ''}</div>"
+                    f"<div class='{cls}' style='height:{max(p, 0.0) * 100:.1f}%'></div>"
+                    f"<div class='lenet-bar-label'>{digit}</div></div>")
+    return f"<div class='lenet-bars' data-top='{top}'>{''.join(cols)}</div>"
+
+
+def _pct(p: float) -> str:
+    return f"{p:.0%}" if p >= 0.01 else ("<1%" if p >= 0.001 else "")
+
+
+def answer_html(pred: Prediction | None) -> str:
+    """The big digit and its confidence; a grey dash when there is no answer."""
+    if pred is None or pred.label is None or not math.isfinite(pred.confidence or 0.0):
+        why = "no digit found" if pred is not None and "no digit found" in (pred.error or "") else \
+            ("could not read the image" if pred is not None else "upload, pick or draw a digit")
+        return (f"<div class='lenet-answer' data-label=''><div class='lenet-digit lenet-none'>&ndash;</div>"
+                f"<div class='lenet-confidence'>{html.escape(why)}</div></div>")
+    unsure = ("<div class='lenet-unsure'>The network is unsure: is it one clear digit, large and "
+              "centred in the picture?</div>") if pred.confidence < UNSURE else ""
+    return (f"<div class='lenet-answer' data-label='{pred.label}'>"
+            f"<div class='lenet-digit'>{pred.label}</div>"
+            f"<div class='lenet-confidence'>{pred.confidence:.1%} sure</div>{unsure}</div>")
+
+
+def step_tiles(stages: Mapping[str, np.ndarray]) -> list[W.VBox]:
+    """A tile per stage present in ``stages``, in pipeline order: the picture and its caption."""
+    tiles = []
+    for i, (key, caption) in enumerate(STAGES.items(), 1):
+        if key not in stages:
+            continue
+        a = stages[key]
+        small = max(a.shape[:2]) <= 64
+        img = W.Image(value=png_bytes(a, STEP_SIDE, pixelated=small), format="png")
+        img.add_class("lenet-frame")
+        if small:
+            img.add_class("lenet-pixelated")
+        label = W.HTML(f"<div class='lenet-step-caption'><b>{i}. {html.escape(caption)}</b><br>"
+                       f"{a.shape[1]}x{a.shape[0]}</div>")
+        tile = W.VBox([img, label])
+        tile.add_class("lenet-step")
+        tiles.append(tile)
+    return tiles
+
+
+def row(*children: W.Widget) -> W.HBox:
+    """Children side by side."""
+    box = W.HBox(list(children))
+    box.add_class("lenet-row")
+    return box
+
+
+def card(title: str, *children: W.Widget, note: W.Widget | None = None) -> W.VBox:
+    """A titled card: the title, the children, and an optional note under them."""
+    box = W.VBox([W.HTML(f"<div class='lenet-card-title'>{html.escape(title)}</div>"), *children,
+                  *([note] if note is not None else [])])
+    box.add_class("lenet-card")
+    return box
+
+
+def close_all(widgets: Sequence[W.Widget]) -> None:
+    """Close widgets and everything inside them, their layout and style included (each is a
+    widget of its own: a closed widget leaves ``Widget.widgets``, its layout does not by itself)."""
+    for w in widgets:
+        close_all(getattr(w, "children", ()))
+        for part in (getattr(w, "layout", None), getattr(w, "style", None)):
+            if isinstance(part, W.Widget):
+                part.close()
+        w.close()
