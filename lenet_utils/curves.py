@@ -74,7 +74,8 @@ class LivePlot:
     ``benchmarks/live_plot.py`` measures it). The last batch is always drawn. ``show=False`` renders
     the picture as JupyterLab would, without displaying it."""
 
-    def __init__(self, every: int = 40, budget: float = 100.0, figsize=(10, 3.5), dpi: int = 80, show: bool = True):
+    def __init__(self, every: int = 40, budget: float = 100.0, figsize: tuple[float, float] = (10, 3.5),
+                 dpi: int = 80, show: bool = True):
         self.every, self.budget, self._clock = every, budget, time.perf_counter
         self.fig, self.axes = plt.subplots(1, 2, figsize=figsize, dpi=dpi)
         plt.close(self.fig)                        # shown by display(), not again by the inline backend

@@ -47,7 +47,7 @@ class NormalizedImages:
     def __len__(self) -> int:
         return len(self.pixels)
 
-    def __getitem__(self, index) -> torch.Tensor:
+    def __getitem__(self, index: int | slice | torch.Tensor | tuple) -> torch.Tensor:
         first, rest = (index[0], index[1:]) if isinstance(index, tuple) else (index, ())
         x = normalize(self.pixels[first])                          # (B, 1, 28, 28), or (28, 28)
         if x.dim() == 2:

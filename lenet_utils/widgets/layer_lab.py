@@ -22,30 +22,11 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..config import ConfigError, LeNetConfig
-from ..experiments import (
-    BATCH_SIZE,
-    DEFAULT_BUDGET,
-    STEPS_PER_EPOCH,
-    TRAIN_SIZE,
-    Leaderboard,
-    RunFileError,
-    RunRecord,
-    VariantTable,
-    budget_steps,
-    course_table,
-    default_runs_path,
-    load_runs,
-    train_variant,
-)
-from .lab_network import (
-    ERROR_BORDER,
-    REFERENCE,
-    STYLE,
-    describe,
-    network_column,
-    network_controls,
-    widths_text,
-)
+from ..data import MNISTSplit
+from ..experiments import (BATCH_SIZE, DEFAULT_BUDGET, STEPS_PER_EPOCH, TRAIN_SIZE, Leaderboard, RunFileError,
+                           RunRecord, VariantTable, budget_steps, course_table, default_runs_path, load_runs,
+                           train_variant)
+from .lab_network import ERROR_BORDER, REFERENCE, STYLE, describe, network_column, network_controls, widths_text
 from .lab_views import curves_png, explain, message
 
 REDRAW_SECONDS = 0.5  # the live curve is redrawn at most this often (a PNG takes ~0.1 s)
@@ -55,8 +36,9 @@ class LayerLab(widgets.VBox):
     """The lab as one widget. Its parts are attributes, so a test or a notebook can drive it:
     ``lab.controls["pool"].value = "max"``, ``lab.train(wait=True)``, ``lab.leaderboard``."""
 
-    def __init__(self, *, train=None, test=None, table: VariantTable | None | str = "default",
-                 budget: float | None = None, seed: int = 0, device: str = "auto", runs_path=None):
+    def __init__(self, *, train: MNISTSplit | None = None, test: MNISTSplit | None = None,
+                 table: VariantTable | None | str = "default", budget: float | None = None, seed: int = 0,
+                 device: str = "auto", runs_path: str | Path | None = None):
         self._train_split, self._test_split = train, test
         self.device = device
         self.table = course_table() if table == "default" else table
