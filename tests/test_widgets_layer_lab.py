@@ -123,7 +123,7 @@ def test_a_tiny_training_budget_adds_a_leaderboard_row(lab):
     assert isinstance(run, RunRecord) and lab.last_error is None
     assert run.steps == 2 and run.config == LeNetConfig(pool="max") and run.name == "run 1"
     assert lab.progress.value == lab.progress.max == 2
-    assert len(lab.leaderboard) == 1 and lab.runs[0] is run
+    assert len(lab.leaderboard) == 1 and lab.leaderboard.runs[0] is run
     board = lab.board_html.value
     assert "pool=max" in board and f"{run.test_acc:.2%}" in board and "61,706" in board
     assert "run 1" in lab.status.value and "lenet-lab-ok" in lab.status.value
@@ -142,7 +142,7 @@ def test_controls_stay_live_and_a_second_run_is_refused_while_one_trains():
         assert params_shown(lab) == layer_summary(LeNetConfig(conv1_channels=10)).total_params
         lab.stop()
         assert lab.wait(WAIT)
-        run = lab.runs[0]
+        run = lab.leaderboard.runs[0]
         assert run.stopped and 1 <= run.steps < 200
         assert run.config == LeNetConfig()  # the run kept the config it started with
         assert "stopped early" in lab.status.value and "(stopped)" in lab.board_html.value
@@ -191,7 +191,7 @@ def test_runs_are_saved_to_and_loaded_from_a_file(lab, tmp_path):
     try:
         other.load_button.click()
         assert "Loaded 1 run(s)" in other.file_message.value
-        assert [r.name for r in other.runs] == ["runs/run 1"]  # named after its file
+        assert [r.name for r in other.leaderboard.runs] == ["runs/run 1"]  # named after its file
         assert "runs/run 1" in other.board_html.value
         other.load()  # the same file again: nothing doubles
         assert len(other.leaderboard) == 1 and "already here" in other.file_message.value

@@ -241,10 +241,6 @@ class LayerLab(widgets.VBox):
         return self._train_split, self._test_split
 
     # --- leaderboard, curves, files -----------------------------------------------------------
-    @property
-    def runs(self) -> list[RunRecord]:
-        return list(self.leaderboard.runs)
-
     def _refresh_board(self) -> None:
         self.board_html.value = self.leaderboard._repr_html_()
         self._draw(None)
