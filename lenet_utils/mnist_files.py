@@ -97,6 +97,15 @@ def _check_kinds(raw: Path, checksums: dict[str, str]) -> None:
             raise MNISTUnavailable(f"{raw / name} is a folder where a file belongs; remove it and run again")
 
 
+def _hard_link(found: Path, tmp: Path) -> bool:
+    """Make ``tmp`` a second name of ``found``; False where the file system can't (another device)."""
+    try:
+        os.link(found, tmp)
+        return True
+    except OSError:
+        return False
+
+
 def _copy_offline(source: Path, raw: Path, checksums: dict[str, str]) -> None:
     if not source.is_dir():
         raise MNISTUnavailable(
@@ -108,12 +117,12 @@ def _copy_offline(source: Path, raw: Path, checksums: dict[str, str]) -> None:
     for name in checksums:
         candidates = [source / name, source / f"{name}.gz", source / "MNIST" / "raw" / name,
                       source / "MNIST" / "raw" / f"{name}.gz"]
+        target = raw / name
+        if target.is_file() and _md5(target) == checksums[name]:
+            continue  # already here and right (a link's ctime moves when another name is added)
         found = next((c for c in candidates if c.is_file()), None)
         if found is None:
             missing.append(name)
-            continue
-        target = raw / name
-        if target.is_file() and _md5(target) == checksums[name]:
             continue
         _copy_one(found, target, checksums[name])
     if missing:
@@ -124,13 +133,18 @@ def _copy_offline(source: Path, raw: Path, checksums: dict[str, str]) -> None:
 
 
 def _copy_one(found: Path, target: Path, expected: str) -> None:
-    """Copy or decompress ``found`` to ``target``: through a temporary name in the same folder,
+    """Link, copy or decompress ``found`` to ``target``: through a temporary name in the same folder,
     at most the size its IDX header declares (and the real file's size), checked against its
-    MD5 before it takes the real name. The temporary file is removed on any failure, Ctrl-C included."""
+    MD5 before it takes the real name. The temporary file is removed on any failure, Ctrl-C included.
+
+    An uncompressed source on the same file system is hard-linked, not copied, and still checked:
+    a class whose ``LENET_MNIST_DIR`` points at one prepared folder then memory-maps one file, so
+    the page cache holds MNIST once for everybody (a copy per student is 55 MB of RAM each)."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
     opener = gzip.open if found.suffix == ".gz" else open
+    linked = found.suffix != ".gz" and _hard_link(found, tmp)
     try:
-        with opener(found, "rb") as src, open(tmp, "wb") as dst:
+        with opener(found, "rb") as src, open(os.devnull if linked else tmp, "wb") as dst:
             head = src.read(4)
             if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in _IDX_ITEM or not 1 <= head[3] <= 4:
                 raise MNISTUnavailable(f"{found} is not an IDX file (its header is wrong); replace it with a "

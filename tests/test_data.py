@@ -268,3 +268,14 @@ def test_verified_stamp_is_json(tmp_path, fake_mnist):
     prepare_mnist(tmp_path / "r", source=source, checksums=checksums)
     stamp = json.loads((tmp_path / "r" / "MNIST" / "raw" / ".verified.json").read_text())
     assert set(stamp) == set(checksums)
+
+
+def test_a_plain_source_is_linked_not_copied_and_still_checked(tmp_path, fake_mnist):
+    """A class shares one page-cache copy of MNIST only if every student's file is the same inode."""
+    source, checksums, _ = fake_mnist
+    root = tmp_path / "root"
+    prepare_mnist(root, source=source, checksums=checksums)
+    raw = root / "MNIST" / "raw"
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):  # plain in the source: linked
+        assert (raw / name).stat().st_ino == (source / name).stat().st_ino
+    assert (raw / "train-images-idx3-ubyte").stat().st_nlink == 1       # gzipped: decompressed, its own file
