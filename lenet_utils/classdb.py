@@ -29,11 +29,11 @@ from typing import Iterator
 import numpy as np
 
 from .classdb_retry import RETRY_SECONDS, ClassDBBusy, ClassDBError, retry
+from .mnist_files import SIDE   # a share's pixels are the network's 28 x 28 input
 
 __all__ = ["ClassDB", "ClassDBBusy", "ClassDBError", "Share", "clean_nickname", "default_path"]
 
 APPLICATION_ID = 0x4C654E35      # "LeN5": marks the file as this course's class store
-SIDE = 28
 BUSY_TIMEOUT_MS = 100            # SQLite's own short wait; longer waits are our backoff below
 NICKNAME_MAX = 40
 ORIGINAL_MAX_BYTES = 200_000     # the size-capped original (a PNG, longer side <= 256 px)
