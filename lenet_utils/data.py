@@ -178,9 +178,10 @@ class BatchLoader:
 
     Each pass draws a fresh permutation from one seeded generator, so a run is reproducible
     and epochs still differ. Drop-in for a ``DataLoader`` of ``(x, y)`` in a training loop.
+    ``batch_size`` has no default: the recipe's (``TrainConfig.batch_size``) is the one to pass.
     """
 
-    def __init__(self, images: torch.Tensor | NormalizedImages, labels: torch.Tensor, batch_size: int = 128, *,
+    def __init__(self, images: torch.Tensor | NormalizedImages, labels: torch.Tensor, batch_size: int, *,
                  shuffle: bool = True, seed: int = 0, augment: Augment | None = None,
                  drop_last: bool = False, device: torch.device | str | None = None):
         if len(images) != len(labels):

@@ -238,7 +238,7 @@ def test_loader_without_shuffle_and_drop_last():
 def test_loader_rejects_bad_arguments():
     images, labels = _toy(4)
     with pytest.raises(ValueError, match="differ in length"):
-        BatchLoader(images, labels[:3])
+        BatchLoader(images, labels[:3], 2)
     with pytest.raises(ValueError, match="batch_size"):
         BatchLoader(images, labels, batch_size=0)
 
