@@ -13,13 +13,17 @@ and its ten bars. The memory of the server and every process it started is taken
 * PSS (proportional set size: a page shared by k processes counts 1/k in each, so torch's
   libraries, shared by Voila's kernels, count once in all) and USS (pages no other process has);
 * with no visitor yet, after the first visitor's answer, after the last one's (settled 3 s);
-* per extra visitor = (with N - with 1) / (N - 1), visitors per GB = 1024 / that.
+* per extra visitor = (with N - with 1) / (N - 1), visitors per GB = 1024 / that. USS is what a
+  visitor adds to the machine (torch's libraries are mapped once, whoever maps them); PSS also
+  moves when other processes on the machine map the same libraries, so on a busy machine it is
+  the noisier of the two.
 
-The browser may only talk to 127.0.0.1: any other request is aborted and counted, and so is
-any local request answered with an error (a missing offline asset), so an offline page is
-proved, not assumed. Solara serves its JavaScript offline from ``solara-assets``
-(``pip install -e ".[solara]"``); without it the Solara page cannot render here and the run
-says so.
+The browser may only talk to 127.0.0.1: any other request is aborted, counted and listed, and
+any local request answered with an error (a missing offline asset) is counted too, so an offline
+page is proved, not assumed. (Voila's page asks a CDN for Font Awesome's CSS: its icons are
+missing offline; nothing else is.) Solara serves its JavaScript offline from ``solara-assets``
+(``pip install -e ".[solara]"``) and ``app/solara_offline.py`` (what solara-assets lacks, from
+npm); without them the Solara page cannot render here and the run says so.
 
 Prints a table and writes ``benchmarks/results/app_memory.json`` (or ``--out``).
 """
@@ -155,7 +159,7 @@ def measure(servers, tool: str, browser, visitors: int, log_dir: Path) -> dict:
         for kind in ("pss", "uss"):
             row[f"first_visitor_{kind}_mb"] = round(one[f"{kind}_mb"] - mem["0"][f"{kind}_mb"], 1)
             row[f"per_extra_visitor_{kind}_mb"] = round((many[f"{kind}_mb"] - one[f"{kind}_mb"]) / (visitors - 1), 1)
-        row["visitors_per_gb"] = round(1024 / max(row["per_extra_visitor_pss_mb"], 0.1), 1)
+            row[f"visitors_per_gb_{kind}"] = round(1024 / max(row[f"per_extra_visitor_{kind}_mb"], 0.1), 1)
     return row
 
 
@@ -187,7 +191,7 @@ def main() -> int:
             print(f"{tool:7s} {r['version']:8s} PSS: none {m['0']['pss_mb']:6.0f} MB, 1 visitor {m['1']['pss_mb']:6.0f} MB, "
                   f"{args.visitors} visitors {m[str(args.visitors)]['pss_mb']:6.0f} MB; per extra visitor "
                   f"{r['per_extra_visitor_pss_mb']:.1f} MB PSS, {r['per_extra_visitor_uss_mb']:.1f} MB USS; "
-                  f"~{r['visitors_per_gb']:.0f} visitors per GB; requests blocked {r['blocked_count']}, "
+                  f"~{r['visitors_per_gb_uss']:.0f} visitors per GB (USS); requests blocked {r['blocked_count']}, "
                   f"failed {r['failed_count']}", flush=True)
         browser.close()
     report = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "visitors": args.visitors,
@@ -196,7 +200,10 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"written: {args.out}")
-    ok = all("error" not in r and r["blocked_count"] == 0 and r["failed_count"] == 0 for r in rows)
+    for r in rows:
+        for url in sorted(set(r["blocked_requests"])):
+            print(f"{r['tool']}: the page asked another host for {url} (aborted)")
+    ok = all("error" not in r and r["failed_count"] == 0 and all(a["bars"] == 10 for a in r["answers"]) for r in rows)
     return 0 if ok else 1
 
 
