@@ -69,9 +69,10 @@ def freeze(model: nn.Module) -> Frozen:
     """``model``'s :class:`Frozen` for answering one image at a time (the predict panel, the CLI).
 
     Built on first use and kept while the model's weights equal the snapshot's; an optimizer step,
-    ``load_state_dict`` or any edit makes the next call build it again. Checking costs one
-    comparison of the weights (a few microseconds for LeNet-5). A caller that knows its model
-    no longer changes can keep the returned callable and skip the check."""
+    ``load_state_dict`` or any edit (``.data`` writes too) makes the next call build it again.
+    Checking compares the weights value by value, tens of microseconds for LeNet-5 (the old
+    check read PyTorch's private version counters and measured slower). A caller that knows its
+    model no longer changes can keep the returned callable and skip the check."""
     with _LOCK:
         snapshot = _SNAPSHOTS.get(model)
     if snapshot is None or not snapshot.is_snapshot_of(model):
