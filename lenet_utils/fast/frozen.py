@@ -70,9 +70,10 @@ def freeze(model: nn.Module) -> Frozen:
 
     Built on first use and kept while the model's weights equal the snapshot's; an optimizer step,
     ``load_state_dict`` or any edit (``.data`` writes too) makes the next call build it again.
-    Checking compares the weights value by value, tens of microseconds for LeNet-5 (the old
-    check read PyTorch's private version counters and measured slower). A caller that knows its
-    model no longer changes can keep the returned callable and skip the check."""
+    Checking compares the weights value by value: tens of microseconds for LeNet-5, and
+    ``freeze(model)(x)`` measured no slower than the cache it replaced, keyed on PyTorch's private
+    version counters. A caller that knows its model no longer changes can keep the returned
+    callable and skip the check."""
     with _LOCK:
         snapshot = _SNAPSHOTS.get(model)
     if snapshot is None or not snapshot.is_snapshot_of(model):
