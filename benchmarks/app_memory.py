@@ -12,7 +12,9 @@ and its ten bars. The memory of the server and every process it started is taken
 
 * PSS (proportional set size: a page shared by k processes counts 1/k in each, so torch's
   libraries, shared by Voila's kernels, count once in all) and USS (pages no other process has);
-* with no visitor yet, after the first visitor's answer, after the last one's (settled 3 s);
+* with no visitor yet, after the first visitor's answer, after the last one's (settled 3 s); for
+  Voila "no visitor" already holds one kernel, started by ``servers.start``'s check that the
+  page answers, so only the per-visitor figure compares like with like;
 * per extra visitor = (with N - with 1) / (N - 1), visitors per GB = 1024 / that. USS is what a
   visitor adds to the machine (torch's libraries are mapped once, whoever maps them); PSS also
   moves when other processes on the machine map the same libraries, so on a busy machine it is
