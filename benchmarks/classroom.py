@@ -103,7 +103,8 @@ class MemorySampler:
                 total_pss += getattr(mem, "pss", 0)
                 if not kernel:
                     continue
-                peak = self.kernels.setdefault(proc.pid, {"uss": 0, "pss": 0, "rss": 0})
+                peak = self.kernels.setdefault(proc.pid, {"uss": 0, "pss": 0, "rss": 0, "anon": 0})
+                peak["anon"] = max(peak["anon"], mem.rss - mem.shared)  # heap and stacks: never shared
                 peak["uss"] = max(peak["uss"], mem.uss)
                 peak["pss"] = max(peak["pss"], getattr(mem, "pss", 0))
                 peak["rss"] = max(peak["rss"], mem.rss)
@@ -234,6 +235,8 @@ def summarise(alone: dict, alone_s: float, results: list[dict], class_s: float, 
         "kernel_uss_peak_mb": round(kernels[0]["uss"] / mb) if kernels else None,
         "kernel_pss_peak_mb": round(max(k["pss"] for k in kernels) / mb) if kernels else None,
         "kernel_uss_median_peak_mb": round(statistics.median(k["uss"] for k in kernels) / mb) if kernels else None,
+        "kernel_anon_peak_mb": round(max(k["anon"] for k in kernels) / mb) if kernels else None,
+        "kernel_anon_median_peak_mb": round(statistics.median(k["anon"] for k in kernels) / mb) if kernels else None,
         "kernels_seen": len(kernels),
         # --hub: the most each student's cgroup (server + kernels) held, the hub's own measurement
         "student_cgroup_peak_mb": {"max": max(cgroup), "median": statistics.median(cgroup)} if cgroup else None,
@@ -253,7 +256,8 @@ def report(s: dict) -> str:
              f"memory: {s['class_pss_mb_per_student']} MB per student at the class's peak (PSS of its own processes); "
              f"machine: {s['marginal_mb_per_student']} MB per student above idle ({s['idle_in_use_mb']} MB "
              f"idle, {s['peak_in_use_mb']} MB peak); kernel peak USS {s['kernel_uss_peak_mb']} MB, "
-             f"PSS {s['kernel_pss_peak_mb']} MB",
+             f"PSS {s['kernel_pss_peak_mb']} MB; anonymous (heap) {s['kernel_anon_peak_mb']} MB, median kernel "
+             f"{s['kernel_anon_median_peak_mb']} MB",
              *([f"each student's cgroup (server + kernels) at its peak: median {s['student_cgroup_peak_mb']['median']:.0f} MB, "
                 f"max {s['student_cgroup_peak_mb']['max']} MB"] if s.get("student_cgroup_peak_mb") else []),
              f"failures: {s['failures']}; alone: {s['alone_threads']}",
