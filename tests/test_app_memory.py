@@ -87,3 +87,11 @@ def test_the_recorded_comparison_adds_up():
     assert tools["voila"]["memory"][str(n)]["processes"] > tools["solara"]["memory"][str(n)]["processes"]
     # the claim app/README.md and issue 15 rest on: Solara holds many more visitors per GB
     assert tools["solara"]["per_extra_visitor_uss_mb"] * 10 < tools["voila"]["per_extra_visitor_uss_mb"]
+
+
+def test_the_offline_script_knows_what_the_installed_solara_page_loads():
+    offline = _module(REPO / "app" / "solara_offline.py")
+    wanted = offline.wanted()
+    assert "requirejs@2.3.6" in wanted and any(w.startswith("font-awesome@") for w in wanted), wanted
+    assert any(w.startswith("@widgetti/solara-vuetify3-app@") for w in wanted), wanted    # ipyvue 3's front end
+    assert all(re.fullmatch(r"(@[\w.-]+/)?[\w.-]+@\d+\.\d+\.\d+", w) for w in wanted), wanted
