@@ -23,11 +23,12 @@ override LENET_MNIST_DIR := $(abspath $(LENET_MNIST_DIR))
 endif
 export LENET_MNIST_DIR
 
-.PHONY: help setup lab test test-unit test-notebooks browser data notebooks pretrained bench lock clean hub hub-proxy app
+.PHONY: help setup lab test test-unit test-notebooks browser data notebooks pretrained bench lock clean hub hub-proxy app app-voila
 
 help:
 	@echo "make lab     set up .venv, then open the course in JupyterLab on notebooks/"
-	@echo "make app     the predict panel as a web page on 127.0.0.1:8765 (APP_HOST=0.0.0.0 serves the room)"
+	@echo "make app     the predict panel as a web page (Solara) on 127.0.0.1:8765 (APP_HOST=0.0.0.0 serves the room)"
+	@echo "make app-voila   the same page served by Voila instead (a kernel per visitor; app/README.md)"
 	@echo "make test    set up .venv, then run unit tests, every notebook (nbval) and browser tests"
 	@echo "make setup   create or refresh .venv (does nothing when up to date)"
 	@echo "make data    fetch MNIST (or copy it from LENET_MNIST_DIR) into data/"
@@ -47,7 +48,9 @@ $(STAMP): pyproject.toml constraints.txt
 	@if [ -n "$(TORCH_INDEX)" ]; then \
 	  $(PY) -m pip install --quiet --disable-pip-version-check --no-deps --index-url "$(TORCH_INDEX)" \
 	    $$(grep -E '^(torch|torchvision)==' constraints.txt); fi
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,solara]"
+	@# make app's Solara page offline: what solara-assets lacks, packed from npm into .venv (app/solara_offline.py)
+	$(PY) app/solara_offline.py
 	@touch $(STAMP)
 	@echo "set-up done: $(VENV) ($$($(PY) -c 'import torch, torchvision; print("torch", torch.__version__, "torchvision", torchvision.__version__)'))"
 
@@ -90,12 +93,16 @@ HUB_ARGS ?=
 hub: setup hub-proxy
 	$(PY) hub/launch.py $(if $(HUB_PORT),--port $(HUB_PORT)) $(HUB_ARGS)
 
-# The predict panel as a standalone page (Voila, no code cells; app/README.md). It listens on this
-# machine only; APP_HOST=0.0.0.0 serves a room's network (phones on the same Wi-Fi open http://<this machine>:8765/).
+# The predict panel as a standalone page, no code cells (app/README.md): Solara, one process for every
+# visitor; make app-voila serves the same page with Voila (a kernel per visitor). Both listen on this
+# machine only; APP_HOST=0.0.0.0 serves a room's network (phones on the same Wi-Fi open the printed address).
 APP_HOST ?= 127.0.0.1
 APP_PORT ?= 8765
 app: setup
-	cd app && ../$(VENV)/bin/voila voila_page.ipynb --no-browser --Voila.ip=$(APP_HOST) --port=$(APP_PORT) --show_tracebacks=False
+	$(PY) app/servers.py solara --host=$(APP_HOST) --port=$(APP_PORT)
+
+app-voila: setup
+	$(PY) app/servers.py voila --host=$(APP_HOST) --port=$(APP_PORT)
 
 test-unit: setup
 	LENET_CHROMIUM=$(CHROMIUM) $(PY) -m pytest tests
@@ -127,7 +134,7 @@ bench: setup
 
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet "torch==2.14.1" "torchvision==0.29.1" -e ".[dev]"
+	.lock-venv/bin/pip install --quiet "torch==2.14.1" "torchvision==0.29.1" -e ".[dev,solara]"
 	{ sed -n '1,4p' constraints.txt; .lock-venv/bin/pip freeze --exclude-editable | grep -v '^pip=='; } > constraints.new
 	mv constraints.new constraints.txt && rm -rf .lock-venv
 

@@ -1,22 +1,18 @@
-"""The predict panel as a Solara page: the alternative to ``make app``'s Voila page.
+"""The predict panel as a Solara page: what ``make app`` serves (app/README.md).
 
-Every visitor gets their own panel (their own widgets) inside ONE Python process that loads torch
-and the model once, where Voila starts a kernel per visitor (about 1.5 MB against 325 MB per
-visitor, app/README.md). But Solara's page loads its JavaScript from a CDN, so it needs internet;
-``make app`` serves ``voila_page.ipynb`` instead.
+Every visitor gets their own panel (``page.build_panel``: their own widgets) inside ONE Python
+process that loads torch and the model once, where Voila (``make app-voila``) starts a kernel per
+visitor: 3.0 MB against 335 MB per extra visitor, measured with 10 (benchmarks/app_memory.py).
+``solara run`` puts this file's folder first on ``sys.path``, so ``page`` is ``app/page.py``.
 
-    solara run app/predict_page.py --host 127.0.0.1 --port 8765 --production
+    python app/servers.py solara --host 127.0.0.1 --port 8765      # make app
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import solara
+from page import build_panel
 
-sys.path.insert(0, str(Path(__file__).parent))
-from page import build_panel  # noqa: E402 - app/page.py, next to this file
 
 @solara.component
 def Page():

@@ -7,13 +7,14 @@ which fills that folder, but its newest release (1.58.2) predates the Vue 3 fron
 1.64.1 uses with ipyvue 3 (``@widgetti/solara-vuetify3-app@5.2.0``). This script reads what the
 installed Solara's page template asks for and ``npm pack``s whatever the folder lacks into it.
 
-    python app/solara_offline.py            # once, after pip install -e ".[solara]"; needs npm
+    python app/solara_offline.py            # make setup runs it after pip install -e ".[dev,solara]"; needs npm
     python app/solara_offline.py --check    # list what is missing; exit status 1 if anything is
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import re
 import shutil
 import subprocess
@@ -45,6 +46,19 @@ def wanted() -> list[str]:
 
 def missing(cache: Path) -> list[str]:
     return [spec for spec in wanted() if not (cache / spec).is_dir()]
+
+
+def problem() -> str | None:
+    """What keeps the Solara page from loading offline, with the fix, in one line; None if nothing."""
+    try:
+        importlib.metadata.version("solara-assets")
+    except importlib.metadata.PackageNotFoundError:
+        return "solara-assets (the Solara page's offline JavaScript) is not installed: run `make setup`"
+    lacking = missing(cache_dir())
+    if lacking:
+        return (f"Solara's offline JavaScript lacks {', '.join(lacking)}: run `make setup` "
+                "(python app/solara_offline.py, npm pack into Solara's asset folder)")
+    return None
 
 
 def fetch(spec: str, cache: Path) -> None:

@@ -1,13 +1,13 @@
-"""The standalone page's memory comparison (issue 15): the Solara page serves every asset itself,
-offline, and the recorded comparison (benchmarks/results/app_memory.json) adds up.
+"""The standalone page's memory comparison (issue 15): `make app`'s Solara page serves every asset
+itself, offline, and the recorded comparison (benchmarks/results/app_memory.json) that made it the
+default adds up.
 
-The Solara page needs the optional extra ``pip install -e ".[solara]"`` (solara-assets: the
-JavaScript its page would otherwise load from a CDN) and ``python app/solara_offline.py`` (what
-solara-assets lacks, from npm); without them these tests FAIL with that fix, never skip."""
+The Solara page needs what `make setup` installs: solara-assets (the JavaScript its page would
+otherwise load from a CDN) and, from npm, what solara-assets lacks (``app/solara_offline.py``);
+without them these tests FAIL with that fix, never skip."""
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import json
 import re
@@ -31,22 +31,11 @@ def _module(path: Path):
 
 @pytest.fixture(scope="module")
 def solara_server(tmp_path_factory):
-    try:
-        importlib.metadata.version("solara-assets")
-    except importlib.metadata.PackageNotFoundError:
-        pytest.fail('solara-assets is not installed: pip install -e ".[solara]" (the Solara page\'s offline '
-                    "JavaScript)", pytrace=False)
-    offline = _module(REPO / "app" / "solara_offline.py")
-    lacking = offline.missing(offline.cache_dir())
-    if lacking:
-        pytest.fail(f"Solara's offline JavaScript lacks {', '.join(lacking)}: run python app/solara_offline.py "
-                    "(npm pack into Solara's asset folder)", pytrace=False)
     servers = _module(REPO / "app" / "servers.py")
     base = tmp_path_factory.mktemp("solara")
     try:
-        server = servers.start("solara", base, env={"LENET_CLASS_DB": str(base / "class.sqlite"),
-                                                    "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"})
-    except RuntimeError as err:
+        server = servers.start("solara", base, env={"LENET_CLASS_DB": str(base / "class.sqlite")})
+    except RuntimeError as err:            # names what is missing and the fix (make setup)
         pytest.fail(f"the Solara page did not start: {err}", pytrace=False)
     yield server
     servers.stop(server)
@@ -95,3 +84,20 @@ def test_the_offline_script_knows_what_the_installed_solara_page_loads():
     assert "requirejs@2.3.6" in wanted and any(w.startswith("font-awesome@") for w in wanted), wanted
     assert any(w.startswith("@widgetti/solara-vuetify3-app@") for w in wanted), wanted    # ipyvue 3's front end
     assert all(re.fullmatch(r"(@[\w.-]+/)?[\w.-]+@\d+\.\d+\.\d+", w) for w in wanted), wanted
+
+
+def test_a_missing_offline_asset_is_named_with_its_fix(tmp_path, monkeypatch):
+    offline = _module(REPO / "app" / "solara_offline.py")
+    monkeypatch.setattr(offline, "cache_dir", lambda: tmp_path)            # an empty asset folder
+    message = offline.problem()
+    assert message and "make setup" in message and "solara-vuetify3-app" in message, message
+
+
+def test_make_app_serves_the_solara_page_and_make_app_voila_the_notebook():
+    make = (REPO / "Makefile").read_text()
+    assert "app/servers.py solara --host=$(APP_HOST)" in make and "app/servers.py voila --host=$(APP_HOST)" in make
+    assert "APP_HOST ?= 127.0.0.1" in make                                   # this machine only, by default
+    servers = _module(REPO / "app" / "servers.py")
+    assert servers.command("solara", 8765, "0.0.0.0")[1:4] == ["run", str(REPO / "app" / "predict_page.py"),
+                                                                 "--host=0.0.0.0"]
+    assert servers.addresses("127.0.0.1", 8765) == ["http://127.0.0.1:8765/"]

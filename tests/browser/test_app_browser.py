@@ -1,11 +1,14 @@
-"""`make app`, the standalone page, in a real browser: Voila serving app/voila_page.ipynb on
-127.0.0.1, headless Chromium. Desktop: upload, example, draw with the mouse, share. Phone
-(375 px, touch): draw with a finger (touch events), upload through the file chooser, no sideways
-scrolling. Two visitors share; the lecturer's dashboard, refreshing itself, shows both.
-A missing browser or a server that does not start FAILS these tests."""
+"""`make app`, the standalone page, in a real browser: the Solara page (app/predict_page.py), started
+as `make app` starts it (app/servers.py) on 127.0.0.1, in headless Chromium. Desktop: upload,
+example, draw with the mouse, share. Phone (375 px, touch): draw with a finger (touch events),
+upload through the file chooser, no sideways scrolling. Two visitors share; the lecturer's
+dashboard, refreshing itself, shows both. Then a smoke test of `make app-voila` (the page loads,
+an example gets its answer). The browser may reach 127.0.0.1 only: anything else is aborted and
+fails the test. A missing browser, Solara or offline asset FAILS these tests with the fix."""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -13,36 +16,72 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from lenet_utils.classdb import ClassDB
+from lenet_utils.predict import example_images, example_label
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "app"))
-from servers import start, stop  # noqa: E402
-
-from lenet_utils.classdb import ClassDB  # noqa: E402
-from lenet_utils.predict import example_images, example_label  # noqa: E402
-
 ANSWER = 60_000       # ms
 PHONE = dict(viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True, has_touch=True)
+LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")
+
+
+def _servers():
+    """``app/servers.py``, loaded from its file (``app/`` is not a package)."""
+    spec = importlib.util.spec_from_file_location("lenet_app_servers", REPO / "app" / "servers.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module                      # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+servers = _servers()
+
+
+def serve(tool: str, base: Path):
+    try:
+        server = servers.start(tool, base, env={"LENET_CLASS_DB": str(base / "class.sqlite")})
+    except RuntimeError as err:
+        pytest.fail(f"the {tool} page's server did not start: {err}", pytrace=False)
+    server.db_path = base / "class.sqlite"
+    server.base = base
+    return server
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    base = tmp_path_factory.mktemp("app")
-    try:
-        server = start("voila", base, env={"LENET_CLASS_DB": str(base / "class.sqlite")})
-    except RuntimeError as err:
-        pytest.fail(f"the app's server did not start: {err}", pytrace=False)
-    server.db_path = base / "class.sqlite"
-    server.base = base
+    """`make app`'s server: Solara."""
+    server = serve("solara", tmp_path_factory.mktemp("app"))
     yield server
-    stop(server)
+    servers.stop(server)
 
 
 def open_page(chromium, app, **context):
-    page = chromium.new_context(**context).new_page()
+    """A visitor whose browser may reach 127.0.0.1 only: ``page.blocked`` lists the other requests
+    (aborted), ``page.failed`` the local ones answered with an error (a missing offline asset)."""
+    ctx = chromium.new_context(**context)
+    page = ctx.new_page()
+    page.blocked, page.failed = [], []
+
+    def route(r):
+        if r.request.url.startswith(LOCAL):
+            r.continue_()
+        else:
+            page.blocked.append(r.request.url)
+            r.abort()
+
+    ctx.route("**/*", route)
+    page.on("response", lambda resp: resp.status >= 400 and page.failed.append(f"{resp.status} {resp.url}"))
     page.set_default_timeout(ANSWER)
     page.goto(app.url, timeout=180_000)
     expect(page.locator(".lenet-panel")).to_be_visible(timeout=180_000)
     return page
+
+
+def close_offline(page, allowed: str | None = None):
+    """Close the visitor; it must have asked no other host (but ``allowed``) and missed no local file."""
+    page.context.close()
+    assert not [u for u in page.blocked if not (allowed and allowed in u)], f"asked another host: {page.blocked}"
+    assert not page.failed, f"local requests failed: {page.failed}"
 
 
 def upload(page, tmp_path):
@@ -67,6 +106,7 @@ def test_desktop_upload_example_draw_and_share(chromium, app, tmp_path):
     expect(page.locator(".lenet-message")).to_contain_text(f"{first.name}: {example_label(first)} with")
 
     canvas = page.locator("canvas.lenet-pad-canvas")
+    canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     x = box["x"] + box["width"] / 2
     page.mouse.move(x, box["y"] + box["height"] * 0.12)
@@ -82,7 +122,7 @@ def test_desktop_upload_example_draw_and_share(chromium, app, tmp_path):
     expect(page.locator(".lenet-share-status[data-shared]")).to_have_count(1)
     shares = ClassDB(app.db_path).shares()
     assert [(s.nickname, s.true_label, s.source) for s in shares][-1] == ("desk", 1, "drawing")
-    page.context.close()
+    close_offline(page)
 
 
 def touch_stroke(page, points):
@@ -93,6 +133,13 @@ def touch_stroke(page, points):
         cdp.send("Input.dispatchTouchEvent",
                  {"type": kind, "touchPoints": [] if kind == "touchEnd" else [{"x": x, "y": y}]})
         page.wait_for_timeout(15)
+
+
+SIDEWAYS = """() => { const wider = [];
+  for (let e = document.querySelector('.lenet-panel'); e; e = e.parentElement)
+    if (e.scrollWidth > e.clientWidth + 1) wider.push(`${e.tagName}.${e.className} ${e.scrollWidth}>${e.clientWidth}`);
+  return wider; }"""
+PANEL_HEIGHT = "Math.ceil(document.querySelector('.lenet-app').getBoundingClientRect().height) + 40"
 
 
 def test_phone_draw_with_a_finger_upload_and_no_sideways_scrolling(chromium, app, tmp_path):
@@ -109,10 +156,13 @@ def test_phone_draw_with_a_finger_upload_and_no_sideways_scrolling(chromium, app
     page.wait_for_timeout(500)
     width = page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
     assert width <= 375, f"the page is {width} px wide at 375 px: it scrolls sideways"
+    wider = page.evaluate(SIDEWAYS)           # Solara's page scrolls inside a box, not the document
+    assert not wider, f"at 375 px these boxes around the panel scroll sideways (scrollWidth > clientWidth): {wider}"
     shot = app.base / "app-375px.png"
-    page.screenshot(path=str(shot), full_page=True)
+    page.set_viewport_size({"width": 375, "height": page.evaluate(PANEL_HEIGHT)})   # all of it in one picture
+    page.screenshot(path=str(shot))
     print(f"\nscreenshot at 375 px: {shot}")
-    page.context.close()
+    close_offline(page)
 
 
 def test_two_visitors_share_and_the_dashboard_shows_both(chromium, app):
@@ -138,6 +188,21 @@ def test_two_visitors_share_and_the_dashboard_shows_both(chromium, app):
         # each visit owns only its own share: the second cannot delete the first's
         expect(pages[1].locator(".lenet-share-mine select option")).to_have_count(1)
         for page in pages:
-            page.context.close()
+            close_offline(page)
     finally:
         dash.stop()
+
+
+def test_make_app_voila_still_serves_the_page(chromium, tmp_path_factory):
+    """The documented alternative: Voila's page loads and an example gets its answer, offline but for
+    Voila's own Font Awesome stylesheet (icons the panel does not use), which is aborted."""
+    server = serve("voila", tmp_path_factory.mktemp("app-voila"))
+    try:
+        page = open_page(chromium, server, **PHONE)
+        page.locator(".lenet-example").click()
+        first = example_images()[0]
+        expect(page.locator(".lenet-message")).to_contain_text(f"{first.name}: {example_label(first)} with")
+        expect(page.locator(".lenet-bar-col")).to_have_count(10)
+        close_offline(page, allowed="fontawesome")
+    finally:
+        servers.stop(server)
