@@ -1,5 +1,5 @@
-"""One visitor's predict panel for the standalone page, shared by the Solara app
-(``predict_page.py``) and the Voila notebook (``voila_page.ipynb``) that it is measured against."""
+"""One visitor's predict panel for the standalone page: ``make app``'s Solara page
+(``predict_page.py``) and ``make app-voila``'s notebook (``voila_page.ipynb``) both show it."""
 
 from __future__ import annotations
 
