@@ -7,13 +7,14 @@ For each format, an image of ``--side`` x ``--side`` pixels (default: the larges
 ``Limits.max_pixels``, 7071 x 7071 = 50 megapixels) is written to a temporary file, then a fresh
 process runs ``predict_image`` on its bytes and reports its peak resident memory above its own
 baseline (after imports, the model and one small prediction). The bound the code promises is
-``BOUND_MB`` above the baseline; a row over it is marked and the exit status is 1.
+``lenet_utils.decoding.DECODE_BOUND_MB`` above the baseline; a row over it is marked and the exit status is 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -21,8 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from lenet_utils.decoding import DECODE_BOUND_MB as BOUND_MB
+from lenet_utils.decoding import LIMITS
+
 REPO = Path(__file__).resolve().parents[1]
-BOUND_MB = 600
 
 # name -> (Pillow mode made, format, save options); compressible content: a disc of ink on paper
 FORMATS = {
@@ -54,7 +57,9 @@ FORMATS = {
 }
 # Formats whose largest image within Limits.max_bytes (25 MiB) is smaller than the pixel limit:
 # an uncompressed 8-bit BMP of 5000 x 5000 is 23.9 MiB (7071 x 7071 would be refused unread).
-LARGEST_SIDE = {"BMP grey 8-bit": 5000}
+# WebP has a lower pixel limit of its own (Limits.max_webp_pixels): its largest square within it.
+LARGEST_SIDE = {"BMP grey 8-bit": 5000, "WebP RGB": math.isqrt(LIMITS.max_webp_pixels),
+                "WebP RGBA lossless": math.isqrt(LIMITS.max_webp_pixels)}
 
 MAKE = r"""
 import sys

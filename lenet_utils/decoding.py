@@ -56,11 +56,20 @@ class ImageError(ValueError):
 @dataclass(frozen=True)
 class Limits:
     """What is refused before any pixel is decoded. A decompression bomb is a small file that
-    claims to be huge (a 50 KB PNG of 50,000 x 50,000 pixels needs 2.5 GB to decode)."""
+    claims to be huge (a 50 KB PNG of 50,000 x 50,000 pixels needs 2.5 GB to decode).
+
+    Within these limits, reading one image needs at most ``DECODE_BOUND_MB`` above the process's
+    baseline, whatever the format (``benchmarks/decode_memory.py`` measures each at the limit)."""
 
     max_bytes: int = 25 * 2**20       # 25 MiB of file: phone photos are 2-12 MB
     max_pixels: int = 50_000_000      # 50 megapixels, read from the header before decoding
+    # libwebp decodes through full-size buffers of its own, about 15 bytes a pixel (760 MB at 50
+    # megapixels, over the bound); at 25 megapixels it stays within it
+    max_webp_pixels: int = 25_000_000
     max_aspect: float = 20.0          # longer side / shorter side: a strip cannot hold a digit
+
+
+DECODE_BOUND_MB = 600  # the most one decode may add to the process's memory, within LIMITS
 
 
 LIMITS = Limits()
@@ -177,6 +186,11 @@ def decode(source: ImageSource, name: str | None = None, limits: Limits = LIMITS
         kind = "not an image" if isinstance(err, Image.UnidentifiedImageError) else "corrupt image header"
         raise ImageError(f"{name}: {kind} (expected {FORMAT_NAMES})") from None
     check_dimensions(*img.size, name, limits)
+    if img.format == "WEBP" and img.size[0] * img.size[1] > limits.max_webp_pixels:
+        w, h = img.size
+        raise ImageError(f"{name}: a {w}x{h} WebP ({w * h / 1e6:.0f} megapixels) is more than the "
+                         f"{limits.max_webp_pixels / 1e6:.0f}-megapixel limit for WebP, whose decoder needs "
+                         "about 15 bytes a pixel; shrink it, or send it as PNG or JPEG")
     img.info["header_size"] = img.size  # before draft() may decode it smaller
     if work_side and img.format in ("JPEG", "MPO") and max(img.size) > 2 * work_side:
         img.draft(img.mode, (work_side, work_side))  # decode at 1/2, 1/4 or 1/8 scale: much faster

@@ -27,6 +27,8 @@ def working_image(img: Image.Image, work_side: int | None) -> Image.Image:
         return _wide_to_l(img, work_side)
     if mode == "1":
         img = img.convert("L")
+    elif mode == "LA":                                # grey + alpha: shrink first, then widen to RGBA
+        return shrink(img, work_side).convert("RGBA")  # (RGBA at full size is 200 MB at 50 megapixels)
     elif mode not in EIGHT_BIT:
         rgba = "A" in mode or "a" in mode or "transparency" in img.info   # LA, PA, La, RGBa, P + transparency
         img = img.convert("RGBA" if rgba else "RGB")                        # P, CMYK, YCbCr, LAB, HSV, RGBX

@@ -147,3 +147,30 @@ def test_libtiffs_own_error_lines_stay_off_stderr():
     quiet, refused = ours.stdout.split()
     assert quiet == "True" and int(refused) >= 10, ours.stdout
     assert ours.stderr == "", ours.stderr[:500]
+
+
+def test_a_webp_over_its_own_pixel_limit_is_refused_before_decoding():
+    """libwebp needs about 15 bytes a pixel, so WebP has a lower pixel limit than other formats;
+    the same picture as PNG is read."""
+    from lenet_utils.decoding import ImageError, Limits, decode
+
+    limits = Limits(max_webp_pixels=100 * 100)
+    picture = Image.new("RGB", (120, 120), "white")
+    webp, png = io.BytesIO(), io.BytesIO()
+    picture.save(webp, "WEBP")
+    picture.save(png, "PNG")
+    with pytest.raises(ImageError) as info:
+        decode(webp.getvalue(), "big.webp", limits)
+    assert str(info.value) == ("big.webp: a 120x120 WebP (0 megapixels) is more than the 0-megapixel limit for "
+                               "WebP, whose decoder needs about 15 bytes a pixel; shrink it, or send it as PNG or JPEG")
+    assert decode(png.getvalue(), "big.png", limits).size == (120, 120)
+
+
+def test_grey_with_alpha_is_shrunk_before_it_is_widened_and_reads_the_same():
+    from lenet_utils import pixels
+
+    rng = np.random.default_rng(0)
+    img = Image.fromarray(rng.integers(0, 256, (900, 1300, 2), dtype=np.uint8), "LA")
+    shrunk_first = np.asarray(pixels.working_image(img, 400))
+    widened_first = np.asarray(pixels.shrink(img.convert("RGBA"), 400))  # what it did before: 4 bytes a pixel
+    assert shrunk_first.shape == (277, 400, 4) and np.array_equal(shrunk_first, widened_first)
