@@ -8,20 +8,9 @@ from pathlib import Path
 
 import ipywidgets as W
 
-from lenet_utils.widgets.drawing_pad import DrawingPad
 from lenet_utils.widgets.predict_panel import PredictPanel
 
 _CSS = (Path(__file__).parent / "page.css").read_text()
-
-
-def _png_from_json(js, widget) -> bytes | None:
-    return None if js is None else bytes(js)
-
-
-# Solara hands a widget's binary buffers to Python as bytes, Jupyter as memoryviews, and ipywidgets'
-# bytes deserializer takes only memoryviews (js.tobytes()): under Solara the pad's stroke would never
-# arrive. bytes() takes both. (The same line belongs in lenet_utils/widgets/drawing_pad.py.)
-DrawingPad.class_traits()["png"].metadata["from_json"] = _png_from_json
 
 
 def build_panel() -> W.Widget:

@@ -17,7 +17,6 @@ from typing import Sequence
 
 import anywidget
 import traitlets
-from ipywidgets.widgets.trait_types import bytes_serialization
 
 _HERE = Path(__file__).parent
 
@@ -49,7 +48,9 @@ class DrawingPad(anywidget.AnyWidget):
     _esm = _HERE / "drawing_pad.js"
     _css = _HERE / "drawing_pad.css"
 
-    png = traitlets.Bytes(b"").tag(sync=True, **bytes_serialization)  # PNG after the last stroke; b"" when clear
+    # PNG after the last stroke; b"" when clear. Jupyter hands binary buffers over as memoryviews and
+    # Solara as bytes; ipywidgets' own decoder takes only memoryviews, bytes() takes both.
+    png = traitlets.Bytes(b"").tag(sync=True, from_json=lambda js, widget: None if js is None else bytes(js))
     strokes = traitlets.Int(0).tag(sync=True)              # strokes drawn since the last clear
     size = traitlets.Int(280).tag(sync=True)               # canvas side, CSS pixels
     stroke_width = traitlets.Float(20.0).tag(sync=True)    # pen width, pixels: ~MNIST's stroke-to-size ratio

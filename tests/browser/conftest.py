@@ -18,10 +18,14 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from lab import JupyterLab, chromium_path, start_jupyterlab, stop_jupyterlab
 
 VIEWPORT = {"width": 1400, "height": 1000}
+# expect() waits 5 s by default, whatever page.set_default_timeout says: too short for a prediction
+# on two cores that a class (or the rest of `make test`) keeps busy. A real failure still fails.
+expect.set_options(timeout=60_000)
 
 
 def pytest_collection_modifyitems(items):
