@@ -23,13 +23,14 @@ override LENET_MNIST_DIR := $(abspath $(LENET_MNIST_DIR))
 endif
 export LENET_MNIST_DIR
 
-.PHONY: help setup lab test test-unit test-notebooks browser data notebooks pretrained bench lock clean hub hub-proxy app app-voila
+.PHONY: help setup lab test lint format test-unit test-notebooks browser data notebooks pretrained bench lock clean hub hub-proxy app app-voila
 
 help:
 	@echo "make lab     set up .venv, then open the course in JupyterLab on notebooks/"
 	@echo "make app     the predict panel as a web page (Solara) on 127.0.0.1:8765 (APP_HOST=0.0.0.0 serves the room)"
 	@echo "make app-voila   the same page served by Voila instead (a kernel per visitor; app/README.md)"
 	@echo "make test    set up .venv, then run unit tests, every notebook (nbval) and browser tests"
+	@echo "make lint    ruff over the code and notebooks (part of make test); make format applies its safe fixes"
 	@echo "make setup   create or refresh .venv (does nothing when up to date)"
 	@echo "make data    fetch MNIST (or copy it from LENET_MNIST_DIR) into data/"
 	@echo "make notebooks   re-execute every notebook in place (restart and run all)"
@@ -85,7 +86,16 @@ lab: setup
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: setup browser hub-proxy
-	$(MAKE) --no-print-directory test-unit test-notebooks
+	$(MAKE) --no-print-directory lint test-unit test-notebooks
+
+# ruff, configured in pyproject.toml: lint errors fail `make test` (and CI)
+lint: setup
+	$(VENV)/bin/ruff check .
+
+# ruff's safe fixes (import order, old syntax); its formatter is configured but not run here:
+# pyproject.toml says why
+format: setup
+	$(VENV)/bin/ruff check --fix .
 
 # The class's JupyterHub on this machine: prints its URL and how to add students (hub/README.md).
 HUB_PORT ?=

@@ -81,7 +81,7 @@ class MemorySampler:
         vm = psutil.virtual_memory()
         return vm.total - vm.available
 
-    def __enter__(self) -> "MemorySampler":
+    def __enter__(self) -> MemorySampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         return self

@@ -32,15 +32,14 @@ import time
 
 import torch
 import torch.nn.functional as F
+from peak import matmul_gflops
+from timing import median, ratios, spread, sync
 from torch import nn
 
 from lenet_utils import BatchLoader, LeNet5, MNISTSplit, TrainConfig, fit, set_seed
 from lenet_utils.fast import prepare
 from lenet_utils.paths import data_root
 from lenet_utils.training import make_optimizer, make_scheduler
-
-from peak import matmul_gflops
-from timing import median, ratios, spread, sync
 
 # Multiply-adds of one forward pass of the reference LeNet-5, x2 for FLOPs:
 # conv1 28*28*6*25 + conv2 10*10*16*6*25 + fc 400*120 + 120*84 + 84*10 = 416,520 MACs = 0.833 MFLOP.

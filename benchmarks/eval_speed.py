@@ -6,17 +6,16 @@ stride-2 convolution, the three Linear layers as one matrix."""
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from timing import interleaved, median, ratios, spread, sync
 from torch import nn
 
 from lenet_utils import MNISTSplit, evaluate
 from lenet_utils.fast import channels_last
 from lenet_utils.inference import EVAL_BATCH_SIZE
-
-from timing import interleaved, median, ratios, spread, sync
 
 
 def measure(model: nn.Module, test: MNISTSplit, *, repeats: int, batch_sizes: tuple[int, ...] = (64, 512, 1024, 10_000)) -> dict:

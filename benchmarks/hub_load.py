@@ -272,7 +272,7 @@ class Student:
     def close_session(self, session: dict) -> None:
         self.server_api("DELETE", f"sessions/{session['id']}")
 
-    def kernel(self, kernel_id: str) -> "Kernel":
+    def kernel(self, kernel_id: str) -> Kernel:
         return Kernel(self, kernel_id)
 
 

@@ -10,12 +10,11 @@ thread), with oneDNN off, and on one thread.
 from __future__ import annotations
 
 import torch
+from timing import interleaved, median, per_call_seconds, ratios, spread
 from torch import nn
 
 from lenet_utils import MNISTSplit
 from lenet_utils.fast import freeze
-
-from timing import interleaved, median, per_call_seconds, ratios, spread
 
 
 def measure_forward(model: nn.Module, test: MNISTSplit, *, calls: int, blocks: int) -> dict:

@@ -11,7 +11,6 @@ import statistics
 import time
 
 import torch
-
 from timing import sync
 
 

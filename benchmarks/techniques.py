@@ -23,14 +23,13 @@ import time
 
 import torch
 import torch.nn.functional as F
+from epoch import tutorial_loader
+from timing import interleaved, median, ratios, spread, sync
 from torch import nn
 
 from lenet_utils import LeNet5, MNISTSplit, TrainConfig, set_seed
 from lenet_utils.fast import prepare
 from lenet_utils.training import make_optimizer
-
-from epoch import tutorial_loader
-from timing import interleaved, median, ratios, spread, sync
 
 
 def tutorial_step(step_model: nn.Module, model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,

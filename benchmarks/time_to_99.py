@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 
-from lenet_utils import LeNet5, MNISTSplit, TrainConfig, fit, set_seed
-
 from timing import median
+
+from lenet_utils import LeNet5, MNISTSplit, TrainConfig, fit, set_seed
 
 TARGET = 0.99
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import errno
-import json
 import ipaddress
+import json
 import os
 import socket
 import sys
@@ -26,7 +26,7 @@ REPO = HERE.parent
 PROXY = HERE / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
 
 
-def fail(message: str) -> "NoReturn":  # noqa: F821
+def fail(message: str) -> NoReturn:  # noqa: F821
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(2)
 

@@ -71,7 +71,7 @@ class ProcessLimits:
     enforced: str = "nothing"
 
     @classmethod
-    def for_student(cls, name: str) -> "ProcessLimits":
+    def for_student(cls, name: str) -> ProcessLimits:
         if MEM is None and CPUS is None:
             return cls()
         groups = []

@@ -28,10 +28,10 @@ from importlib.metadata import version as _version
 __version__ = _version("lenet-utils")  # the distribution's version: stated once, in pyproject.toml
 
 from .checkpoints import Checkpoint, CheckpointError, load_checkpoint, load_pretrained, save_checkpoint
+from .config import ConfigError, LeNetConfig
 from .data import MNIST_MEAN, MNIST_STD, Augment, BatchLoader, MNISTSplit, MNISTUnavailable, load_mnist
 from .device import pick_device
 from .inference import predict_logits, predict_proba
-from .config import ConfigError, LeNetConfig
 from .lab_net import LabNet
 from .model import LeNet5
 from .summary import layer_summary

@@ -23,8 +23,8 @@ from typing import Any
 
 import torch
 
-from .data import MNIST_MEAN, MNIST_STD
 from .config import ConfigError, LeNetConfig
+from .data import MNIST_MEAN, MNIST_STD
 from .lab_net import LabNet
 from .model import LeNet5
 from .paths import PACKAGE_DIR

@@ -21,15 +21,15 @@ import os
 import sqlite3
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
 from .classdb_retry import RETRY_SECONDS, ClassDBBusy, ClassDBError, retry
-from .mnist_files import SIDE   # a share's pixels are the network's 28 x 28 input
+from .mnist_files import SIDE  # a share's pixels are the network's 28 x 28 input
 
 __all__ = ["ClassDB", "ClassDBBusy", "ClassDBError", "Share", "clean_nickname", "default_path"]
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 RETRY_SECONDS = 30.0             # give up (with a clear message) after this long
 T = TypeVar("T")

@@ -130,14 +130,14 @@ class LeNetConfig:
         return out
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "LeNetConfig":
+    def from_dict(cls, values: dict[str, Any]) -> LeNetConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(unknown[0], f"is not a LeNetConfig setting (known: {', '.join(sorted(known))})")
         return cls(**values)
 
-    def differences(self, other: "LeNetConfig | None" = None) -> dict[str, tuple[Any, Any]]:
+    def differences(self, other: LeNetConfig | None = None) -> dict[str, tuple[Any, Any]]:
         """``{field: (other's value, this value)}`` for every setting that differs from ``other``
         (the reference by default)."""
         other = other or LeNetConfig()
@@ -147,7 +147,7 @@ class LeNetConfig:
             if getattr(self, f.name) != getattr(other, f.name)
         }
 
-    def describe_changes(self, other: "LeNetConfig | None" = None) -> str:
+    def describe_changes(self, other: LeNetConfig | None = None) -> str:
         """One line, e.g. ``"pool=max, activation=tanh"``; ``"reference"`` when nothing differs."""
         diffs = self.differences(other)
         if not diffs:

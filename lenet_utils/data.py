@@ -11,9 +11,9 @@ made float and normalised on the spot: 2-3x faster per epoch on a 2-core CPU (``
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -84,7 +84,7 @@ class MNISTSplit:
         """The network's input ``(N, 1, 28, 28)`` float32, normalised a slice at a time."""
         return NormalizedImages(self.pixels)
 
-    def subset(self, count_or_indices: int | torch.Tensor) -> "MNISTSplit":
+    def subset(self, count_or_indices: int | torch.Tensor) -> MNISTSplit:
         """The first ``n`` examples, or those at the given indices."""
         idx = count_or_indices
         if isinstance(idx, int):

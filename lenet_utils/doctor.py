@@ -13,8 +13,8 @@ import platform
 import re
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .doctor_report import FAIL, OK, WARN, Check, DoctorReport
 

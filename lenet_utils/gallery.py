@@ -50,7 +50,7 @@ class Gallery:
         """Share of digits the model read right (NaN with no shares)."""
         return float(self.right.mean()) if len(self) else float("nan")
 
-    def only(self, label: int | None = None, right: bool | None = None) -> "Gallery":
+    def only(self, label: int | None = None, right: bool | None = None) -> Gallery:
         """The digits showing ``label`` (None: all), and only those read right/wrong (None: both)."""
         keep = np.ones(len(self), bool)
         if label is not None:
@@ -59,12 +59,12 @@ class Gallery:
             keep &= self.right == right
         return self.take(np.flatnonzero(keep))
 
-    def take(self, index: np.ndarray) -> "Gallery":
+    def take(self, index: np.ndarray) -> Gallery:
         index = np.asarray(index, dtype=int)
         return Gallery(self.ids[index], self.pixels[index], self.labels[index], self.predicted[index],
                        self.confidence[index], self.p_true[index], [self.nicknames[i] for i in index])
 
-    def split(self, test_fraction: float = 0.5, seed: int = 0) -> tuple["Gallery", "Gallery"]:
+    def split(self, test_fraction: float = 0.5, seed: int = 0) -> tuple[Gallery, Gallery]:
         """(train, test), shuffled with ``seed``; each digit split in the same proportion."""
         rng = np.random.default_rng(seed)
         train, test = [], []

@@ -8,7 +8,7 @@ into a reader's own ``plt.subplots`` layout."""
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -8,8 +8,8 @@ Shapes come from a real forward pass of one dummy image, so the table cannot dri
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 from torch import nn

@@ -11,7 +11,7 @@ second rule in text and at the end of the body in HTML.
 from __future__ import annotations
 
 import html
-from typing import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 Cells = Sequence[str]
 

@@ -1,12 +1,18 @@
-import io
 import pickle
 import zipfile
 
 import pytest
 import torch
 
-from lenet_utils.checkpoints import (FORMAT, PRETRAINED_PATH, CheckpointError, load_checkpoint, load_pretrained,
-                                     pretrained_checkpoint, save_checkpoint)
+from lenet_utils.checkpoints import (
+    FORMAT,
+    PRETRAINED_PATH,
+    CheckpointError,
+    load_checkpoint,
+    load_pretrained,
+    pretrained_checkpoint,
+    save_checkpoint,
+)
 from lenet_utils.config import LeNetConfig
 from lenet_utils.lab_net import LabNet
 from lenet_utils.model import LeNet5, count_parameters

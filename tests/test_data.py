@@ -5,8 +5,16 @@ import torch
 
 from lenet_utils import data as D
 from lenet_utils import mnist_files as F
-from lenet_utils.data import (MNIST_MEAN, MNIST_STD, Augment, BatchLoader, MNISTSplit, MNISTUnavailable,
-                              normalize, prepare_mnist)
+from lenet_utils.data import (
+    MNIST_MEAN,
+    MNIST_STD,
+    Augment,
+    BatchLoader,
+    MNISTSplit,
+    MNISTUnavailable,
+    normalize,
+    prepare_mnist,
+)
 
 
 # --- offline source (synthetic IDX files) ------------------------------------------------------

@@ -3,8 +3,14 @@
 import pytest
 import torch
 
-from lenet_utils.exercises import (EXERCISE_CONFIDENCE, EXERCISE_CORRECT, EXERCISE_CONFUSION,
-                                   check_always_three, check_ece, check_precision_recall)
+from lenet_utils.exercises import (
+    EXERCISE_CONFIDENCE,
+    EXERCISE_CONFUSION,
+    EXERCISE_CORRECT,
+    check_always_three,
+    check_ece,
+    check_precision_recall,
+)
 
 
 def test_exercise_data_is_as_the_notebook_states_it():

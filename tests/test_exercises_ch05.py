@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lenet_utils.exercises import Feedback, check_box_size, check_centre_shift, check_is_dark_on_light
-from lenet_utils.exercises import ch05_predict
+from lenet_utils.exercises import Feedback, ch05_predict, check_box_size, check_centre_shift, check_is_dark_on_light
 
 
 # --- right answers (as in the solutions notebook) -------------------------------------------------

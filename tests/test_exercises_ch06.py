@@ -6,9 +6,14 @@ import pytest
 import torch
 
 import lenet_utils.exercises as ex
+from lenet_utils.exercises import (
+    Feedback,
+    check_flatten_size,
+    check_indistinguishable,
+    check_largest_conv2_kernel,
+    check_small_variant,
+)
 from lenet_utils.exercises import ch06_layer_lab as ch06
-from lenet_utils.exercises import (Feedback, check_flatten_size, check_indistinguishable, check_largest_conv2_kernel,
-                                   check_small_variant)
 from lenet_utils.exercises.ch06_layer_lab import INDISTINGUISHABLE_FROM
 from lenet_utils.experiments import VariantResult, VariantTable, load_variant_table
 from lenet_utils.model import ConfigError, LeNetConfig

@@ -5,16 +5,28 @@ import math
 
 import matplotlib.pyplot as plt
 import pytest
+from toydata import separable
 
-from lenet_utils.experiments import (DEFAULT_BUDGET, REFERENCE_VARIANTS, STEPS_PER_EPOCH, Leaderboard, RunFileError,
-                                     RunRecord, VariantResult, VariantTable, budget_steps, default_runs_path,
-                                     load_runs, load_variant_table, plot_runs, run_variants,
-                                     train_variant)
+from lenet_utils.experiments import (
+    DEFAULT_BUDGET,
+    REFERENCE_VARIANTS,
+    STEPS_PER_EPOCH,
+    Leaderboard,
+    RunFileError,
+    RunRecord,
+    VariantResult,
+    VariantTable,
+    budget_steps,
+    default_runs_path,
+    load_runs,
+    load_variant_table,
+    plot_runs,
+    run_variants,
+    train_variant,
+)
 from lenet_utils.lab_net import LabNet
 from lenet_utils.model import LeNetConfig, count_parameters
 from lenet_utils.summary import layer_summary
-
-from toydata import separable
 
 VARIANT = {v.name: v for v in REFERENCE_VARIANTS}
 

@@ -5,13 +5,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from toydata import separable
 
 from lenet_utils import LabNet, LeNet5, TrainConfig, fit, set_seed
 from lenet_utils.fast import Frozen, prepare
 from lenet_utils.fast.folding import ConvPool, Folded, LinearChain, box_blur_kernel, collapse_linears, fold
 from lenet_utils.fast.layout import channels_last
 from lenet_utils.training import make_optimizer
-from toydata import separable
 
 CONFIGS = [
     {},                                                  # the reference

@@ -10,8 +10,17 @@ import numpy as np
 
 from lenet_utils.classdb import ClassDB, Share
 from lenet_utils.classset import fill_demo_db, simulate_class
-from lenet_utils.gallery import (confusion, export_idx, export_npz, from_shares, hardest, load_gallery, per_nickname,
-                                 plot_accuracy, plot_gallery)
+from lenet_utils.gallery import (
+    confusion,
+    export_idx,
+    export_npz,
+    from_shares,
+    hardest,
+    load_gallery,
+    per_nickname,
+    plot_accuracy,
+    plot_gallery,
+)
 from lenet_utils.widgets.share_box import capped_original
 
 

@@ -23,7 +23,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 import hub_load  # noqa: E402
-from hub_load import HubError, KernelDied, Student, admit, start_hub, stop_hub  # noqa: E402
+from hub_load import KernelDied, Student, admit, start_hub, stop_hub  # noqa: E402
 
 pytestmark = pytest.mark.slow
 PROXY = REPO / "hub" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"

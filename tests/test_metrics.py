@@ -3,8 +3,15 @@ import math
 import pytest
 import torch
 
-from lenet_utils.metrics import (accuracy, confident_mistakes, confusion_matrix, format_report,
-                                 most_confused_pairs, per_class_report, reliability)
+from lenet_utils.metrics import (
+    accuracy,
+    confident_mistakes,
+    confusion_matrix,
+    format_report,
+    most_confused_pairs,
+    per_class_report,
+    reliability,
+)
 
 LABELS = torch.tensor([0, 0, 1, 1, 1, 2, 2, 2])
 PREDS = torch.tensor([0, 1, 1, 1, 2, 2, 2, 1])

@@ -12,8 +12,15 @@ import torch
 from PIL import Image, ImageDraw
 
 from lenet_utils import LeNet5
-from lenet_utils.predict import (Prediction, default_model, example_images, example_label, predict_file,
-                                 predict_image, predict_naive)
+from lenet_utils.predict import (
+    Prediction,
+    default_model,
+    example_images,
+    example_label,
+    predict_file,
+    predict_image,
+    predict_naive,
+)
 from lenet_utils.preprocess import preprocess
 
 

@@ -14,8 +14,15 @@ from PIL import Image, ImageDraw
 
 from lenet_utils.data import MNIST_MEAN, MNIST_STD
 from lenet_utils.decoding import ImageError, Limits, decode
-from lenet_utils.preprocess import (STAGES, NoDigitFound, centre_of_mass, naive_input, place_by_mass, preprocess,
-                                    scale_to_box)
+from lenet_utils.preprocess import (
+    STAGES,
+    NoDigitFound,
+    centre_of_mass,
+    naive_input,
+    place_by_mass,
+    preprocess,
+    scale_to_box,
+)
 
 SEVEN = [(0.15, 0.1), (0.85, 0.1), (0.45, 0.95)]  # a 7 in a unit box
 

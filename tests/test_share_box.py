@@ -8,8 +8,8 @@ import pytest
 
 from lenet_utils.classdb import ClassDB
 from lenet_utils.predict import example_images, example_label
+from lenet_utils.widgets import predict_panel  # the function (importing the submodule by name would shadow it)
 from lenet_utils.widgets.drawing_pad import render_strokes
-from lenet_utils.widgets import predict_panel   # the function (importing the submodule by name would shadow it)
 from lenet_utils.widgets.share_box import ShareBox, capped_original
 
 
@@ -77,7 +77,8 @@ def test_an_unusable_store_is_one_red_line(panel, tmp_path):
 def test_the_stored_original_is_size_capped():
     noisy = np.random.default_rng(0).integers(0, 256, (3000, 2000, 3), dtype=np.uint8)
     png = capped_original(noisy)
-    from PIL import Image
     import io
+
+    from PIL import Image
     img = Image.open(io.BytesIO(png))
     assert max(img.size) <= 256 and len(png) <= 200_000

@@ -2,11 +2,10 @@ import math
 
 import pytest
 import torch
+from toydata import separable
 
 from lenet_utils.model import LeNet5
 from lenet_utils.training import History, TrainConfig, evaluate, fit, make_optimizer, make_scheduler, set_seed
-
-from toydata import separable
 
 
 def _run(config, seed=0, **kwargs):

@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lenet_utils.uploads import (RECIPE, STYLES, format_scores, make_upload, make_uploads, on_desk, sample_indices,
-                                 score_uploads)
+from lenet_utils.uploads import (
+    RECIPE,
+    STYLES,
+    format_scores,
+    make_upload,
+    make_uploads,
+    on_desk,
+    sample_indices,
+    score_uploads,
+)
 
 EXPECTED_FORMAT = {"grey_png": ("PNG", "L"), "rgb_png": ("PNG", "RGB"), "rgba_png": ("PNG", "RGBA"),
                    "rgb_jpeg": ("JPEG", "RGB"), "grey_jpeg": ("JPEG", "L"), "photo_jpeg": ("JPEG", "RGB")}

@@ -4,6 +4,7 @@ import importlib
 import json
 
 import pytest
+from toydata import separable
 
 from lenet_utils.config import ACTIVATIONS, POOLS
 from lenet_utils.data import MNISTUnavailable
@@ -12,8 +13,6 @@ from lenet_utils.model import LeNetConfig
 from lenet_utils.summary import layer_summary
 from lenet_utils.widgets import layer_lab
 from lenet_utils.widgets.layer_lab import ERROR_BORDER, LayerLab
-
-from toydata import separable
 
 WAIT = 300  # s: generous, the test machine is shared
 

@@ -3,8 +3,8 @@ button, feed the drawing pad, switch models, show the steps. (tests/browser/ dri
 
 from __future__ import annotations
 
-import importlib
 import datetime
+import importlib
 import io
 
 import pytest

@@ -6,7 +6,8 @@ cases built here and compares with what the stage must achieve (the property, no
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..experiments import RunFileError, VariantTable, load_variant_table
 from ..config import ConfigError, LeNetConfig
+from ..experiments import RunFileError, VariantTable, load_variant_table
 from ..summary import layer_summary
 from ._answers import as_number, unanswered
 from ._core import Feedback, verdict

@@ -14,8 +14,7 @@ from ..curves import plot_runs
 from .files import RunFileError
 from .leaderboard import Leaderboard, default_runs_path, load_runs
 from .runs import BATCH_SIZE, DEFAULT_BUDGET, STEPS_PER_EPOCH, TRAIN_SIZE, RunRecord, budget_steps, train_variant
-from .variant_table import (Comparison, VariantResult, VariantTable, course_table, default_table_path,
-                            load_variant_table)
+from .variant_table import Comparison, VariantResult, VariantTable, course_table, default_table_path, load_variant_table
 from .variants import REFERENCE_VARIANTS, Variant, run_variants
 
 __all__ = [

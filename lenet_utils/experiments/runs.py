@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..config import ConfigError, LeNetConfig
 from ..data import SPLIT_SIZES, MNISTSplit, load_mnist

@@ -4,9 +4,10 @@ as ``scripts/train_variants.py`` measured it; a lab run compared with it."""
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..config import ConfigError, LeNetConfig
 from ..paths import repo_root

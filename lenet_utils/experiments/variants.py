@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from ..config import LeNetConfig
 from ..data import MNISTSplit, load_mnist

@@ -20,7 +20,7 @@ for stepping through it or timing the difference.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import threading
 import weakref
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -61,7 +61,7 @@ class Frozen:
         return x
 
 
-_SNAPSHOTS: "weakref.WeakKeyDictionary[nn.Module, Frozen]" = weakref.WeakKeyDictionary()
+_SNAPSHOTS: weakref.WeakKeyDictionary[nn.Module, Frozen] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 

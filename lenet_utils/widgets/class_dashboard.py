@@ -67,6 +67,7 @@ class ClassDashboard(W.VBox):
 
     def redraw(self) -> None:
         import matplotlib.pyplot as plt
+
         from ..plots import plot_confusion_matrix
 
         g = self.gallery

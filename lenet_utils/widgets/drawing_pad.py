@@ -12,8 +12,8 @@ what a scanned digit looks like, so the pad needs no preprocessing path of its o
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import anywidget
 import traitlets

@@ -6,7 +6,8 @@ from __future__ import annotations
 import html
 import io
 import types
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..curves import plot_runs
 from ..data import MNISTUnavailable

@@ -23,9 +23,11 @@ import ipywidgets as widgets
 
 from ..config import ConfigError, LeNetConfig
 from ..data import MNISTSplit
-from ..experiments import (BATCH_SIZE, DEFAULT_BUDGET, STEPS_PER_EPOCH, TRAIN_SIZE, Leaderboard, RunFileError,
-                           RunRecord, VariantTable, budget_steps, course_table, default_runs_path, load_runs,
-                           train_variant)
+from ..experiments import BATCH_SIZE, DEFAULT_BUDGET, STEPS_PER_EPOCH, TRAIN_SIZE
+from ..experiments.files import RunFileError
+from ..experiments.leaderboard import Leaderboard, default_runs_path, load_runs
+from ..experiments.runs import RunRecord, budget_steps, train_variant
+from ..experiments.variant_table import VariantTable, course_table
 from .lab_network import ERROR_BORDER, REFERENCE, STYLE, describe, network_column, network_controls, widths_text
 from .lab_views import curves_png, explain, message
 
@@ -113,7 +115,7 @@ class LayerLab(widgets.VBox):
         """The controls' values as LeNetConfig settings (``fc_widths`` still text)."""
         return {name: control.value for name, control in self.controls.items()}
 
-    def set(self, **settings: Any) -> "LayerLab":
+    def set(self, **settings: Any) -> LayerLab:
         """Set controls by LeNetConfig name, e.g. ``lab.set(pool="max", fc_widths=(120, 84))``."""
         for name, value in settings.items():
             if name not in self.controls:

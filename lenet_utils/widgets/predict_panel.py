@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
 
 import ipywidgets as W
 import numpy as np
@@ -24,8 +24,18 @@ from torch import nn
 from ..decoding import SUFFIXES
 from ..predict import Prediction, example_images, example_label, predict_image
 from .drawing_pad import DrawingPad
-from .predict_views import (NET_SIDE, VIEW_SIDE, answer_html, bars_html, blank_png, card, close_all, png_bytes, row,
-                            step_tiles)
+from .predict_views import (
+    NET_SIDE,
+    VIEW_SIDE,
+    answer_html,
+    bars_html,
+    blank_png,
+    card,
+    close_all,
+    png_bytes,
+    row,
+    step_tiles,
+)
 from .share_box import ShareBox
 
 _CSS = (Path(__file__).parent / "predict_panel.css").read_text()

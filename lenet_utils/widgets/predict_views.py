@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import io
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import ipywidgets as W
 import numpy as np

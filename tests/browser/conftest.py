@@ -18,9 +18,8 @@ import os
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
-
 from lab import JupyterLab, chromium_path, start_jupyterlab, stop_jupyterlab
+from playwright.sync_api import expect
 
 VIEWPORT = {"width": 1400, "height": 1000}
 # expect() waits 5 s by default, whatever page.set_default_timeout says: too short for a prediction

@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
-
 from lab import LAB_SETTINGS, cell_errors, run_all_cells, wait_kernel_idle
+from playwright.sync_api import expect
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))

@@ -7,9 +7,8 @@ slow part.)"""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
-
 from lab import cell_errors, execution_counts, open_notebook, run_all_cells
+from playwright.sync_api import expect
 
 from lenet_utils.predict import example_images, example_label
 from lenet_utils.preprocess import STAGES
