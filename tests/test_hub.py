@@ -161,14 +161,8 @@ def test_a_killed_kernel_restarts_and_says_so_without_harming_others(hub, class_
         out, err = b.execute("print(x + 1)")
         assert err is None and out.strip() == "42"
         # alice's kernel is back (same kernel id, fresh process) and works again
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            k = alice.server_api("GET", f"kernels/{a_session['kernel']['id']}").json()
-            if k.get("execution_state") == "idle":
-                break
-            time.sleep(1)
         a.close()
-        a = alice.kernel(a_session["kernel"]["id"])
+        a = _restarted_kernel(alice, a_session)
         out, err = a.execute("import os; print(os.getpid())")
         assert err is None and out.strip() != pid_text.strip()
     finally:
@@ -191,14 +185,8 @@ def test_an_out_of_memory_kernel_restarts_and_the_student_is_told_why(hub, class
         assert err is None and "out-of-memory" not in out
         with pytest.raises(KernelDied):
             a.execute("hog = b'x' * (3 << 30)", timeout=120)  # 3 GiB of touched pages > the 2G limit
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            k = alice.server_api("GET", f"kernels/{a_session['kernel']['id']}").json()
-            if k.get("execution_state") == "idle":
-                break
-            time.sleep(1)
         a.close()
-        a = alice.kernel(a_session["kernel"]["id"])
+        a = _restarted_kernel(alice, a_session)
         out, err = a.execute("print('next cell')")
         assert err is None and "next cell" in out
         assert "stopped by the out-of-memory killer" in out and "2.0 GiB" in out, out
@@ -237,6 +225,16 @@ def test_a_hub_restart_keeps_servers_kernels_files_and_logins(hub, class_of_two)
     alice.close_session(session)
     assert err is None and out.strip() == "still here"
     assert bob.server_api("GET", "contents").status_code == 200
+
+
+def _restarted_kernel(student, session, timeout: float = 90):
+    """The session's kernel once Jupyter has restarted it (same id, a fresh process), reconnected."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if student.server_api("GET", f"kernels/{session['kernel']['id']}").json().get("execution_state") == "idle":
+            break
+        time.sleep(1)
+    return student.kernel(session["kernel"]["id"])
 
 
 def _server_pid(hub, name) -> int:
