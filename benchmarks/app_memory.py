@@ -190,7 +190,8 @@ def main() -> int:
                       f"{r['failed_requests'][:3]})", flush=True)
                 continue
             m = r["memory"]
-            print(f"{tool:7s} {r['version']:8s} PSS: none {m['0']['pss_mb']:6.0f} MB, 1 visitor {m['1']['pss_mb']:6.0f} MB, "
+            print(f"{tool:7s} {r['version']:8s} PSS: none {m['0']['pss_mb']:6.0f} MB, "
+                  f"1 visitor {m['1']['pss_mb']:6.0f} MB, "
                   f"{args.visitors} visitors {m[str(args.visitors)]['pss_mb']:6.0f} MB; per extra visitor "
                   f"{r['per_extra_visitor_pss_mb']:.1f} MB PSS, {r['per_extra_visitor_uss_mb']:.1f} MB USS; "
                   f"~{r['visitors_per_gb_uss']:.0f} visitors per GB (USS); requests blocked {r['blocked_count']}, "

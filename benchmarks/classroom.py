@@ -153,10 +153,12 @@ async def run_student(name: str, home: Path, notebooks: list[Path], env: dict[st
             if deadline is not None and time.monotonic() >= deadline - 1:
                 result["error"] = f"{path.stem}: not finished within --deadline"   # the kernel was stopped
             else:
-                result["error"] = f"{path.stem}: {type(err).__name__}: {(str(err).strip().splitlines() or [''])[-1][:200]}"
+                last = (str(err).strip().splitlines() or [""])[-1][:200]
+                result["error"] = f"{path.stem}: {type(err).__name__}: {last}"
         result["per_notebook"][path.stem] = time.perf_counter() - t0
         result["stdout"][path.stem] = "".join(
-            out.get("text", "") for cell in nb.cells for out in cell.get("outputs", []) if out.get("output_type") == "stream")
+            out.get("text", "") for cell in nb.cells for out in cell.get("outputs", [])
+            if out.get("output_type") == "stream")
         if result["error"]:
             break
     result["wall"] = time.perf_counter() - start
@@ -248,17 +250,19 @@ def summarise(alone: dict, alone_s: float, results: list[dict], class_s: float, 
 
 def report(s: dict) -> str:
     if s["finished"]:
-        head = f"{s['class_s']:.0f} s for everyone, one student alone {s['alone_s']:.0f} s -> class efficiency {s['efficiency']:.2f}"
+        head = (f"{s['class_s']:.0f} s for everyone, one student alone {s['alone_s']:.0f} s "
+                f"-> class efficiency {s['efficiency']:.2f}")
     else:
-        head = (f"NOT FINISHED: stopped after {s['class_s']:.0f} s (--deadline), one student alone {s['alone_s']:.0f} s "
-                f"-> class efficiency below {s['efficiency']:.2f}")
+        head = (f"NOT FINISHED: stopped after {s['class_s']:.0f} s (--deadline), "
+                f"one student alone {s['alone_s']:.0f} s -> class efficiency below {s['efficiency']:.2f}")
     lines = [f"class of {s['students']}: {head}",
              f"memory: {s['class_pss_mb_per_student']} MB per student at the class's peak (PSS of its own processes); "
              f"machine: {s['marginal_mb_per_student']} MB per student above idle ({s['idle_in_use_mb']} MB "
              f"idle, {s['peak_in_use_mb']} MB peak); kernel peak USS {s['kernel_uss_peak_mb']} MB, "
              f"PSS {s['kernel_pss_peak_mb']} MB; anonymous (heap) {s['kernel_anon_peak_mb']} MB, median kernel "
              f"{s['kernel_anon_median_peak_mb']} MB",
-             *([f"each student's cgroup (server + kernels) at its peak: median {s['student_cgroup_peak_mb']['median']:.0f} MB, "
+             *([f"each student's cgroup (server + kernels) at its peak: "
+                f"median {s['student_cgroup_peak_mb']['median']:.0f} MB, "
                 f"max {s['student_cgroup_peak_mb']['max']} MB"] if s.get("student_cgroup_peak_mb") else []),
              f"failures: {s['failures']}; alone: {s['alone_threads']}",
              f"{'student':<10}{'wall s':>8}  {'per notebook s':<28}{'03 test acc':>12}  threads"]

@@ -81,7 +81,8 @@ if mode in ("RGB;16", "RGBA;16"):                # Pillow writes no 16-bit colou
 if mode in ("I;16", "I", "F"):
     a = np.asarray(img)
     img = Image.fromarray(a.astype(np.uint16) * 257) if mode == "I;16" else (
-        Image.fromarray(a.astype(np.int32) * 257, "I") if mode == "I" else Image.fromarray(a.astype(np.float32) / 255, "F"))
+        Image.fromarray(a.astype(np.int32) * 257, "I") if mode == "I"
+        else Image.fromarray(a.astype(np.float32) / 255, "F"))
 elif mode != "L":
     img = img.convert(mode)
 img.save(out, fmt, **opts)

@@ -18,7 +18,8 @@ from lenet_utils.fast import channels_last
 from lenet_utils.inference import EVAL_BATCH_SIZE
 
 
-def measure(model: nn.Module, test: MNISTSplit, *, repeats: int, batch_sizes: tuple[int, ...] = (64, 512, 1024, 10_000)) -> dict:
+def measure(model: nn.Module, test: MNISTSplit, *, repeats: int,
+            batch_sizes: tuple[int, ...] = (64, 512, 1024, 10_000)) -> dict:
     device = next(model.parameters()).device
 
     def run(batch_size: int):
@@ -58,6 +59,7 @@ def measure(model: nn.Module, test: MNISTSplit, *, repeats: int, batch_sizes: tu
             "default_batch_size": EVAL_BATCH_SIZE,
             "repeats": repeats,
             "images_per_s": {name: spread(v) for name, v in rates.items()},
-            "relative_to_default": {name: median(ratios(v, rates[f"batch_{EVAL_BATCH_SIZE}"])) for name, v in rates.items()},
+            "relative_to_default": {name: median(ratios(v, rates[f"batch_{EVAL_BATCH_SIZE}"]))
+                                    for name, v in rates.items()},
         },
     }

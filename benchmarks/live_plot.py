@@ -46,7 +46,8 @@ def main() -> None:
         ratios.append(with_plot / without)
         redraws.append(n)
         plain.append(without)
-    print(f"fit for {args.epochs} epochs ({args.steps or 'all'} batches): {statistics.median(plain):.2f} s without the plot; "
+    print(f"fit for {args.epochs} epochs ({args.steps or 'all'} batches): "
+          f"{statistics.median(plain):.2f} s without the plot; "
           f"with it {statistics.median(ratios):.3f}x ({(statistics.median(ratios) - 1) * 100:+.1f}%), "
           f"{statistics.median(redraws):.0f} redraws (per-round ratios {', '.join(f'{r:.3f}' for r in ratios)}); "
           f"time inside the redraws: {statistics.median(drawing) * 100:.1f}% of the run")

@@ -188,7 +188,8 @@ def main() -> int:
     print(f"load average at the end: {load:.2f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "files": args.files,
-                                    "cores": os.cpu_count(), "load_end": round(load, 2), "runs": rows}, indent=2) + "\n")
+                                    "cores": os.cpu_count(), "load_end": round(load, 2), "runs": rows},
+                                   indent=2) + "\n")
     print(f"written: {args.out}")
     return 0 if all(r["exit_status"] == 0 and r["answered"] == r["files"] for r in rows) else 1
 

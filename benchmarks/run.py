@@ -199,16 +199,19 @@ def print_table(results: dict) -> None:
     if "epoch" in d:
         e = d["epoch"]
         spe = e["seconds_per_epoch"]
-        print(f"\nseconds per epoch (median of {e['repeats']}, {e['steps_timed']} of {e['steps_per_epoch']} batches timed): "
+        print(f"\nseconds per epoch (median of {e['repeats']}, "
+              f"{e['steps_timed']} of {e['steps_per_epoch']} batches timed): "
               + ", ".join(f"{k} {v['median']:.2f}" for k, v in spe.items()))
         print(f"  shared uint8 map over a float copy per process: {e['shared_map_over_float_copy']:.3f}x the seconds "
               "per epoch")
-        print(f"  loader alone {e['loader_speedup']:.2f}x, fit's other defaults {e['fit_over_plain_loop_speedup']:.2f}x "
+        print(f"  loader alone {e['loader_speedup']:.2f}x, "
+              f"fit's other defaults {e['fit_over_plain_loop_speedup']:.2f}x "
               f"(of which folding {e['fold_speedup']:.2f}x); "
               f"training {e['train_images_per_s']:,.0f} img/s = {e['train_gflops']:.1f} GFLOP/s of LeNet-5's FLOPs, "
               f"matmul peak {e['peak_gflops']['median']:.1f} GFLOP/s")
-        print(f"  executed: {e['executed_flop_per_image'] / 1e6:.3f} of LeNet-5's {e['train_flop_per_image'] / 1e6:.3f} "
-              f"MFLOP per image (folding), so the cores run at {e['executed_fraction_of_peak']:.3f} of the peak")
+        print(f"  executed: {e['executed_flop_per_image'] / 1e6:.3f} "
+              f"of LeNet-5's {e['train_flop_per_image'] / 1e6:.3f} MFLOP per image (folding), "
+              f"so the cores run at {e['executed_fraction_of_peak']:.3f} of the peak")
     if "time_to_99" in d:
         t = d["time_to_99"]
         s = t["seconds_to_target"]
@@ -221,7 +224,8 @@ def print_table(results: dict) -> None:
               + ", ".join(f"{r['final_test_acc']:.4f}" for r in t["runs"]))
     if "eval" in d:
         print("evaluation by batch size (img/s): "
-              + ", ".join(f"{k.removeprefix('batch_')} {v['median']:,.0f}" for k, v in d["eval"]["images_per_s"].items()))
+              + ", ".join(f"{k.removeprefix('batch_')} {v['median']:,.0f}"
+                          for k, v in d["eval"]["images_per_s"].items()))
     if "latency" in d:
         print("single forward (us): "
               + ", ".join(f"{k} {v['median']:.0f}" for k, v in d["latency"]["latency_us"].items()))

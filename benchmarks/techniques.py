@@ -33,9 +33,9 @@ from lenet_utils.training import make_optimizer
 
 
 def tutorial_step(step_model: nn.Module, model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
-                  y: torch.Tensor, config: TrainConfig, amp=contextlib.nullcontext()) -> float:
+                  y: torch.Tensor, config: TrainConfig, amp=None) -> float:
     """The default recipe's step, written out (``step_model`` may be ``model`` compiled)."""
-    with amp:
+    with amp or contextlib.nullcontext():
         loss = F.cross_entropy(step_model(x), y)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()

@@ -158,7 +158,8 @@ def welcome(args) -> str:
                     f"  3. You approve each one at {url}hub/authorize; then they log in at {url}hub/login.")
     else:
         students = (f"  Students log in at {url}hub/login with any name and the workshop password.\n"
-                    f"  You log in as '{args.admin}' with the admin password in {args.state.resolve() / 'admin_password'}.")
+                    f"  You log in as '{args.admin}' with the admin password in "
+                    f"{args.state.resolve() / 'admin_password'}.")
     return (f"\nLeNet-5 by hand: JupyterHub at {url}\n{students}\n"
             f"  See and stop students' servers: {url}hub/admin\n"
             f"  Students' files: {args.state.resolve() / 'students'} (kept across restarts)\n"

@@ -9,7 +9,8 @@ One module per responsibility:
 * ``data``         load_mnist, BatchLoader, Augment       MNIST memory-mapped (one copy per machine), batched by slicing
 * ``training``     TrainConfig, fit, evaluate, History    the training loop, returning a history
 * ``inference``    predict_logits, predict_proba          a trained model over many images
-* ``fast``         prepare, freeze, use_threads           speed beside the model: folding, frozen answers, layout, threads
+* ``fast``         prepare, freeze, use_threads           speed beside the model: folding, frozen answers,
+                                                          layout, threads
 * ``checkpoints``  save_checkpoint, load_checkpoint, load_pretrained
 * ``metrics``      accuracy, confusion_matrix, ...        scoring predictions
 * ``plots``        show_digits, plot_history, ...         matplotlib figures (ax=None, returns axes)

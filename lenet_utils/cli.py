@@ -276,7 +276,8 @@ def _parse_value(key: str, raw: str) -> Any:
         try:
             return tuple(int(v) for v in raw.split(","))
         except ValueError:
-            raise UsageError(f"--model fc_widths={raw!r}: expected comma-separated whole numbers, e.g. 120,84") from None
+            raise UsageError(f"--model fc_widths={raw!r}: expected comma-separated whole numbers, "
+                             "e.g. 120,84") from None
     if key == "dropout":
         try:
             return float(raw)

@@ -83,9 +83,11 @@ class LeNetConfig:
             raise ConfigError("fc_widths", f"must be a list of layer widths, got {self.fc_widths!r}")
         for i, width in enumerate(self.fc_widths):
             if not _is_int(width) or not 1 <= width <= MAX_WIDTH:
-                raise ConfigError("fc_widths", f"layer {i + 1} width must be an integer from 1 to {MAX_WIDTH}, got {width!r}")
-        if not isinstance(self.dropout, (int, float)) or isinstance(self.dropout, bool) or not 0.0 <= self.dropout < 1.0:
-            raise ConfigError("dropout", f"must be a probability in [0, 1), got {self.dropout!r}")
+                raise ConfigError("fc_widths",
+                                  f"layer {i + 1} width must be an integer from 1 to {MAX_WIDTH}, got {width!r}")
+        dropout = self.dropout
+        if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0.0 <= dropout < 1.0:
+            raise ConfigError("dropout", f"must be a probability in [0, 1), got {dropout!r}")
 
         sizes: dict[str, int] = {}
         side = self.image_size
@@ -185,7 +187,8 @@ def _total_padding(cfg: LeNetConfig, stage: str) -> int:
     if not _is_int(pad) or pad < 0:
         raise ConfigError(name, f"must be 'same', 'valid' or a whole number of pixels >= 0, got {pad!r}")
     if pad >= kernel:
-        raise ConfigError(name, f"{pad} pixels of padding on a {kernel}x{kernel} kernel adds borders that only see zeros; use at most {kernel - 1}")
+        raise ConfigError(name, f"{pad} pixels of padding on a {kernel}x{kernel} kernel adds borders that only see "
+                                f"zeros; use at most {kernel - 1}")
     return 2 * pad
 
 

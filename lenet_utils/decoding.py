@@ -25,7 +25,6 @@ import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -33,7 +32,7 @@ from PIL import Image, ImageOps
 from .pixels import array_to_u8, working_image
 
 # What a user can hand in: encoded bytes, a path, an opened PIL image, or pixels (H, W) / (H, W, C).
-ImageSource = Union[bytes, bytearray, memoryview, str, os.PathLike, Image.Image, np.ndarray]
+ImageSource = bytes | bytearray | memoryview | str | os.PathLike | Image.Image | np.ndarray
 
 FORMATS = {  # Pillow's decoders we allow -> (the name people know, file suffixes); JPEG includes phones' MPO
     "PNG": ("PNG", (".png",)),

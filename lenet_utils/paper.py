@@ -193,9 +193,9 @@ def find_paper(grey: np.ndarray | Image.Image, config: PaperConfig = PAPER) -> P
     ink = soft > cut
     box = None
     if ink.any():
-        l, t, r, b = ink_box(ink)
+        x0, y0, x1, y1 = ink_box(ink)
         m = 2 * f + 2                                               # the coarse box is f pixels coarse
-        box = (max(0, l * f - m), max(0, t * f - m), min(w, r * f + m), min(h, b * f + m))
+        box = (max(0, x0 * f - m), max(0, y0 * f - m), min(w, x1 * f + m), min(h, y1 * f + m))
     # Averaging f x f pixels divides white noise by f: one full-resolution pixel's noise is f times more.
     return Paper(bool(inverted), float(level), noise * f, grid, contrast, box)
 
@@ -214,19 +214,19 @@ def remove_background(grey: np.ndarray | Image.Image, paper: Paper, config: Pape
     """
     if paper.box is None:
         return np.zeros((0, 0), np.uint8), None, paper.contrast
-    l, t, r, b = paper.box
+    x0, y0, x1, y1 = paper.box
     if isinstance(grey, Image.Image):
         W, H = grey.size
-        flat = np.asarray(grey.crop(paper.box))                     # (b - t, r - l)
+        flat = np.asarray(grey.crop(paper.box))                     # (y1 - y0, x1 - x0)
     else:
         H, W = grey.shape
-        flat = grey[t:b, l:r]
+        flat = grey[y0:y1, x0:x1]
     if paper.inverted:
         flat = 255 - flat                                           # ink bright, as in MNIST
     if paper.lighting is not None:                                  # the light over this window only
         gw, gh = paper.lighting.size
-        light = paper.lighting.resize((r - l, b - t), Image.BILINEAR,
-                                      box=(l * gw / W, t * gh / H, r * gw / W, b * gh / H))
+        light = paper.lighting.resize((x1 - x0, y1 - y0), Image.BILINEAR,
+                                      box=(x0 * gw / W, y0 * gh / H, x1 * gw / W, y1 * gh / H))
         light = np.asarray(light)
         flat = flat - np.minimum(flat, light)                       # max(flat - light, 0) in uint8
     soft = _blur(flat)
@@ -244,7 +244,7 @@ def remove_background(grey: np.ndarray | Image.Image, paper: Paper, config: Pape
     if int(ink.sum()) < config.min_ink_pixels:
         return window, None, contrast
     il, it, ir, ib = ink_box(ink)
-    return window, (l + il, t + it, l + ir, t + ib), contrast
+    return window, (x0 + il, y0 + it, x0 + ir, y0 + ib), contrast
 
 
 def paper_noise(flat: np.ndarray, soft: np.ndarray) -> float:

@@ -166,8 +166,8 @@ def _on_canvas(window: np.ndarray, box: tuple[int, int, int, int] | None, shape:
     """``window`` pasted at ``box`` (left, top, right, bottom) into a black picture of ``shape``."""
     out = np.zeros(shape, np.uint8)
     if box is not None:
-        l, t, r, b = box
-        out[t:b, l:r] = window
+        x0, y0, x1, y1 = box
+        out[y0:y1, x0:x1] = window
     return out
 
 
@@ -205,9 +205,9 @@ def preprocess(source: ImageSource, name: str | None = None, *, limits: Limits =
                                                                # shrunken copy and a window, not all of it
     sheet = find_sheet(grey, config.paper)
     if sheet is not None and sheet[2] > sheet[0] and sheet[3] > sheet[1]:
-        l, t, r, b = sheet
-        grey = grey.crop(sheet) if isinstance(grey, Image.Image) else grey[t:b, l:r]
-        notes.append(f"a sheet on a darker surface: cut out ({l}, {t}) to ({r}, {b})")
+        x0, y0, x1, y1 = sheet
+        grey = grey.crop(sheet) if isinstance(grey, Image.Image) else grey[y0:y1, x0:x1]
+        notes.append(f"a sheet on a darker surface: cut out ({x0}, {y0}) to ({x1}, {y1})")
     else:
         sheet = None
     stages["grey"] = grey

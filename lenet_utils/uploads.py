@@ -60,7 +60,8 @@ class Upload:
     index: int = -1             # position of the digit in its MNIST split
 
 
-def make_upload(pixels: np.ndarray, style: str, rng: np.random.Generator, recipe: UploadRecipe = RECIPE) -> tuple[bytes, tuple[int, int]]:
+def make_upload(pixels: np.ndarray, style: str, rng: np.random.Generator,
+                recipe: UploadRecipe = RECIPE) -> tuple[bytes, tuple[int, int]]:
     """One MNIST digit ``(28, 28)`` uint8 (ink 255) -> (encoded file bytes, (width, height))."""
     if style not in STYLES:
         raise ValueError(f"style={style!r} is not one of {', '.join(STYLES)}")

@@ -103,7 +103,8 @@ def test_train_refuses_a_folder_as_output(capsys, tmp_path):
 
 
 def test_missing_mnist_is_one_line_with_the_fix(tmp_path):
-    result = lenet("train", "--epochs", "1", env={"LENET_DATA_DIR": str(tmp_path), "LENET_MNIST_DIR": str(tmp_path / "none")})
+    env = {"LENET_DATA_DIR": str(tmp_path), "LENET_MNIST_DIR": str(tmp_path / "none")}
+    result = lenet("train", "--epochs", "1", env=env)
     assert_one_line_error(result, "LENET_MNIST_DIR", "is not a folder")
 
 

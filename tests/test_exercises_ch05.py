@@ -65,7 +65,8 @@ def test_mean_brightness_rule_fails_on_the_dim_photo():
     feedback = check_is_dark_on_light(lambda g: bool(g.mean() > 127))
     assert not feedback.passed and "dim light" in feedback.message
     assert not check_is_dark_on_light(lambda g: True)
-    assert not check_is_dark_on_light(lambda g: "yes") and "True or False" in check_is_dark_on_light(lambda g: "yes").message
+    not_a_bool = check_is_dark_on_light(lambda g: "yes")
+    assert not not_a_bool and "True or False" in not_a_bool.message
 
 
 def test_centring_the_box_instead_of_the_mass_fails():

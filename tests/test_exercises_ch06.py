@@ -35,6 +35,21 @@ def test_the_module_exports_its_checkers():
         assert getattr(ex, name) is getattr(ch06, name)
 
 
+def test_the_package_exports_every_chapters_checkers():
+    """lenet_utils.exercises names each chapter's exports one by one: none is forgotten there."""
+    import importlib
+    import pkgutil
+
+    chapters = sorted(m.name for m in pkgutil.iter_modules(ex.__path__) if m.name.startswith("ch"))
+    assert len(chapters) == 6, chapters
+    exported = {"Feedback", "verdict"}
+    for chapter in chapters:
+        module = importlib.import_module(f"lenet_utils.exercises.{chapter}")
+        exported |= set(module.__all__)
+        assert all(getattr(ex, name) is getattr(module, name) for name in module.__all__), chapter
+    assert set(ex.__all__) == exported
+
+
 def test_the_hand_worked_answers_agree_with_the_package():
     assert LeNetConfig(conv1_kernel=3, conv1_padding="valid").feature_sizes()["flatten"] == FLATTEN
     LeNetConfig(conv2_kernel=LARGEST_KERNEL)
@@ -76,7 +91,8 @@ def small_table() -> VariantTable:
         return VariantResult(name, "", cfg, layer_summary(cfg).total_params, 0, accs, [1.0] * len(accs))
 
     return VariantTable([row("reference", LeNetConfig(), [0.97, 0.98]),
-                         row(INDISTINGUISHABLE_FROM, LeNetConfig(activation="tanh", fc_activation="tanh"), [0.95, 0.96]),
+                         row(INDISTINGUISHABLE_FROM, LeNetConfig(activation="tanh", fc_activation="tanh"),
+                             [0.95, 0.96]),
                          row("above", LeNetConfig(pool="max"), [0.955, 0.97]),     # overlaps from above
                          row("below", LeNetConfig(activation="none"), [0.90, 0.95]),  # touches at 0.95: overlaps
                          row("apart", LeNetConfig(activation="sigmoid"), [0.90, 0.94])], 235, 128, [0, 1])

@@ -237,7 +237,8 @@ def test_reference_variants_are_valid_and_distinct():
 
 
 def test_comparison_with_the_table():
-    table = table_of({"reference": (LeNetConfig(), [0.950, 0.960]), "max-pool": (LeNetConfig(pool="max"), [0.97, 0.98])})
+    table = table_of({"reference": (LeNetConfig(), [0.950, 0.960]),
+                      "max-pool": (LeNetConfig(pool="max"), [0.97, 0.98])})
     near = table.compare(record(acc=0.958))
     assert near.same_budget and near.delta == pytest.approx(0.003) and not near.beyond_noise
     assert near.same_variant.name == "reference"

@@ -36,7 +36,8 @@ def test_folded_and_frozen_compute_the_layer_by_layer_function(overrides):
     torch.testing.assert_close(Frozen(model)(x), expected, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("overrides", [*CONFIGS, {"dropout": 0.5}, {"activation": "sigmoid"}, {"fc_activation": "gelu"}],
+@pytest.mark.parametrize("overrides",
+                         [*CONFIGS, {"dropout": 0.5}, {"activation": "sigmoid"}, {"fc_activation": "gelu"}],
                          ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "reference")
 def test_numpy_forward_computes_the_same_logits_or_declines(overrides):
     """One image through the frozen weights in numpy: the model's logits, or None (PyTorch runs

@@ -57,9 +57,12 @@ def test_one_bad_file_does_not_stop_the_others(capsys, monkeypatch, tmp_path):
     good = example_images()[:3]
     real = predict._answer
 
-    def flaky(model, x, calls=[]):
-        calls.append(1)
-        if len(calls) == 2:
+    calls = 0
+
+    def flaky(model, x):
+        nonlocal calls
+        calls += 1
+        if calls == 2:
             raise RuntimeError("something odd\nsecond line")
         return real(model, x)
 
@@ -148,7 +151,8 @@ def test_a_nul_in_a_file_name_is_that_files_error(capsys):
 
 def test_a_checkpoint_that_is_a_folder(capsys, tmp_path):
     code, out, err = run(["evaluate", "--checkpoint", str(tmp_path)], capsys)
-    assert code == 2 and out == "" and err == f"lenet: error: {tmp_path}: is a folder; give the checkpoint file inside it (a .pt file)\n"
+    assert code == 2 and out == ""
+    assert err == f"lenet: error: {tmp_path}: is a folder; give the checkpoint file inside it (a .pt file)\n"
 
 
 def test_a_real_process_with_a_tampered_checkpoint_gives_no_traceback(tmp_path):
@@ -158,5 +162,5 @@ def test_a_real_process_with_a_tampered_checkpoint_gives_no_traceback(tmp_path):
                            str(tmp_path / "bad.pt"), str(example_images()[0])],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stdout == ""
-    assert proc.stderr == f"lenet: error: {tmp_path / 'bad.pt'}: history: expected a list of per-epoch records, got 5; " \
-                          "the file was edited or damaged (save it again with save_checkpoint)\n"
+    assert proc.stderr == (f"lenet: error: {tmp_path / 'bad.pt'}: history: expected a list of per-epoch records, "
+                           "got 5; the file was edited or damaged (save it again with save_checkpoint)\n")

@@ -100,7 +100,8 @@ def test_a_folder_where_a_file_belongs(tmp_path, fake_mnist, name):
     (root / "MNIST" / "raw" / name).mkdir(parents=True)
     with pytest.raises(MNISTUnavailable) as info:
         prepare_mnist(root, source=source, checksums=checksums)
-    assert str(info.value) == f"{root / 'MNIST' / 'raw' / name} is a folder where a file belongs; remove it and run again"
+    assert str(info.value) == (f"{root / 'MNIST' / 'raw' / name} is a folder where a file belongs; "
+                               "remove it and run again")
 
 
 def test_a_flipped_byte_with_its_mtime_restored_is_caught(tmp_path, fake_mnist, monkeypatch):

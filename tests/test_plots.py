@@ -39,7 +39,8 @@ def test_mosaic_lays_tiles_out_with_gaps():
     lambda ax: plots.plot_filters(LeNet5().conv2.weight, ax=ax),
     lambda ax: plots.plot_feature_maps(torch.rand(1, 6, 28, 28), ax=ax, title="conv1"),
     lambda ax: plots.plot_probabilities(torch.softmax(torch.randn(10), 0), ax=ax),
-    lambda ax: plots.plot_reliability(reliability(torch.softmax(torch.randn(50, 10), 1), torch.randint(0, 10, (50,))), ax=ax),
+    lambda ax: plots.plot_reliability(reliability(torch.softmax(torch.randn(50, 10), 1), torch.randint(0, 10, (50,))),
+                                      ax=ax),
 ])
 def test_every_helper_draws_on_the_given_axes_and_returns_them(draw):
     fig, ax = plt.subplots()

@@ -30,8 +30,8 @@ SEVEN = [(0.15, 0.1), (0.85, 0.1), (0.45, 0.95)]  # a 7 in a unit box
 def draw_digit(size=(320, 240), box=(180, 40, 260, 160), paper=230, ink=30, width=9, points=SEVEN) -> Image.Image:
     """Grey sheet with a '7' drawn inside ``box`` (left, top, right, bottom)."""
     img = Image.new("L", size, paper)
-    l, t, r, b = box
-    pts = [(l + x * (r - l), t + y * (b - t)) for x, y in points]
+    x0, y0, x1, y1 = box
+    pts = [(x0 + x * (x1 - x0), y0 + y * (y1 - y0)) for x, y in points]
     ImageDraw.Draw(img).line(pts, fill=ink, width=width, joint="curve")
     return img
 
@@ -477,8 +477,8 @@ def test_a_sheet_on_a_darker_desk_is_cut_out_first():
 
     sheet = draw_digit()                                   # 320x240 paper, a 7 at (180, 40)-(260, 160)
     on_desk = _on_a_desk(sheet)
-    l, t, r, b = find_sheet(on_desk)
-    assert near((l, t, r, b), (130, 90, 450, 330), tol=12)  # the sheet, a little inside its edges
+    x0, y0, x1, y1 = find_sheet(on_desk)
+    assert near((x0, y0, x1, y1), (130, 90, 450, 330), tol=12)  # the sheet, a little inside its edges
     pre = preprocess(on_desk)
     assert any("sheet" in note for note in pre.notes)
     assert pre.inverted

@@ -92,7 +92,7 @@ def test_history_helpers():
     assert history.first_reaching(1.01) is None and history.seconds_to(1.01) is None
     assert history.to_dicts()[0]["epoch"] == 1
     with pytest.raises(ValueError, match="empty"):
-        History().final
+        _ = History().final
 
 
 def test_evaluate_matches_a_manual_count():

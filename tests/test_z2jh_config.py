@@ -64,7 +64,8 @@ def test_config_parses_and_names_the_chart_version():
 def test_every_key_exists_in_the_chart_schema():
     unknown = []
     for path in _paths(_config()):
-        if path in SCHEMA_PATHS or f"{path}.*" in SCHEMA_PATHS or any(path.startswith(p[:-1]) for p in SCHEMA_PATHS if p.endswith(".*")):
+        if (path in SCHEMA_PATHS or f"{path}.*" in SCHEMA_PATHS
+                or any(path.startswith(p[:-1]) for p in SCHEMA_PATHS if p.endswith(".*"))):
             continue
         unknown.append(path)
     assert unknown == [], f"not in chart {CHART_VERSION}'s values schema: {unknown}"

@@ -2,9 +2,27 @@
 or gives a hint (never the solution). One module per notebook."""
 
 from ._core import Feedback, verdict
-from .ch01_data import *  # noqa: F401,F403
-from .ch02_architecture import *  # noqa: F401,F403
-from .ch03_training import *  # noqa: F401,F403
-from .ch04_evaluation import *  # noqa: F401,F403
-from .ch05_predict import *  # noqa: F401,F403
-from .ch06_layer_lab import *  # noqa: F401,F403
+from .ch01_data import check_blank_fraction, check_most_ink, check_normalized_pixel
+from .ch02_architecture import check_collapsed_params, check_conv_output_size, check_conv_params, check_lenet5
+from .ch03_training import check_adam_recipe, check_total_steps, check_train_step
+from .ch04_evaluation import (
+    EXERCISE_CONFIDENCE,
+    EXERCISE_CONFUSION,
+    EXERCISE_CORRECT,
+    check_always_three,
+    check_ece,
+    check_precision_recall,
+)
+from .ch05_predict import check_box_size, check_centre_shift, check_is_dark_on_light
+from .ch06_layer_lab import check_flatten_size, check_indistinguishable, check_largest_conv2_kernel, check_small_variant
+
+__all__ = [
+    "Feedback", "verdict",
+    "check_most_ink", "check_blank_fraction", "check_normalized_pixel",
+    "check_lenet5", "check_conv_output_size", "check_conv_params", "check_collapsed_params",
+    "check_total_steps", "check_train_step", "check_adam_recipe",
+    "EXERCISE_CONFUSION", "EXERCISE_CONFIDENCE", "EXERCISE_CORRECT",
+    "check_precision_recall", "check_always_three", "check_ece",
+    "check_box_size", "check_is_dark_on_light", "check_centre_shift",
+    "check_flatten_size", "check_largest_conv2_kernel", "check_indistinguishable", "check_small_variant",
+]

@@ -198,7 +198,8 @@ class VariantTable:
         m = self.meta
         return (f"Each variant trained for {self.steps} batches of {self.batch_size} "
                 f"({self.steps * self.batch_size / self.train_size:.2f} epoch) from seeds "
-                f"{', '.join(map(str, self.seeds))}; test accuracy on {m.get('test_size', 10_000):,} MNIST test digits. "
+                f"{', '.join(map(str, self.seeds))}; "
+                f"test accuracy on {m.get('test_size', 10_000):,} MNIST test digits. "
                 f"'vs reference' is in percentage points. Seconds: mean training time per run on "
                 f"{m.get('device', 'cpu')} with {m.get('threads', '?')} threads (machine-dependent)"
                 + self._load_note() + ".")
@@ -222,7 +223,8 @@ class VariantTable:
     def to_markdown(self) -> str:
         m = self.meta
         prov = (f"Produced by `{m.get('command', 'scripts/train_variants.py')}` on {m.get('date', '?')} "
-                f"(torch {m.get('torch', '?')}, {m.get('threads', '?')} CPU threads, {m.get('total_seconds', 0):.0f} s in all).")
+                f"(torch {m.get('torch', '?')}, {m.get('threads', '?')} CPU threads, "
+                f"{m.get('total_seconds', 0):.0f} s in all).")
         return "\n".join(["# LeNet-5 variants on one budget", "", self.caption(), "",
                           markdown_table(self.columns, self._cells(), right=self._right), "", prov, ""])
 

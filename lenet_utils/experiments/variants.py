@@ -23,7 +23,8 @@ class Variant:
 
 
 REFERENCE_VARIANTS: tuple[Variant, ...] = (
-    Variant("reference", LeNetConfig(), "the course's LeNet-5: avg pooling, ReLU after it, no activation between Linears"),
+    Variant("reference", LeNetConfig(),
+            "the course's LeNet-5: avg pooling, ReLU after it, no activation between Linears"),
     Variant("relu-between-linear", LeNetConfig(fc_activation="relu"),
             "does a non-linearity between the Linear layers help? Without one they are a single linear map"),
     Variant("max-pool", LeNetConfig(pool="max"), "keep the strongest response in each 2x2 window instead of the mean"),
@@ -34,7 +35,8 @@ REFERENCE_VARIANTS: tuple[Variant, ...] = (
             "no non-linearity at all: the whole network is one linear map of the pixels"),
     Variant("twice-the-channels", LeNetConfig(conv1_channels=12, conv2_channels=32),
             "more feature maps: more parameters and about 3x the multiply-accumulates"),
-    Variant("half-the-channels", LeNetConfig(conv1_channels=3, conv2_channels=8), "fewer feature maps: how small can it get?"),
+    Variant("half-the-channels", LeNetConfig(conv1_channels=3, conv2_channels=8),
+            "fewer feature maps: how small can it get?"),
     Variant("3x3-kernels", LeNetConfig(conv1_kernel=3, conv2_kernel=3),
             "smaller receptive fields; the maps stay larger, so fc1 grows"),
 )

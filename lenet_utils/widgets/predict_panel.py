@@ -119,7 +119,8 @@ class PredictPanel(W.VBox):
                         "<div class='lenet-sub'>Upload a photo or scan of one handwritten digit, try one of "
                         "ours, or draw one. The image is made to look like MNIST first: that is what the "
                         "28x28 square shows.</div>")
-        self.share = ShareBox()    # 'share with the class': explicit, per image (set .share.owner to change who may delete)
+        # 'share with the class': explicit, per image (set .share.owner to change who may delete)
+        self.share = ShareBox()
         super().__init__([header, controls, cards, self.message, self.share, self.steps])
         self.add_class("lenet-panel")
 
