@@ -1,27 +1,9 @@
 """lenet_utils: the package behind the LeNet-5 by hand course.
 
-One module per responsibility:
-
-* ``model``        LeNet5, count_parameters               the reference network, written out layer by layer
-* ``config``       LeNetConfig, ConfigError               the settings a student can change, checked before building
-* ``lab_net``      LabNet                                 the layer lab's network, built from a LeNetConfig
-* ``summary``      layer_summary                          shapes, parameters and MACs per layer
-* ``data``         load_mnist, BatchLoader, Augment       MNIST memory-mapped (one copy per machine), batched by slicing
-* ``training``     TrainConfig, fit, evaluate, History    the training loop, returning a history
-* ``inference``    predict_logits, predict_proba          a trained model over many images
-* ``fast``         prepare, freeze, use_threads           speed beside the model: folding, frozen answers,
-                                                          layout, threads
-* ``checkpoints``  save_checkpoint, load_checkpoint, load_pretrained
-* ``metrics``      accuracy, confusion_matrix, ...        scoring predictions
-* ``plots``        show_digits, plot_history, ...         matplotlib figures (ax=None, returns axes)
-* ``preprocess``   preprocess, naive_input, Limits        a photo of a digit made to look like MNIST
-* ``predict``      predict_image, predict_file, example_images   the digit in an image, or an error
-* ``uploads``      make_uploads, score_uploads            MNIST dressed up as real uploads, scored
-* ``experiments``  train_variant, Leaderboard, VariantTable      variants on a budget, compared
-* ``exercises``    check_...                              exercise checkers: a pass or a hint
-* ``widgets``      predict_panel, layer_lab               ipywidgets front ends (import explicitly)
-* ``doctor``       python -m lenet_utils doctor           is this machine ready? a fix per problem
-* ``cli``          python -m lenet_utils ...              train | evaluate | predict | summary | data | doctor
+A digit goes data -> model -> training -> evaluation, or preprocess -> predict; the widgets, the
+command line and doctor sit on top and only arrange those calls; ``fast/`` sits beside the core, so
+the code a lesson shows stays the plain PyTorch version. docs/architecture.md draws the package with
+one line per module. Below: the names the lessons use most.
 """
 
 from importlib.metadata import version as _version
