@@ -6,8 +6,6 @@ commands started on 127.0.0.1 and a free port for the tests and the memory compa
     python app/servers.py voila --host 0.0.0.0 --port 8765        # the Voila page, for a room
 """
 
-from __future__ import annotations
-
 import argparse
 import importlib.util
 import os

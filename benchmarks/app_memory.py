@@ -34,13 +34,14 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import importlib.util
 import json
 import os
+import runpy
 import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "app_memory.json"
@@ -49,13 +50,9 @@ SETTLE = 3.0          # s after the last answer before memory is read (kernels f
 ANSWER_MS = 180_000   # a cold Voila kernel imports torch on 2 busy cores
 
 
-def load_servers():
-    """``app/servers.py`` (start/stop either server), loaded from its file: ``app/`` is not a package."""
-    spec = importlib.util.spec_from_file_location("lenet_app_servers", REPO / "app" / "servers.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module                      # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+def load_servers() -> SimpleNamespace:
+    """``app/servers.py`` (start/stop either server), run from its file: ``app/`` is not a package."""
+    return SimpleNamespace(**runpy.run_path(str(REPO / "app" / "servers.py"), run_name="lenet_app_servers"))
 
 
 def tree_memory(pid: int) -> dict:

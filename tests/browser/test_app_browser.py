@@ -8,10 +8,10 @@ fails the test. A missing browser, Solara or offline asset FAILS these tests wit
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import runpy
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from playwright.sync_api import expect
@@ -25,13 +25,9 @@ PHONE = dict(viewport={"width": 375, "height": 740}, device_scale_factor=2, is_m
 LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")
 
 
-def _servers():
-    """``app/servers.py``, loaded from its file (``app/`` is not a package)."""
-    spec = importlib.util.spec_from_file_location("lenet_app_servers", REPO / "app" / "servers.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module                      # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+def _servers() -> SimpleNamespace:
+    """``app/servers.py`` (start/stop either server), run from its file: ``app/`` is not a package."""
+    return SimpleNamespace(**runpy.run_path(str(REPO / "app" / "servers.py"), run_name="lenet_app_servers"))
 
 
 servers = _servers()
