@@ -128,7 +128,7 @@ def main() -> int:
         try:
             pred = predict_image(case, model, name=name)
             why = check(name, pred)
-        except BaseException as err:  # noqa: BLE001 - exactly what we are looking for
+        except BaseException as err:  # exactly what we are looking for
             why = f"raised {type(err).__name__}: {err}\n{traceback.format_exc()}"
             pred = None
         took = time.perf_counter() - t0

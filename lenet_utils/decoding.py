@@ -158,7 +158,7 @@ def decode(source: ImageSource, name: str | None = None, limits: Limits = LIMITS
         check_dimensions(*source.size, name, limits)
         try:
             source.load()  # an Image.open()-ed file is read only now
-        except Exception as err:  # noqa: BLE001 - as below
+        except Exception as err:  # as below
             raise ImageError(f"{name}: truncated or corrupt image ({_first_line(err)})") from None
         return source
     if isinstance(source, np.ndarray):
@@ -181,7 +181,7 @@ def decode(source: ImageSource, name: str | None = None, limits: Limits = LIMITS
                  else "Pillow's safety limit")
         raise ImageError(f"{name}: the header claims {size}, more than {limit}; refused before decoding "
                          "(a decompression bomb?)") from None
-    except Exception as err:  # noqa: BLE001 - each plugin fails its own way (UnidentifiedImageError, SyntaxError, ...)
+    except Exception as err:  # each plugin fails its own way (UnidentifiedImageError, SyntaxError, ...)
         kind = "not an image" if isinstance(err, Image.UnidentifiedImageError) else "corrupt image header"
         raise ImageError(f"{name}: {kind} (expected {FORMAT_NAMES})") from None
     check_dimensions(*img.size, name, limits)
@@ -197,7 +197,7 @@ def decode(source: ImageSource, name: str | None = None, limits: Limits = LIMITS
         quiet_libtiff()
     try:
         img.load()  # first frame only, for GIF, TIFF and MPO
-    except Exception as err:  # noqa: BLE001 - truncated data raises OSError, broken streams SyntaxError, ...
+    except Exception as err:  # truncated data raises OSError, broken streams SyntaxError, ...
         raise ImageError(f"{name}: truncated or corrupt {img.format} image ({_first_line(err)})") from None
     return img
 
@@ -213,7 +213,7 @@ def read_picture(source: ImageSource, name: str | None = None, limits: Limits = 
             img = ImageOps.exif_transpose(img)
         else:  # decoded here: turn it in place, saving a copy of every pixel (0.3 ms at 400x400)
             ImageOps.exif_transpose(img, in_place=True)
-    except Exception:  # noqa: BLE001 - a broken EXIF block: keep the pixels as stored
+    except Exception:  # a broken EXIF block: keep the pixels as stored
         picture.notes.append("unreadable EXIF orientation ignored")
     picture.image = working_image(img, work_side)   # a new, smaller image: the decoded one is not copied
     if max(picture.size) > max(picture.image.size):

@@ -109,7 +109,7 @@ def _answer(model: nn.Module, x: torch.Tensor) -> tuple[int, float, list[float]]
 def _safe_name(source: object, name: str | None) -> str:
     try:
         text = source_name(source, name)                        # type: ignore[arg-type]
-    except Exception:  # noqa: BLE001 - an object whose str() fails still gets a name
+    except Exception:  # an object whose str() fails still gets a name
         text = "image"
     return text.replace("\0", "\\0").replace("\n", " ")          # one line, printable
 
@@ -144,7 +144,7 @@ def predict_image(source: ImageSource, model: nn.Module | None = None, *, name: 
         pre = preprocess(source, name, limits=limits, config=config)
         model = default_model() if model is None else model
         label, confidence, probs = _answer(model, pre.input)
-    except Exception as err:  # noqa: BLE001 - the documented boundary: one line per image, never a raise
+    except Exception as err:  # the documented boundary: one line per image, never a raise
         return _refusal(name, err)
     return Prediction(name, label, confidence, probs, pre.input, stages=pre.stages, inverted=pre.inverted)
 
@@ -157,7 +157,7 @@ def predict_naive(source: ImageSource, model: nn.Module | None = None, *, name: 
         x = naive_input(source, name, limits)
         model = default_model() if model is None else model
         label, confidence, probs = _answer(model, x)
-    except Exception as err:  # noqa: BLE001 - as predict_image
+    except Exception as err:  # as predict_image
         return _refusal(name, err)
     return Prediction(name, label, confidence, probs, x)
 

@@ -36,7 +36,7 @@ def test_four_threads_predicting_leave_every_global_setting_unchanged():
                 p = predict_image(images[(i + k) % len(images)], models[(i + k) % 2], name=f"t{i}-{k}")
                 assert p.ok, p.error
                 answers.setdefault(((i + k) % len(images), (i + k) % 2), set()).add(p.label)
-        except BaseException as err:  # noqa: BLE001 - reported below
+        except BaseException as err:  # reported below
             errors.append(err)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]

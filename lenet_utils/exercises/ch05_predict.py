@@ -24,7 +24,7 @@ def _call(fn: Callable, *args) -> tuple[Any, Feedback | None]:
     """Run the learner's function; a crash becomes a hint, never a traceback."""
     try:
         return fn(*args), None
-    except Exception as err:  # noqa: BLE001 - any error in the learner's code is feedback
+    except Exception as err:  # any error in the learner's code is feedback
         shown = ", ".join(f"array of shape {a.shape}" if isinstance(a, np.ndarray) else repr(a) for a in args)
         return None, Feedback(False, f"Your function raised {type(err).__name__} ({str(err)[:80]}) when "
                                      f"called with {shown}.")

@@ -276,7 +276,7 @@ class PredictPanel(W.VBox):
         def run(*args: object) -> None:
             try:
                 callback(*args)
-            except Exception as err:  # noqa: BLE001 - shown to the user, one line, never a traceback
+            except Exception as err:  # shown to the user, one line, never a traceback
                 text = str(err).splitlines()[0] if str(err) else type(err).__name__
                 self._say(text if isinstance(err, ValueError) else
                           f"Something went wrong inside the panel ({type(err).__name__}: {text}); please tell "

@@ -28,7 +28,7 @@ def default_owner() -> str:
     """Who may delete a share made from this kernel: the login name (one per student on a hub)."""
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name (some containers): everyone in it is one owner
+    except Exception:  # no login name (some containers): everyone in it is one owner
         return "anonymous"
 
 

@@ -68,7 +68,7 @@ def chromium():
     with sync_playwright() as pw:
         try:
             browser = pw.chromium.launch(executable_path=path, headless=True)
-        except Exception as err:  # noqa: BLE001 - Playwright raises its own Error with a long log
+        except Exception as err:  # Playwright raises its own Error with a long log
             pytest.fail(f"Chromium at {path} did not start: {str(err).splitlines()[0]}", pytrace=False)
         try:
             yield browser
@@ -93,7 +93,7 @@ def browser_page(chromium, jupyterlab, request):
             try:
                 page.screenshot(path=str(shot), full_page=True)
                 report.sections.append(("browser", f"screenshot: {shot}\nconsole errors: {page.console_errors}"))
-            except Exception:  # noqa: BLE001 - a dead page cannot be photographed; the failure stands
+            except Exception:  # a dead page cannot be photographed; the failure stands
                 pass
         context.close()
 
