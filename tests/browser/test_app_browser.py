@@ -101,9 +101,7 @@ def test_desktop_upload_example_draw_and_share(chromium, app, tmp_path):
     page.locator(".lenet-example").click()
     expect(page.locator(".lenet-message")).to_contain_text(f"{first.name}: {example_label(first)} with")
 
-    canvas = page.locator("canvas.lenet-pad-canvas")
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
+    box = pad_box(page)
     x = box["x"] + box["width"] / 2
     page.mouse.move(x, box["y"] + box["height"] * 0.12)
     page.mouse.down()
@@ -119,6 +117,23 @@ def test_desktop_upload_example_draw_and_share(chromium, app, tmp_path):
     shares = ClassDB(app.db_path).shares()
     assert [(s.nickname, s.true_label, s.source) for s in shares][-1] == ("desk", 1, "drawing")
     close_offline(page)
+
+
+def pad_box(page, timeout: float = 20.0) -> dict:
+    """The drawing pad's box once the page has stopped moving: on a busy machine the panel is still
+    laying itself out (pictures arriving, Solara's boxes sizing) when the pad first appears, and a
+    stroke aimed at where it was lands beside it."""
+    canvas = page.locator("canvas.lenet-pad-canvas")
+    canvas.scroll_into_view_if_needed()
+    box, deadline = canvas.bounding_box(), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(300)
+        canvas.scroll_into_view_if_needed()
+        again = canvas.bounding_box()
+        if again == box:
+            return box
+        box = again
+    raise AssertionError(f"the drawing pad kept moving for {timeout:.0f} s: {box}")
 
 
 def touch_stroke(page, points):
@@ -140,9 +155,7 @@ PANEL_HEIGHT = "Math.ceil(document.querySelector('.lenet-app').getBoundingClient
 
 def test_phone_draw_with_a_finger_upload_and_no_sideways_scrolling(chromium, app, tmp_path):
     page = open_page(chromium, app, **PHONE)
-    canvas = page.locator("canvas.lenet-pad-canvas")
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
+    box = pad_box(page)
     x = box["x"] + box["width"] / 2
     touch_stroke(page, [(x - 0.4 * i, box["y"] + box["height"] * (0.12 + 0.038 * i)) for i in range(21)])
     expect(page.locator(".lenet-message")).to_contain_text("your drawing:")
