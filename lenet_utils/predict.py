@@ -41,17 +41,18 @@ class Prediction:
     error: str | None = None                          # one line naming the file and the reason
     stages: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)   # preprocess.STAGES -> image
     inverted: bool | None = None                      # the input was dark ink on light paper
+    not_a_digit: bool = False                         # the input does not look like one digit; label still given
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
     def to_dict(self) -> dict:
-        """The CLI's JSON: ``{"file", "label", "confidence", "probabilities"}`` or ``{"file", "error"}``."""
+        """The CLI's JSON: ``{"file", "label", "confidence", "not_a_digit", "probabilities"}`` or ``{"file", "error"}``."""
         if self.error is not None:
             return {"file": self.file, "error": self.error}
         return {"file": self.file, "label": self.label, "confidence": round(self.confidence, 6),
-                "probabilities": [round(p, 6) for p in self.probabilities]}
+                "not_a_digit": self.not_a_digit, "probabilities": [round(p, 6) for p in self.probabilities]}
 
     def __str__(self) -> str:
         return self.error if self.error is not None else f"{self.file}: {self.label} ({self.confidence:.1%})"

@@ -46,8 +46,8 @@ def test_prediction_has_label_confidence_ten_probabilities_and_the_input():
 
 def test_to_dict_has_exactly_the_documented_keys():
     d = predict_image(seven_png(), name="seven.png").to_dict()
-    assert list(d) == ["file", "label", "confidence", "probabilities"]
-    assert d["file"] == "seven.png" and d["label"] == 7 and len(d["probabilities"]) == 10
+    assert list(d) == ["file", "label", "confidence", "not_a_digit", "probabilities"]
+    assert d["file"] == "seven.png" and d["label"] == 7 and len(d["probabilities"]) == 10 and d["not_a_digit"] is False
     json.dumps(d)  # plain JSON types only
     bad = predict_image(b"not an image", name="notes.txt").to_dict()
     assert bad == {"file": "notes.txt", "error": "notes.txt: not an image (expected PNG, JPEG, GIF, BMP, WebP or TIFF)"}
