@@ -50,7 +50,7 @@ def test_json_is_one_list_with_an_object_per_file(files, capsys):
     assert code == 2, "any refused file makes the exit status 2"
     data = json.loads(out)
     assert isinstance(data, list) and len(data) == 3
-    assert set(data[0]) == {"file", "label", "confidence", "probabilities"}
+    assert set(data[0]) == {"file", "label", "confidence", "not_a_digit", "probabilities"}
     assert data[0]["file"] == str(good[0]) and data[0]["label"] == example_label(good[0])
     assert len(data[0]["probabilities"]) == 10 and abs(sum(data[0]["probabilities"]) - 1) < 1e-4
     assert data[0]["confidence"] == max(data[0]["probabilities"])
