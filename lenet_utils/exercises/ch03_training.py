@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from ..data import BatchLoader
+from ..data import SPLIT_SIZES, BatchLoader
 from ..model import LeNet5
 from ..training import TrainConfig, make_optimizer, train_step
 from ._answers import as_number, unanswered
@@ -19,12 +19,12 @@ from ._core import Feedback, verdict
 
 __all__ = ["check_total_steps", "check_train_step", "check_adam_recipe"]
 
-TRAIN_SIZE = 60_000  # images in the MNIST training split
+TRAIN_SIZE = SPLIT_SIZES["train"]  # images in the MNIST training split
 
 
 def check_total_steps(answer: Any) -> Feedback:
     """Exercise 1: optimizer steps in a whole run of ``TrainConfig(epochs=5, batch_size=256)``."""
-    hint = ("One step per batch. Count the batches in one epoch of 60,000 images (the last batch may be "
+    hint = (f"One step per batch. Count the batches in one epoch of {TRAIN_SIZE:,} images (the last batch may be "
             "smaller than the rest), then multiply by the epochs.")
     if answer is None:
         return unanswered(hint)
@@ -41,8 +41,9 @@ def check_total_steps(answer: Any) -> Feedback:
         return Feedback(False, "Almost: the last, smaller batch of each epoch is a step too (no batch is dropped).")
     if value == per_epoch:
         return Feedback(False, "That is one epoch; the run has five.")
-    if value == config.epochs * len(BatchLoader(torch.zeros(TRAIN_SIZE, 1), torch.zeros(TRAIN_SIZE), 128)):
-        return Feedback(False, "That is the default batch size of 128; this run uses 256.")
+    default_batch = TrainConfig().batch_size
+    if value == config.epochs * len(BatchLoader(torch.zeros(TRAIN_SIZE, 1), torch.zeros(TRAIN_SIZE), default_batch)):
+        return Feedback(False, f"That is the default batch size of {default_batch}; this run uses {config.batch_size}.")
     return Feedback(False, hint)
 
 
