@@ -1,5 +1,8 @@
 """Command line: ``python -m lenet_utils`` (or ``lenet``) train | evaluate | predict | summary | data | doctor.
 
+The arguments and help texts are in :mod:`lenet_utils.cli_parser`; this module runs the commands, each
+importing PyTorch and the rest only when it runs, so ``--help`` answers at once.
+
 Wrong arguments or files give one line on stderr and exit status 2, never a traceback. Anything
 unexpected gives one "internal error" line and exit status 1; ``--debug`` (or ``LENET_DEBUG=1``)
 shows the traceback instead.
@@ -20,79 +23,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .cli_parser import UsageError, build_parser, parse_args
+
+__all__ = ["main", "build_parser", "UsageError"]
+
 EXIT_USAGE = 2
 EXIT_INTERNAL = 1
 REPORT = "please report it to the course team with the command you ran (add --debug to see the details)"
 
 
-class UsageError(Exception):
-    """A problem with what the user asked for: printed as one line, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse prints usage + error; we print one line
-        dashed = [a for a in _ARGV if a.startswith("-") and len(a) > 1 and not a.startswith("--")
-                  and a[1:2] not in _SHORT_OPTIONS]
-        if dashed:   # "-7.png" reads as an option: say how to pass it as a file
-            message += (f"; a file name starting with '-' goes after `--`, e.g. "
-                        f"`lenet predict --json -- {dashed[0]}`")
-        raise UsageError(f"{message} (see `{self.prog} --help`)")
-
-
-_ARGV: list[str] = []           # the arguments being parsed, for the hint above
-_SHORT_OPTIONS = {"h"}
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="lenet", description="LeNet-5 by hand: train, evaluate and use LeNet-5 on MNIST.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
-
-    p = sub.add_parser("train", help="train a LeNet-5 and write a checkpoint")
-    p.add_argument("--epochs", type=int, default=None, help="passes over the training set (default 5)")
-    p.add_argument("--batch-size", type=int, default=None, help="images per step (default 128)")
-    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 0.1)")
-    p.add_argument("--optimizer", choices=["sgd", "adam"], default=None)
-    p.add_argument("--schedule", choices=["onecycle", "constant"], default=None)
-    p.add_argument("--augment", action="store_true", help="random shifts, rotations and zooms per batch")
-    p.add_argument("--seed", type=int, default=0, help="seeds the initial weights, shuffling and augmentation")
-    p.add_argument("--model", action="append", default=[], metavar="KEY=VALUE",
-                   help="change the architecture, e.g. --model pool=max --model fc_widths=120,84 (repeatable)")
-    p.add_argument("--out", type=Path, default=None, help="checkpoint path (default <data root>/checkpoints/lenet5.pt)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar, only a line per epoch")
-
-    p = sub.add_parser("evaluate", help="test accuracy and a per-class table for a checkpoint")
-    p.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped model")
-
-    p = sub.add_parser("predict", help="the digit in each image file",
-                       usage="lenet predict [-h] [--json | --jsonl] [--checkpoint PATH] [--debug] [--] FILE [FILE ...]",
-                       epilog="A file name starting with '-' goes after `--`: lenet predict --json -- -7.png")
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    p.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped model")
-    fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true",
-                     help="print one JSON list, an object per file, written as each file is answered")
-    fmt.add_argument("--jsonl", action="store_true", help="print one JSON object per line, per file")
-
-    p = sub.add_parser("summary", help="the layer table (shapes, parameters, MACs) of a config")
-    p.add_argument("--model", action="append", default=[], metavar="KEY=VALUE", help="as for train")
-
-    sub.add_parser("data", help="fetch MNIST (or copy it from $LENET_MNIST_DIR) and check it")
-    p = sub.add_parser("doctor", help="check this machine for the course, with a fix for each problem")
-    p.add_argument("--full", action="store_true", help="re-hash the MNIST files instead of trusting the record")
-    for p in [parser, *sub.choices.values()]:
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                       help="show the Python traceback of an unexpected error")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "lenet") -> int:
+    """Run one command; returns the exit status. ``prog`` names the program in usage lines."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv[:argv.index("--")] if "--" in argv else "--debug" in argv
     debug = debug or bool(os.environ.get("LENET_DEBUG"))
-    _ARGV[:] = argv
     try:
-        args = build_parser().parse_args(argv)
+        args = parse_args(argv, prog)
         return COMMANDS[args.command](args)
     except UsageError as err:
         return _fail(str(err))
@@ -208,8 +154,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
                 out.write(("," if i else "") + "\n  " + text if args.json else text + "\n")
             elif r.error is not None:
                 print(f"lenet: error: {r.error}", file=sys.stderr, flush=True)
-            else:
-                out.write(f"{r}\n")
+            else:                                    # "7.png: 7 (99.9%)", flagged when it is not one digit
+                out.write(f"{r} (doesn't look like a digit)\n" if r.not_a_digit else f"{r}\n")
             out.flush()
     finally:
         if args.json:                                # closed even on Ctrl-C: what was written stays valid

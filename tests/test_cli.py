@@ -119,3 +119,66 @@ def test_console_script_is_installed():
     bindir = os.path.dirname(sys.executable)
     result = subprocess.run([os.path.join(bindir, "lenet"), "summary"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "61,706" in result.stdout
+
+
+# --- help that answers at once, and says what each option does ----------------------------
+COMMANDS = ["train", "evaluate", "predict", "summary", "data", "doctor"]
+HEAVY = ["torch", "torchvision", "numpy", "PIL", "matplotlib"]
+# `python -m lenet_utils ARGS`, run for real (runpy imports the package, then its __main__), then the heavy
+# libraries that ended up imported: --help must not need any of them.
+_HELP_PROBE = """
+import json, runpy, sys
+args, heavy = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+sys.argv = ["lenet_utils", *args]
+try:
+    runpy.run_module("lenet_utils", run_name="__main__", alter_sys=True)
+except SystemExit as exit:
+    code = exit.code
+print(json.dumps({"code": code, "heavy": sorted(m for m in heavy if m in sys.modules)}))
+"""
+
+
+@pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)], ids=["lenet", *COMMANDS])
+def test_help_imports_no_heavy_library(command):
+    import json
+
+    result = subprocess.run([sys.executable, "-c", _HELP_PROBE, json.dumps([*command, "--help"]), json.dumps(HEAVY)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    *help_text, verdict = result.stdout.strip().splitlines()
+    assert json.loads(verdict) == {"code": 0, "heavy": []}
+    assert help_text[0].startswith(" ".join(["usage: python -m lenet_utils", *command]))
+
+
+def test_the_probe_does_see_an_import_of_torch():
+    """The check above can fail: the same probe on a command that needs PyTorch reports it."""
+    import json
+
+    result = subprocess.run([sys.executable, "-c", _HELP_PROBE, json.dumps(["summary"]), json.dumps(HEAVY)],
+                            capture_output=True, text=True, timeout=300)
+    verdict = json.loads(result.stdout.strip().splitlines()[-1])
+    assert verdict["code"] == 0 and {"numpy", "torch"} <= set(verdict["heavy"])
+
+
+def test_every_option_has_help_and_every_command_a_description_and_an_example():
+    from lenet_utils.cli_parser import build_parser
+
+    parser = build_parser("lenet")
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    assert sorted(commands) == sorted(COMMANDS)
+    for name, sub in [("lenet", parser), *commands.items()]:
+        assert sub.description, name
+        assert f"example:\n  lenet {'' if name == 'lenet' else name}" in sub.epilog, name
+        for action in sub._actions:
+            if action.dest != "command":
+                assert action.help, f"{name} {action.option_strings or action.dest} has no help text"
+        help_text = sub.format_help()
+        assert help_text.startswith(f"usage: lenet{'' if name == 'lenet' else ' ' + name}"), help_text
+
+
+def test_the_console_script_is_called_lenet_in_its_usage():
+    bindir = os.path.dirname(sys.executable)
+    result = subprocess.run([os.path.join(bindir, "lenet"), "predict", "--help"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0 and result.stdout.startswith("usage: lenet predict ")
+    assert "example:\n  lenet predict " in result.stdout

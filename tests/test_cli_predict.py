@@ -109,3 +109,17 @@ def test_no_traceback_from_a_real_process(files, tmp_path):
 def test_usage_errors(capsys):
     code, _, err = run(["predict"], capsys)
     assert code == 2 and err.startswith("lenet: error: ") and "FILE" in err
+
+
+def test_the_human_output_says_when_it_is_not_a_digit(files, capsys, monkeypatch):
+    """The label is still given; a flagged answer says so in words (the JSON has ``not_a_digit``)."""
+    from lenet_utils import predict
+    from lenet_utils.predict import Prediction
+
+    good, _, _ = files
+    answers = {str(good[0]): Prediction(str(good[0]), 3, 0.61, [0.39 / 9] * 9 + [0.61]),
+               str(good[1]): Prediction(str(good[1]), 2, 0.70, [0.7] + [0.3 / 9] * 9, not_a_digit=True)}
+    monkeypatch.setattr(predict, "predict_file", lambda path, model: answers[str(path)])
+    code, out, err = run(["predict", *map(str, good)], capsys)
+    assert code == 0 and err == ""
+    assert out.splitlines() == [f"{good[0]}: 3 (61.0%)", f"{good[1]}: 2 (70.0%) (doesn't look like a digit)"]
