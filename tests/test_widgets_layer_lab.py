@@ -241,3 +241,36 @@ def test_the_lab_loads_the_committed_table_by_default():
         assert isinstance(lab.leaderboard, Leaderboard) and lab.leaderboard.table is lab.table
     finally:
         lab.close()
+
+
+def diagram_texts(lab) -> list[str]:
+    """The words of the lab's network picture (its SVG, inside the diagram's HTML)."""
+    import xml.etree.ElementTree as ET
+
+    html = lab.diagram.value
+    svg = html[html.index("<svg"):html.index("</svg>") + len("</svg>")]
+    return [t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+
+
+def test_the_diagram_shows_the_network_and_follows_every_change(lab):
+    shown = diagram_texts(lab)
+    assert shown[0] == "LeNet-5: 61,706 parameters" and "6×28×28" in shown and "16×5×5" in shown
+    lab.controls["conv1_channels"].value = 12
+    shown = diagram_texts(lab)
+    assert "12×28×28" in shown and "6×28×28" not in shown
+    assert f"{layer_summary(LeNetConfig(conv1_channels=12)).total_params:,} parameters" in shown[0]
+    lab.controls["fc_widths"].value = ""                            # no hidden Linear: flatten -> fc1 -> 10
+    shown = diagram_texts(lab)
+    assert "fc1" in shown and "fc2" not in shown and "fc_widths=()" in shown[0]
+    lab.reset()
+    assert diagram_texts(lab)[0] == "LeNet-5: 61,706 parameters"
+
+
+def test_an_impossible_config_fades_the_last_diagram_instead_of_removing_it(lab):
+    lab.controls["conv1_channels"].value = 10
+    drawn = diagram_texts(lab)
+    lab.controls["conv2_kernel"].value = 15
+    assert "lenet-lab-diagram-faded" in lab.diagram.value and "cannot be built" in lab.diagram.value
+    assert diagram_texts(lab) == drawn                              # the last network that could be built
+    lab.controls["conv2_kernel"].value = 3
+    assert "faded" not in lab.diagram.value and "16×12×12" in diagram_texts(lab)

@@ -1,5 +1,5 @@
-"""What the layer lab shows besides its controls (notebook 06): the runs' loss curves as a PNG,
-and its messages, a failed run among them, as HTML."""
+"""What the layer lab shows besides its controls (notebook 06): the network's picture, the runs'
+loss curves as a PNG, and its messages, a failed run among them, as HTML."""
 
 from __future__ import annotations
 
@@ -9,9 +9,32 @@ import types
 from collections.abc import Sequence
 from typing import Any
 
+import ipywidgets as widgets
+
+from ..config import LeNetConfig
 from ..curves import plot_runs
 from ..data import MNISTUnavailable
+from ..diagram import architecture_diagram
 from ..experiments import VariantResult
+
+
+class DiagramView(widgets.HTML):
+    """The network the controls describe, drawn as in LeCun's figure (:mod:`lenet_utils.diagram`)
+    and redrawn by :meth:`show` on every change. While the controls describe no network, the last
+    one that could be built stays, faded, so the lab's layout does not jump."""
+
+    def __init__(self, config: LeNetConfig | None = None):
+        super().__init__(layout=widgets.Layout(width="100%", min_height="200px"))
+        self.drawn: LeNetConfig = config or LeNetConfig()
+        self.show(self.drawn)
+
+    def show(self, config: LeNetConfig | None) -> None:
+        faded = config is None
+        self.drawn = config or self.drawn
+        note = "This network cannot be built; the picture is the last one that could." if faded else ""
+        self.value = (f"<div class='lenet-lab-diagram{' lenet-lab-diagram-faded' if faded else ''}' "
+                      f"style='opacity:{0.35 if faded else 1}'>{architecture_diagram(self.drawn).svg}</div>"
+                      f"<div class='lenet-lab-diagram-note' style='color:#c62828;min-height:1.3em'>{note}</div>")
 
 
 def curves_png(runs: Sequence[Any], reference: VariantResult | None = None, live: Any = None) -> bytes:

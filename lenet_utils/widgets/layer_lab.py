@@ -3,8 +3,8 @@
     from lenet_utils.widgets import layer_lab
     lab = layer_lab()        # shows itself in a notebook cell
 
-Thin on purpose: the network's controls and table come from :mod:`.lab_network`, the curves and
-messages from :mod:`.lab_views`, training and the leaderboard from :mod:`lenet_utils.experiments`.
+Thin on purpose: the network's controls and table come from :mod:`.lab_network`, its picture, the
+curves and messages from :mod:`.lab_views`, training and the leaderboard from :mod:`lenet_utils.experiments`.
 Training runs in a background thread, so the kernel keeps answering the controls while a variant
 trains; the thread only sets widget values, which ipywidgets sends to the browser from any thread.
 """
@@ -29,7 +29,7 @@ from ..experiments.leaderboard import Leaderboard, default_runs_path, load_runs
 from ..experiments.runs import RunRecord, budget_steps, train_variant
 from ..experiments.variant_table import VariantTable, course_table
 from .lab_network import ERROR_BORDER, REFERENCE, STYLE, describe, network_column, network_controls, widths_text
-from .lab_views import curves_png, explain, message
+from .lab_views import DiagramView, curves_png, explain, message
 
 REDRAW_SECONDS = 0.5  # the live curve is redrawn at most this often (a PNG takes ~0.1 s)
 
@@ -46,8 +46,7 @@ class LayerLab(widgets.VBox):
         self.table = course_table() if table == "default" else table
         self.leaderboard = Leaderboard(table=self.table)
         self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._last_draw = 0.0
+        self._stop, self._last_draw = threading.Event(), 0.0  # a stop request; when the curves were last drawn
         self._trained = 0  # runs trained in this lab: names them "run 1", "run 2", ...
         self.last_run: RunRecord | None = None
         self.last_error: str | None = None
@@ -60,6 +59,7 @@ class LayerLab(widgets.VBox):
                                            layout=widgets.Layout(width="auto"))
         self.reset_button.on_click(lambda _: self.reset())
         self.summary_html = widgets.HTML(layout=widgets.Layout(flex="1 1 auto", margin="0 0 0 16px"))
+        self.diagram = DiagramView()  # the network as in LeCun's figure, redrawn on every change
         self.config: LeNetConfig | None = None
         self.config_error: ConfigError | None = None
 
@@ -98,7 +98,7 @@ class LayerLab(widgets.VBox):
             self.progress, self.status,
         ])
         super().__init__([
-            widgets.HBox([network_column(self.controls, self.reset_button), self.summary_html]),
+            self.diagram, widgets.HBox([network_column(self.controls, self.reset_button), self.summary_html]),
             training,
             widgets.HTML("<b>This session's runs</b>"),
             self.board_html,
@@ -129,6 +129,7 @@ class LayerLab(widgets.VBox):
 
     def _on_change(self, change=None) -> None:
         self.config, self.config_error, self.summary_html.value = describe(self.values(), self.table)
+        self.diagram.show(self.config)
         self._mark(self.config_error.field if self.config_error is not None else None)
         self.train_button.disabled = self.config is None or self.running
 
