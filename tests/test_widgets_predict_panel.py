@@ -12,12 +12,12 @@ import torch
 from PIL import Image, ImageDraw
 
 from lenet_utils import LeNet5, save_checkpoint
-from lenet_utils.predict import example_images, example_label
+from lenet_utils.predict import Prediction, example_images, example_label
 from lenet_utils.preprocess import STAGES
 from lenet_utils.widgets import predict_panel
 from lenet_utils.widgets.drawing_pad import DrawingPad, render_strokes
 from lenet_utils.widgets.predict_panel import GIVEN, SHIPPED, PredictPanel
-from lenet_utils.widgets.predict_views import answer_html, bars_html
+from lenet_utils.widgets.predict_views import answer_html, bars_html, original_size
 
 
 def upload(panel: PredictPanel, data: bytes, name: str = "digit.png") -> None:
@@ -53,7 +53,10 @@ def test_upload_shows_the_answer_the_input_and_the_bars(panel):
     assert net.size == (196, 196)                                   # 28 x 7, pixelated
     shown = Image.open(io.BytesIO(panel.original.value))
     assert max(shown.size) == 200                                   # a thumbnail, not the upload
-    assert panel.upload.value == (), "the uploaded bytes are released"
+    assert len(panel.upload.value) == 1, "the button counts the file it answered: (1)"
+    assert bytes(panel.upload.value[0]["content"]) == b"", "the uploaded bytes are released"
+    panel.example_button.click()
+    assert panel.upload.value == (), "the answer is an example's now: the count goes back to (0)"
 
 
 def test_uploading_the_same_file_twice_works(panel):
@@ -177,3 +180,93 @@ def test_drawing_pad_widget():
     assert Image.open(io.BytesIO(pad.png)).size == (280, 280)
     pad.clear()
     assert pad.png == b"" and pad.strokes == 0
+
+
+def photo_jpeg(width: int, height: int, orientation: int | None = None) -> bytes:
+    """A photo-sized JPEG of a dark 3 on paper, with an EXIF orientation tag when given."""
+    img = Image.new("RGB", (width, height), (236, 232, 224))
+    draw = ImageDraw.Draw(img)
+    s = min(width, height) / 300
+    draw.arc((100 * s, 40 * s, 180 * s, 120 * s), 200, 450, fill=(20, 20, 30), width=round(10 * s))
+    draw.arc((95 * s, 110 * s, 185 * s, 200 * s), -90, 160, fill=(20, 20, 30), width=round(10 * s))
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[0x0112] = orientation
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=80, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def test_the_original_size_is_shown_not_the_working_copys(panel):
+    upload(panel, photo_jpeg(4032, 3024), "big photo.jpg")
+    assert panel.prediction.ok and max(panel.prediction.stages["oriented"].shape[:2]) < 4032   # worked on smaller
+    assert "big photo.jpg, 4032x3024 px" in panel.original_note.value
+    assert original_size(photo_jpeg(400, 300, orientation=6)) == (300, 400)      # a quarter turn: as shown
+    assert original_size(b"not an image") is None
+
+
+def answered(label: int = 3, confidence: float = 0.97, **kw) -> Prediction:
+    probs = [0.0] * 10
+    probs[label] = confidence
+    return Prediction(file="x.png", label=label, confidence=confidence, probabilities=probs, **kw)
+
+
+def test_not_a_digit_replaces_the_confident_answer_and_keeps_the_label():
+    sure, unsure = answer_html(answered()), answer_html(answered(confidence=0.4))
+    odd = answer_html(answered(7, 0.95, not_a_digit=True))
+    assert "data-state='sure'" in sure and ">3</div>" in sure and "97.0% sure" in sure
+    assert "data-state='unsure'" in unsure and "unsure" in unsure
+    assert "data-state='not-a-digit'" in odd and "data-label='7'" in odd
+    assert "This doesn't look like a digit" in odd and "closest digit: 7 (95%)" in odd
+    assert "% sure" not in odd and ">7</div>" not in odd                      # no confident big 7
+    assert "data-state='empty'" in answer_html(None)
+    assert "data-state='error'" in answer_html(Prediction(file="x", error="x: not an image"))
+
+
+def test_the_panel_shows_not_a_digit_from_the_prediction(panel, monkeypatch):
+    module = importlib.import_module("lenet_utils.widgets.predict_panel")
+    real = module.predict_image
+
+    def flagged(*args, **kwargs):
+        pred = real(*args, **kwargs)
+        pred.not_a_digit = True
+        return pred
+
+    monkeypatch.setattr(module, "predict_image", flagged)
+    upload(panel, three_png(), "scribble.png")
+    assert "data-state='not-a-digit'" in panel.answer.value and "closest digit: 3" in panel.answer.value
+
+
+def test_look_inside_is_computed_only_while_open(panel, monkeypatch):
+    view = importlib.import_module("lenet_utils.widgets.look_inside_view")
+    calls = []
+    real = view.look_inside
+    monkeypatch.setattr(view, "look_inside", lambda *a, **k: calls.append(1) or real(*a, **k))
+    upload(panel, three_png())
+    assert calls == [] and panel.inside.view.layout.display == "none"          # closed: not computed
+    panel.inside.toggle.value = True                                            # opened: this digit's maps
+    assert calls == [1] and panel.inside.view.layout.display == "flex"
+    inside = panel.inside.inside
+    assert inside.label == 3 and inside.conv1.shape == (6, 14, 14) and inside.conv2.shape == (16, 5, 5)
+    html = panel.inside.view.value
+    assert "data-state='open'" in html and "data-label='3'" in html
+    assert html.count("lenet-inside-tile") == 6 + 16 and html.count("lenet-inside-row") == 5
+    top_map = inside.top(1)[0][0]
+    assert f"map {top_map}</span>" in html and "score of 3 =" in html
+    panel.example_button.click()                                                # follows new input
+    assert calls == [1, 1] and panel.inside.inside.label == panel.prediction.label
+    panel.pad.draw([])                                                          # no answer: no maps
+    panel.pad.clear()
+    assert panel.inside.inside is None and "data-state='empty'" in panel.inside.view.value
+    panel.inside.toggle.value = False
+    upload(panel, three_png())
+    assert calls == [1, 1] and panel.inside.view.layout.display == "none"
+
+
+def test_every_card_has_its_fixed_size_class(panel):
+    cards = panel.children[2].children
+    kinds = [next(c for c in card._dom_classes if c.startswith("lenet-card-")) for card in cards]
+    assert kinds == ["lenet-card-image", "lenet-card-pad", "lenet-card-answer"]
+    css = (importlib.import_module("lenet_utils.widgets.predict_panel")._CSS)
+    for kind in kinds:
+        assert f".{kind}" in css

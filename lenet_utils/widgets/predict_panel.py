@@ -24,6 +24,8 @@ from torch import nn
 from ..decoding import SUFFIXES
 from ..predict import Prediction, example_images, example_label, predict_image
 from .drawing_pad import DrawingPad
+from .look_inside_view import LookInsideView
+from .predict_models import GIVEN, SHIPPED, ModelCache, model_options
 from .predict_views import (
     NET_SIDE,
     VIEW_SIDE,
@@ -32,16 +34,17 @@ from .predict_views import (
     blank_png,
     card,
     close_all,
+    original_size,
     png_bytes,
     row,
     step_tiles,
 )
 from .share_box import ShareBox
 
+__all__ = ["GIVEN", "SHIPPED", "PredictPanel", "predict_panel"]   # GIVEN, SHIPPED: the chooser's values
+
 _CSS = (Path(__file__).parent / "predict_panel.css").read_text()
 
-SHIPPED = "shipped"            # model chooser value of the checkpoint inside the package
-GIVEN = "given"                # ... of a model passed to predict_panel(model=...)
 ACCEPT = ",".join(("image/*", *SUFFIXES))   # what the upload button offers: what the decoder reads
 
 
@@ -54,20 +57,21 @@ class _Source:
 
 class PredictPanel(W.VBox):
     """The panel. Its parts are attributes so tests and curious readers can drive them:
-    ``upload``, ``example_button``, ``pad``, ``model_choice``, ``steps_toggle``; the last answer is
-    ``prediction`` and the message line's text is ``message_text``."""
+    ``upload``, ``example_button``, ``pad``, ``model_choice``, ``steps_toggle``, ``inside`` (the
+    "look inside" view, its button ``inside.toggle``); the last answer is ``prediction`` and the
+    message line's text is ``message_text``."""
 
     def __init__(self, model: nn.Module | None = None, *, examples: str | Path | None = None,
                  checkpoints: str | Path | None = None) -> None:
-        self._given = model
         self._examples = example_images(examples)
         self._example_index = 0
         self._checkpoints_dir = Path(checkpoints) if checkpoints is not None else None
-        self._models: dict[str, tuple[float, nn.Module]] = {}   # value -> (file mtime, model)
+        self._models = ModelCache(model)
         self._source: _Source | None = None
         self.prediction: Prediction | None = None
         self.message_text = ""
         self._refreshing = False
+        self._releasing = False    # True while the panel itself empties the upload button's file
 
         self.upload = W.FileUpload(accept=ACCEPT, multiple=False, description="Upload a digit",
                                    icon="upload", button_style="primary", layout=W.Layout(width="auto"))
@@ -88,7 +92,8 @@ class PredictPanel(W.VBox):
         self.pad = DrawingPad(size=VIEW_SIDE, stroke_width=14.0)   # pen ~ 1/14 of the pad: MNIST-like strokes
         self.pad.add_class("lenet-pad-widget")
 
-        self.original = W.Image(value=blank_png(), format="png", layout=W.Layout(width=f"{VIEW_SIDE}px"))
+        self.original = W.Image(value=blank_png(), format="png",
+                                layout=W.Layout(width=f"{VIEW_SIDE}px", height=f"{VIEW_SIDE}px"))
         self.original.add_class("lenet-frame")
         self.original_note = W.HTML("<div class='lenet-card-note'>&nbsp;</div>")
         self.network_input = W.Image(value=blank_png(NET_SIDE), format="png",
@@ -103,16 +108,17 @@ class PredictPanel(W.VBox):
         self.steps = W.HBox([])
         self.steps.add_class("lenet-steps")
         self.steps.layout.display = "none"
+        self.inside = LookInsideView()      # computed only while open: the answer never waits for it
 
         controls = W.HBox([self.upload, self.example_button, self.model_choice, self.refresh_button,
-                           self.steps_toggle])
+                           self.steps_toggle, self.inside.toggle])
         controls.add_class("lenet-controls")
         cards = W.HBox([
-            card("Your image", self.original, note=self.original_note),
-            card("...or draw one", self.pad),
-            card("What the network sees (28x28), and answers",
-                  row(self.network_input, self.answer), self.bars,
-                  note=W.HTML("<div class='lenet-card-note'>the input: light ink on black, as in MNIST</div>")),
+            card("Your image", self.original, note=self.original_note, kind="image"),
+            card("...or draw one", self.pad, kind="pad"),
+            card("What the network sees (28x28), and answers", row(self.network_input, self.answer), self.bars,
+                 note=W.HTML("<div class='lenet-card-note'>the input: light ink on black, as in MNIST</div>"),
+                 kind="answer"),
         ])
         cards.add_class("lenet-cards")
         header = W.HTML(f"<style>{_CSS}</style><div class='lenet-title'>What digit is this? Ask LeNet-5</div>"
@@ -121,7 +127,7 @@ class PredictPanel(W.VBox):
                         "28x28 square shows.</div>")
         # 'share with the class': explicit, per image (set .share.owner to change who may delete)
         self.share = ShareBox()
-        super().__init__([header, controls, cards, self.message, self.share, self.steps])
+        super().__init__([header, controls, cards, self.message, self.share, self.inside, self.steps])
         self.add_class("lenet-panel")
 
         self.refresh_models()
@@ -135,16 +141,7 @@ class PredictPanel(W.VBox):
     # --- models ----------------------------------------------------------------------------
     def model_options(self) -> list[tuple[str, str]]:
         """(label, value) for the chooser: a given model, the shipped one, then ``*.pt`` the user trained."""
-        from ..checkpoints import PRETRAINED_PATH
-        from ..paths import checkpoints_dir
-
-        options = [("the model passed to predict_panel()", GIVEN)] if self._given is not None else []
-        if PRETRAINED_PATH.is_file():
-            options.append(("shipped LeNet-5 (lenet5_mnist.pt)", SHIPPED))
-        folder = self._checkpoints_dir or checkpoints_dir()
-        if folder.is_dir():
-            options += [(f"yours: {p.name}", str(p)) for p in sorted(folder.glob("*.pt"))]
-        return options
+        return model_options(self._models.given is not None, self._checkpoints_dir)
 
     def refresh_models(self) -> None:
         """Rescan for checkpoints (a model trained since the panel opened appears)."""
@@ -165,26 +162,13 @@ class PredictPanel(W.VBox):
 
     def current_model(self) -> nn.Module:
         """The chosen model, loaded once (and again when its file changes)."""
-        from ..checkpoints import PRETRAINED_PATH, CheckpointError, load_checkpoint
-
-        value = self.model_choice.value
-        if value == GIVEN:
-            return self._given
-        if value is None:
-            raise CheckpointError("no model available: train one with `python -m lenet_utils train`")
-        path = PRETRAINED_PATH if value == SHIPPED else Path(value)
-        try:
-            mtime = path.stat().st_mtime
-        except OSError:
-            raise CheckpointError(f"{path}: the checkpoint file is gone; press the refresh button") from None
-        cached = self._models.get(value)
-        if cached is None or cached[0] != mtime:
-            self._models[value] = (mtime, load_checkpoint(path).model)
-        return self._models[value][1]
+        return self._models.load(self.model_choice.value)
 
     # --- inputs ----------------------------------------------------------------------------
     def predict_bytes(self, data: bytes, name: str, kind: str = "upload") -> Prediction:
         """Run ``data`` through the pipeline and show everything. Returns the prediction."""
+        if kind != "upload" and self.upload.value:
+            self._release_upload(())       # the answer is no longer the uploaded file's: count (0)
         self._source = _Source(bytes(data), name, kind)
         return self._run()
 
@@ -199,11 +183,20 @@ class PredictPanel(W.VBox):
 
     def _on_upload(self, change) -> None:
         files = change["new"]
-        if not files:
+        if not files or self._releasing:
             return
         f = files[-1]
         self.predict_bytes(bytes(f["content"]), f.get("name") or "upload", "upload")
-        self.upload.value = ()  # free the bytes; the same file can be chosen again
+        # Free the bytes but keep the entry, so the button counts the file: "Upload a digit (1)". Choosing
+        # the same file again is still a change (its content is back), so it is answered again.
+        self._release_upload(({**f, "content": memoryview(b"")},))
+
+    def _release_upload(self, value: tuple) -> None:
+        self._releasing = True
+        try:
+            self.upload.value = value
+        finally:
+            self._releasing = False
 
     def _on_draw(self, change) -> None:
         if not change["new"]:
@@ -232,6 +225,7 @@ class PredictPanel(W.VBox):
             raise                         # _guard writes the message
         pred = predict_image(src.data, model, name=src.name)
         self._show(pred, pred.stages)
+        self.inside.update(model, pred)
         if pred.error is not None:
             self._say(pred.error, error=True)
         else:
@@ -246,8 +240,9 @@ class PredictPanel(W.VBox):
         if "oriented" in stages:
             shown = stages["oriented"]
             self.original.value = png_bytes(shown, VIEW_SIDE if max(shown.shape[:2]) > VIEW_SIDE else None)
-            self.original_note.value = (f"<div class='lenet-card-note'>{html.escape(self._source.name)}, "
-                                        f"{shown.shape[1]}x{shown.shape[0]} px</div>")
+            w, h = original_size(self._source.data) or (shown.shape[1], shown.shape[0])   # not the working copy's
+            self.original_note.value = (f"<div class='lenet-card-note' title='{html.escape(self._source.name)}'>"
+                                        f"{html.escape(self._source.name)}, {w}x{h} px</div>")
         else:
             self.original.value = blank_png()
             self.original_note.value = "<div class='lenet-card-note'>&nbsp;</div>"
@@ -256,6 +251,8 @@ class PredictPanel(W.VBox):
         else:
             self.network_input.value = blank_png(NET_SIDE)
         self.answer.value = answer_html(pred)
+        if pred is None:
+            self.inside.update(None, None)
         self.bars.value = bars_html(pred.probabilities if pred is not None and pred.ok else None)
         self._show_steps(stages)
 

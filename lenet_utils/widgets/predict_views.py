@@ -63,17 +63,37 @@ def _pct(p: float) -> str:
 
 
 def answer_html(pred: Prediction | None) -> str:
-    """The big digit and its confidence; a grey dash when there is no answer."""
+    """The big digit and its confidence; a grey dash when there is no answer, and a plain "this
+    doesn't look like a digit" (the closest digit in small print) when the input is not one digit.
+    ``data-state`` names which: empty, error, not-a-digit, unsure or sure."""
     if pred is None or pred.label is None or not math.isfinite(pred.confidence or 0.0):
         why = "no digit found" if pred is not None and "no digit found" in (pred.error or "") else \
             ("could not read the image" if pred is not None else "upload, pick or draw a digit")
-        return (f"<div class='lenet-answer' data-label=''><div class='lenet-digit lenet-none'>&ndash;</div>"
-                f"<div class='lenet-confidence'>{html.escape(why)}</div></div>")
+        state = "empty" if pred is None else "error"
+        return (f"<div class='lenet-answer' data-label='' data-state='{state}'><div class='lenet-digit lenet-none'>"
+                f"&ndash;</div><div class='lenet-confidence'>{html.escape(why)}</div></div>")
+    if pred.not_a_digit:
+        return (f"<div class='lenet-answer' data-label='{pred.label}' data-state='not-a-digit'>"
+                "<div class='lenet-digit lenet-none'>?</div>"
+                "<div class='lenet-not-digit'>This doesn't look like a digit</div>"
+                f"<div class='lenet-closest'>closest digit: {pred.label} ({pred.confidence:.0%})</div></div>")
     unsure = ("<div class='lenet-unsure'>The network is unsure: is it one clear digit, large and "
               "centred in the picture?</div>") if pred.confidence < UNSURE else ""
-    return (f"<div class='lenet-answer' data-label='{pred.label}'>"
+    return (f"<div class='lenet-answer' data-label='{pred.label}' data-state='{'unsure' if unsure else 'sure'}'>"
             f"<div class='lenet-digit'>{pred.label}</div>"
             f"<div class='lenet-confidence'>{pred.confidence:.1%} sure</div>{unsure}</div>")
+
+
+def original_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of the picture as the person took it, read from the file's header alone and
+    turned as its EXIF orientation says (the pipeline works on a smaller copy); None if unreadable."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            w, h = img.size
+            turned = img.getexif().get(0x0112) in (5, 6, 7, 8)   # Orientation: a quarter turn
+    except Exception:  # anything Pillow cannot open: the pipeline's own message says why
+        return None
+    return (h, w) if turned else (w, h)
 
 
 def step_tiles(stages: Mapping[str, np.ndarray]) -> list[W.VBox]:
@@ -103,11 +123,14 @@ def row(*children: W.Widget) -> W.HBox:
     return box
 
 
-def card(title: str, *children: W.Widget, note: W.Widget | None = None) -> W.VBox:
-    """A titled card: the title, the children, and an optional note under them."""
+def card(title: str, *children: W.Widget, note: W.Widget | None = None, kind: str = "") -> W.VBox:
+    """A titled card: the title, the children, and an optional note under them. ``kind`` adds the
+    class ``lenet-card-<kind>``, which gives the card its fixed size (predict_panel.css)."""
     box = W.VBox([W.HTML(f"<div class='lenet-card-title'>{html.escape(title)}</div>"), *children,
                   *([note] if note is not None else [])])
     box.add_class("lenet-card")
+    if kind:
+        box.add_class(f"lenet-card-{kind}")
     return box
 
 
