@@ -14,7 +14,7 @@ CHROMIUM ?= /usr/bin/chromium
 TORCH_INDEX ?=
 
 # No network for MNIST? Point LENET_MNIST_DIR at a folder holding the four IDX files.
-# An offline copy sitting next to the clone (as on the project's build machines) is used by default.
+# An offline copy sitting next to the clone, in ../shared/mnist, is used by default.
 ifeq ($(strip $(LENET_MNIST_DIR)),)
 LENET_MNIST_DIR := $(firstword $(wildcard ../shared/mnist))
 endif

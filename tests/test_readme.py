@@ -1,0 +1,65 @@
+"""The README for the person arriving: its order, its picture, and figures equal to the measured ones."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text()
+LATEST = json.loads((REPO / "benchmarks" / "results" / "latest.json").read_text())
+
+
+def test_sections_come_in_the_order_a_newcomer_needs():
+    headings = re.findall(r"^## (.+)$", README, re.M)
+    order = ["Two commands", "What you need", "The course", "Troubleshooting"]
+    assert [h for h in headings if h in order] == order
+    assert README.index("make lab") < README.index("## What you need")
+
+
+def test_the_picture_is_there_and_small():
+    (image,) = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", README)
+    path = REPO / image
+    assert path.is_file() and path.stat().st_size < 150_000
+    assert (REPO / "scripts" / "readme_figure.py").is_file()   # it is made by a script, from the package
+
+
+def test_no_build_machine_is_mentioned():
+    assert not re.search(r"build machine|CI machine", README, re.I)
+    assert "build machines" not in (REPO / "Makefile").read_text()
+
+
+def test_the_notebook_timings_are_the_measured_ones_and_say_where_they_come_from():
+    seconds = LATEST["details"]["notebooks"]["seconds"]
+    rows = {m[0]: m[1] for m in re.findall(r"^\| \[`(\d\d_\w+)`\].*?\| (\d+) s \|", README, re.M)}
+    assert rows == {name.removesuffix(".ipynb"): str(round(s)) for name, s in seconds.items()}
+    assert "a 2-core, 24 GB Linux VM, quiet" in README
+    assert LATEST["machine"]["logical_cpus"] == 2
+
+
+def test_the_speed_summary_is_the_measured_one():
+    assert f"in {LATEST['time_to_99_s_median']:.1f} s (median)" in README
+    assert f"{LATEST['epoch_speedup_vs_dataloader']:.2f}x faster" in README
+
+
+def test_doctor_is_offered_first_in_troubleshooting():
+    trouble = README.split("## Troubleshooting", 1)[1]
+    first = trouble.split("\n\n")[1]
+    assert "python -m lenet_utils doctor" in first
+    for words in ("LENET_MNIST_DIR", "LAB_ARGS=", "APP_PORT", "HUB_PORT", "WSL", "MPS", "OMP_NUM_THREADS"):
+        assert words in trouble, words
+
+
+def test_the_upload_accuracy_table_is_the_measured_one():
+    """benchmarks/README.md's table, row by row, against results/upload_accuracy.json (what the run printed)."""
+    bench = (REPO / "benchmarks" / "README.md").read_text()
+    runs = json.loads((REPO / "benchmarks" / "results" / "upload_accuracy.json").read_text())
+    table = bench.split("| upload style | digits |", 1)[1].split("\n\n", 1)[0]
+    rows = [[c.strip(" *") for c in line.strip("|").split("|")] for line in table.splitlines()[2:]]
+    expected = [*runs["uploads"]["by_style"].values(), runs["uploads"]]
+    assert len(rows) == len(expected) == 7
+    for row, want in zip(rows, expected):
+        assert row[1:] == [f"{want['n']:,}", f"{want['mnist']:.2%}", f"{want['naive']:.2%}",
+                           f"{want['pipeline']:.2%}"], row
+    assert f"reads {runs['desk']['pipeline']:.2%} of them" in bench
