@@ -63,3 +63,16 @@ def test_the_upload_accuracy_table_is_the_measured_one():
         assert row[1:] == [f"{want['n']:,}", f"{want['mnist']:.2%}", f"{want['naive']:.2%}",
                            f"{want['pipeline']:.2%}"], row
     assert f"reads {runs['desk']['pipeline']:.2%} of them" in bench
+
+
+def test_the_picture_script_still_draws_it(tmp_path):
+    """scripts/readme_figure.py runs on the package as it is now (the committed PNG is its output)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "inside.png"
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "readme_figure.py"), "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size < 150_000
+    assert list(tmp_path.iterdir()) == [out]          # nothing else written into the current folder
