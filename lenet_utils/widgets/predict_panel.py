@@ -80,7 +80,7 @@ class PredictPanel(W.VBox):
                                        tooltip=f"{len(self._examples)} digits drawn for this course, in turn",
                                        layout=W.Layout(width="auto"))
         self.example_button.add_class("lenet-example")
-        self.model_choice = W.Dropdown(description="Model", layout=W.Layout(width="340px"),
+        self.model_choice = W.Dropdown(description="Model", layout=W.Layout(width="300px"),
                                        style={"description_width": "44px"})
         self.model_choice.add_class("lenet-model")
         self.refresh_button = W.Button(icon="refresh", tooltip="look for newly trained checkpoints",
@@ -127,7 +127,7 @@ class PredictPanel(W.VBox):
                         "28x28 square shows.</div>")
         # 'share with the class': explicit, per image (set .share.owner to change who may delete)
         self.share = ShareBox()
-        super().__init__([header, controls, cards, self.message, self.share, self.inside, self.steps])
+        super().__init__([header, controls, cards, self.message, self.inside, self.share, self.steps])
         self.add_class("lenet-panel")
 
         self.refresh_models()
