@@ -7,6 +7,7 @@ Like every figure in :mod:`lenet_utils.plots` (which re-exports these), each hel
 
 from __future__ import annotations
 
+import io
 import math
 import time
 from collections.abc import Iterable, Sequence
@@ -19,8 +20,10 @@ from matplotlib.axes import Axes
 if TYPE_CHECKING:
     from .training import History
 
+SMOOTH = 40  # training curves: the mean of the last 40 batches (one batch alone is noisy)
 
-def plot_curve(history: History, metric: str = "loss", ax: Axes | None = None, smooth: int = 40) -> Axes:
+
+def plot_curve(history: History, metric: str = "loss", ax: Axes | None = None, smooth: int = SMOOTH) -> Axes:
     """Train and test ``"loss"`` or ``"acc"`` from a :class:`~lenet_utils.training.History`.
 
     Training: every batch, averaged over the last ``smooth`` batches (one batch alone is noisy),
@@ -33,11 +36,8 @@ def plot_curve(history: History, metric: str = "loss", ax: Axes | None = None, s
     steps = history.step_losses if metric == "loss" else history.step_accs
     per_epoch = history.steps_per_epoch or max(len(steps), 1)
     if steps:
-        values = np.asarray(steps, dtype=float)
-        kernel = np.ones(min(smooth, len(values))) / min(smooth, len(values))
-        running = np.convolve(values, kernel, mode="valid")                      # (steps - smooth + 1,)
-        x = (np.arange(len(running)) + len(kernel)) / per_epoch
-        ax.plot(x, running, "-", lw=1.2, label=f"train (last {len(kernel)} batches)")
+        x, running = running_curve(history, metric, smooth)                   # (steps - smooth + 1,)
+        ax.plot(x, running, "-", lw=1.2, label=f"train (last {min(smooth, len(steps))} batches)")
     elif len(history):
         ax.plot([e.epoch for e in history], history.column(f"train_{metric}"), "o-", label="train")
     test = history.column(f"test_{metric}")
@@ -69,49 +69,137 @@ class LivePlot:
     """Loss and accuracy redrawn while ``fit`` trains (notebook 03): pass it as both callbacks,
     ``fit(..., step_callback=live, callback=live)``.
 
-    The first picture comes after ``every`` batches; later ones every ``every`` batches, but only
-    once the plot has been idle for ``budget`` times as long as its last redraw took, so drawing
-    costs at most about 1/``budget`` of training time (a redraw takes 50-150 ms on a CPU;
-    ``benchmarks/live_plot.py`` measures it). The last batch is always drawn. ``show=False`` renders
-    the picture as JupyterLab would, without displaying it."""
+    The first picture comes after ``every`` batches, later ones every ``every`` batches as long
+    as drawing has taken at most 1/``budget`` of the time since training began (the default: 2.5%;
+    ``benchmarks/live_plot.py`` measures it). The last batch is always drawn. The figure's title
+    says how far training is ("batch 940 of 2,345, epoch 3 of 5, 12 s"), so ``fit(...,
+    progress=False)`` needs no progress bar beside it.
 
-    def __init__(self, every: int = 40, budget: float = 100.0, figsize: tuple[float, float] = (10, 3.5),
+    Why it is cheap: the axes, their labels and the legend are drawn once and kept as a background
+    picture; each redraw draws only the curves and the title over it (matplotlib's "blitting"),
+    and sends the picture as a PNG. ``show=False`` makes the same PNGs (``last_png``) without
+    displaying them."""
+
+    def __init__(self, every: int = 40, budget: float = 40.0, figsize: tuple[float, float] = (10, 3.5),
                  dpi: int = 80, show: bool = True):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
         self.every, self.budget, self._clock = every, budget, time.perf_counter
         self.fig, self.axes = plt.subplots(1, 2, figsize=figsize, dpi=dpi)
-        plt.close(self.fig)                        # shown by display(), not again by the inline backend
+        plt.close(self.fig)                        # shown as PNGs below, not again by the inline backend
+        self.canvas = FigureCanvasAgg(self.fig)    # draws into memory
+        self.title = self.fig.suptitle(f"training: the curves start after {every} batches", fontsize=11,
+                                       animated=True)   # drawn over the background every time
+        self.redraws, self.backgrounds, self.seconds, self.drawn_at, self.done = 0, 0, 0.0, 0, False
+        self.started: float | None = None          # the clock at fit's first batch
+        self._background, self._xmax, self.last_png = None, 0.0, b""
+        first = self._picture(None)                # the empty axes, laid out once, before training starts
         self.view = None
         if show:
-            from IPython.display import display
+            from IPython.display import Image, display
 
-            self.view = display(self.fig, display_id=True)
-        self.redraws, self.seconds, self.drawn_at, self.next_draw, self.done = 0, 0.0, 0, float("-inf"), False
+            self.view = display(Image(first), display_id=True)
 
     def __call__(self, history: History) -> None:
         """``fit`` calls this after every batch and after every epoch: redraw when it is time."""
         if self.done:
             return
-        waited = history.steps_done - self.drawn_at >= self.every and self._clock() >= self.next_draw
+        self.started = self._clock() if self.started is None else self.started
+        waited = history.steps_done - self.drawn_at >= self.every
+        affordable = self.seconds * self.budget <= self._clock() - self.started
         last_epoch_scored = len(history) and history.final.epoch * history.steps_per_epoch >= history.total_steps
-        if waited or last_epoch_scored:
+        if (waited and affordable) or last_epoch_scored:
             self.redraw(history)
             self.done = bool(last_epoch_scored)   # the final picture, with the last test point
+
     def redraw(self, history: History) -> None:
         start = self._clock()
-        for ax in self.axes:
-            ax.clear()
-        plot_history(history, self.axes)
-        if self.redraws == 0:
-            self.fig.tight_layout()
+        self.title.set_text(self.progress(history))
+        png = self._picture(history)
         if self.view is not None:
-            self.view.update(self.fig)
-        else:                                      # what display() does with a figure: a PNG
-            from IPython.core.pylabtools import print_figure
+            from IPython.display import Image
 
-            print_figure(self.fig, "png")
-        took = self._clock() - start
-        self.redraws, self.seconds, self.drawn_at = self.redraws + 1, self.seconds + took, history.steps_done
-        self.next_draw = self._clock() + self.budget * took
+            self.view.update(Image(png))
+        self.redraws, self.drawn_at = self.redraws + 1, history.steps_done
+        self.seconds += self._clock() - start
+
+    def progress(self, history: History) -> str:
+        """How far training is, for the figure's title: ``"batch 940 of 2,345, epoch 3 of 5, 12 s"``."""
+        per_epoch = history.steps_per_epoch or 1
+        epochs = max(1, math.ceil(history.total_steps / per_epoch))
+        epoch = min(epochs, max(1, math.ceil(history.steps_done / per_epoch)))
+        seconds = self._clock() - self.started if self.started is not None else 0.0
+        done = "done: " if len(history) and history.steps_done >= history.total_steps else ""
+        return (f"{done}batch {history.steps_done:,} of {history.total_steps:,}, "
+                f"epoch {epoch} of {epochs}, {seconds:.0f} s")
+
+    # --- drawing: a background, and the moving parts over it -------------------------------------
+    def _picture(self, history: History | None) -> bytes:
+        """The figure as PNG bytes: the background (re)drawn when its axes must change, then the
+        train and test curves and the title over it."""
+        from PIL import Image
+
+        from .training import History
+
+        history = History() if history is None else history   # (an empty History is falsy: no `or`)
+        xmax = history.total_steps / history.steps_per_epoch if history.total_steps else 1.0
+        if self._background is None or xmax != self._xmax or not self._curves_fit(history):
+            self._draw_background(history, xmax)
+        self.canvas.restore_region(self._background)
+        for ax, metric in zip(self.axes, ("loss", "acc")):
+            train, test = (_line(ax, "train"), _line(ax, "test"))
+            train.set_data(*running_curve(history, metric))
+            test.set_data([e.epoch for e in history], history.column(f"test_{metric}"))
+            ax.draw_artist(train)
+            ax.draw_artist(test)
+        self.fig.draw_artist(self.title)
+        buf = io.BytesIO()
+        Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1
+                         ).save(buf, format="png", compress_level=1)   # fast: the picture is sent, not kept
+        self.last_png = buf.getvalue()
+        return self.last_png
+
+    def _draw_background(self, history: History, xmax: float) -> None:
+        """Axes, labels, legend and grid, without the curves: drawn once, and again only when
+        the epochs' axis or the loss' range must change."""
+        top = max(2.5, 1.15 * float(running_curve(history, "loss")[1].max(initial=0.0)))  # ln 10 = 2.3 at first
+        for ax, metric in zip(self.axes, ("loss", "acc")):
+            ax.clear()
+            for gid, style, label in (("train", "-", f"train (last {SMOOTH} batches)"),
+                                      ("test", "s-", "test, after each epoch")):
+                ax.plot([], [], style, lw=1.2, label=label, gid=gid, animated=True)  # drawn over, not in
+            ax.set_title("loss" if metric == "loss" else "accuracy")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("cross-entropy loss" if metric == "loss" else "accuracy")
+            ax.set_xlim(0, xmax)
+            ax.set_ylim(0, top if metric == "loss" else 1.0)
+            ax.grid(alpha=0.3)
+            ax.legend(loc="upper right" if metric == "loss" else "lower right", fontsize=8)
+        if self._background is None:               # laid out once: the tick labels keep their widths
+            self.fig.tight_layout()
+        self.canvas.draw()
+        self._background, self._xmax = self.canvas.copy_from_bbox(self.fig.bbox), xmax
+        self.backgrounds += 1
+
+    def _curves_fit(self, history: History) -> bool:
+        _, loss = running_curve(history, "loss")
+        return not len(loss) or loss.max() <= self.axes[0].get_ylim()[1]
+
+
+def running_curve(history: History, metric: str, smooth: int = SMOOTH) -> tuple[np.ndarray, np.ndarray]:
+    """The training ``metric`` per batch, averaged over the last ``smooth`` batches, against epochs:
+    ``(x, y)``, both ``(steps - smooth + 1,)`` (empty before the first batch)."""
+    steps = history.step_losses if metric == "loss" else history.step_accs
+    if not steps:
+        return np.zeros(0), np.zeros(0)
+    per_epoch = history.steps_per_epoch or len(steps)
+    width = min(smooth, len(steps))
+    running = np.convolve(np.asarray(steps, dtype=float), np.ones(width) / width, mode="valid")
+    return (np.arange(len(running)) + width) / per_epoch, running
+
+
+def _line(ax: Axes, gid: str):
+    return next(line for line in ax.lines if line.get_gid() == gid)
 
 
 def plot_lr_schedule(lrs: Sequence[float], steps_per_epoch: int | None = None, ax: Axes | None = None) -> Axes:

@@ -72,9 +72,17 @@ def test_live_plot_draws_from_the_first_batches_and_at_the_end():
     from lenet_utils import LeNet5, TrainConfig, fit
 
     live = plots.LivePlot(every=4, budget=0.0, show=False)
-    seen_at = []
+    assert live.last_png[:4] == b"\x89PNG" and live.title.get_text() == "training: the curves start after 4 batches"
+    seen_at, titles, pictures = [], [], []
     original = live.redraw
-    live.redraw = lambda h: (seen_at.append(h.steps_done), original(h))
+
+    def redraw(h):
+        seen_at.append(h.steps_done)
+        original(h)
+        titles.append(live.title.get_text())
+        pictures.append(live.last_png)
+
+    live.redraw = redraw
     history = fit(LeNet5(), separable(256), separable(64, seed=1), TrainConfig(epochs=2, batch_size=32),
                   progress=False, step_callback=live, callback=live)
     assert seen_at[0] == 4 and seen_at[-1] == history.total_steps == 16
@@ -85,6 +93,40 @@ def test_live_plot_draws_from_the_first_batches_and_at_the_end():
     assert len(history.step_accs) == len(history.step_losses) == 16
     test_line = [line for line in acc_ax.lines if line.get_label().startswith("test")][0]
     assert len(test_line.get_xdata()) == 2                  # the final picture has both epochs' test points
+    # the title says how far training is, so no progress bar is needed beside the plot
+    assert titles[0].startswith("batch 4 of 16, epoch 1 of 2, ")
+    assert titles[2].startswith("batch 12 of 16, epoch 2 of 2, ")
+    assert titles[-1].startswith("done: batch 16 of 16, epoch 2 of 2, ")
+    assert len(set(pictures)) == len(pictures)              # every redraw sent a new picture
+    assert live.backgrounds == 2   # the axes drawn twice (empty, then for 2 epochs); the rest drawn over them
+
+
+def _trained(losses, epochs=0):
+    h = History(steps_per_epoch=100, total_steps=200)
+    h.step_losses, h.step_accs = list(losses), [0.5] * len(losses)
+    h.epochs = [EpochStats(e + 1, 0.5, 0.8, 0.4, 0.85, 1.0, 0.1) for e in range(epochs)]
+    return h
+
+
+def test_live_plot_draws_curves_and_test_points_over_a_kept_background():
+    live = plots.LivePlot(show=False)
+    live.redraw(_trained([2.3] * 50))                           # mid-epoch 1: no epoch scored yet
+    assert len(live.axes[0].lines[0].get_xdata()) == 50 - 40 + 1   # the curve is there already
+    backgrounds, first = live.backgrounds, live.last_png
+    live.redraw(_trained([2.3] * 50 + [1.0] * 60, epochs=1))   # the curve moves, a test point appears
+    assert live.backgrounds == backgrounds and live.last_png != first
+    loss_train, loss_test = live.axes[0].lines
+    assert loss_train.get_label() == "train (last 40 batches)" and len(loss_train.get_xdata()) == 110 - 40 + 1
+    assert list(loss_test.get_xdata()) == [1] and list(loss_test.get_ydata()) == [0.4]
+    assert live.axes[0].get_ylabel() == "cross-entropy loss" and live.axes[1].get_ylim() == (0, 1)
+
+
+def test_live_plot_redraws_its_axes_when_the_loss_rises_above_them():
+    live = plots.LivePlot(show=False)
+    live.redraw(_trained([2.3] * 50))
+    top, backgrounds = live.axes[0].get_ylim()[1], live.backgrounds
+    live.redraw(_trained([2.3] * 50 + [9.0] * 50))              # diverging: the curve would leave the axes
+    assert live.backgrounds == backgrounds + 1 and live.axes[0].get_ylim()[1] > 9.0 > top
 
 
 def test_live_plot_keeps_to_its_time_budget():
