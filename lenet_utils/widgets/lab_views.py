@@ -1,5 +1,5 @@
 """What the layer lab shows besides its controls (notebook 06): the network's picture, the runs'
-loss curves as a PNG, and its messages, a failed run among them, as HTML."""
+loss curves as a PNG, and its messages, a failed run among them, as HTML; and closing it all."""
 
 from __future__ import annotations
 
@@ -70,3 +70,10 @@ def explain(err: Exception) -> str:
         return f"MNIST is not available: {html.escape(str(err))}"
     return (f"Training failed: {html.escape(type(err).__name__)}: {html.escape(str(err))}. "
             "Try a smaller network or budget; if it persists, run <code>python -m lenet_utils doctor</code>.")
+
+
+def close_tree(widget: widgets.Widget) -> None:
+    """Close ``widget`` and every widget inside it (their comms too), children first."""
+    for child in getattr(widget, "children", ()):
+        close_tree(child)
+    widgets.Widget.close(widget)

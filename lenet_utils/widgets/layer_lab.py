@@ -29,7 +29,7 @@ from ..experiments.leaderboard import Leaderboard, default_runs_path, load_runs
 from ..experiments.runs import RunRecord, budget_steps, train_variant
 from ..experiments.variant_table import VariantTable, course_table
 from .lab_network import ERROR_BORDER, REFERENCE, STYLE, describe, network_column, network_controls, widths_text
-from .lab_views import DiagramView, curves_png, explain, message
+from .lab_views import DiagramView, close_tree, curves_png, explain, message
 
 REDRAW_SECONDS = 0.5  # the live curve is redrawn at most this often (a PNG takes ~0.1 s)
 
@@ -285,13 +285,11 @@ class LayerLab(widgets.VBox):
     def close(self) -> None:
         """Stop any run and close every widget of the lab (their comms too)."""
         self._stop.set()
-        _close_tree(self)
+        close_tree(self)
 
-
-def _close_tree(widget) -> None:
-    for child in getattr(widget, "children", ()):
-        _close_tree(child)
-    widgets.Widget.close(widget)
+    def __repr__(self) -> str:  # what a notebook shows where the widget is not rendered: no raw widget tree
+        network = self.config.describe_changes() if self.config else "no buildable network"
+        return f"LayerLab({network}): the layer lab, a widget; run this cell in Jupyter to use it"
 
 
 def layer_lab(**kwargs: Any) -> LayerLab:
