@@ -32,3 +32,4 @@ def test_every_course_panel_is_named_by_its_real_module():
 
 def test_without_ipython_nothing_is_registered():
     assert register() is False          # pytest runs outside IPython
+    assert register(object()) is False  # Solara's stand-in shell has no display formatter

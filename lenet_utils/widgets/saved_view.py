@@ -44,16 +44,17 @@ def mimebundle(widget, title: str, **kwargs) -> dict:
 
 
 def register(shell=None) -> bool:
-    """Install the fallbacks in IPython's display formatter; False when no IPython is running."""
+    """Install the fallbacks in IPython's display formatter; False where there is none to install them in."""
     if shell is None:
         try:
             from IPython import get_ipython
         except ImportError:
             return False
         shell = get_ipython()
-    if shell is None:
+    # Solara and Voila run a stand-in for IPython without display formatters: nothing to register there.
+    formatter = getattr(getattr(shell, "display_formatter", None), "mimebundle_formatter", None)
+    if formatter is None:
         return False
-    formatter = shell.display_formatter.mimebundle_formatter
     for (module, name), title in PANELS.items():
         formatter.for_type_by_name(module, name, lambda w, include=None, exclude=None, t=title: mimebundle(w, t))
     return True
