@@ -274,9 +274,3 @@ def test_an_impossible_config_fades_the_last_diagram_instead_of_removing_it(lab)
     assert diagram_texts(lab) == drawn                              # the last network that could be built
     lab.controls["conv2_kernel"].value = 3
     assert "faded" not in lab.diagram.value and "16×12×12" in diagram_texts(lab)
-
-
-def test_where_the_widget_cannot_be_drawn_a_notebook_shows_one_line_not_the_widget_tree(lab):
-    assert repr(lab) == "LayerLab(reference): the layer lab, a widget; run this cell in Jupyter to use it"
-    lab.set(pool="max")
-    assert repr(lab).startswith("LayerLab(pool=max)") and "children" not in repr(lab)

@@ -287,10 +287,6 @@ class LayerLab(widgets.VBox):
         self._stop.set()
         close_tree(self)
 
-    def __repr__(self) -> str:  # what a notebook shows where the widget is not rendered: no raw widget tree
-        network = self.config.describe_changes() if self.config else "no buildable network"
-        return f"LayerLab({network}): the layer lab, a widget; run this cell in Jupyter to use it"
-
 
 def layer_lab(**kwargs: Any) -> LayerLab:
     """Build the layer lab. Keyword arguments go to :class:`LayerLab` (``train``/``test`` splits,
