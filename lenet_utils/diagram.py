@@ -13,10 +13,12 @@ redraws it on every change of a control.
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 from html import escape
 
+from matplotlib.axes import Axes
 from torch import nn
 
 from .config import LeNetConfig
@@ -94,16 +96,31 @@ def _conv_op(config: LeNetConfig, stage: str) -> str:
 
 
 class ArchitectureDiagram:
-    """A network's picture: ``.svg`` is the SVG text; a notebook cell shows it as a picture."""
+    """A network's picture: ``.svg`` is the SVG text, ``.png()`` the same picture as PNG bytes.
+    A notebook cell shows it as SVG, or as PNG where SVG is not trusted (a notebook opened unrun)."""
 
     def __init__(self, blocks: list[Block], title: str):
         self.blocks, self.title = blocks, title
-        self.svg = render_svg(blocks, title)
+        self.width, self.shapes = layout(blocks, title)
+        self.svg = render_svg(self.width, self.shapes, title)
 
     def _repr_svg_(self) -> str:
         return self.svg
 
-    def __repr__(self) -> str:                    # what a notebook shows where SVG is not rendered
+    def _repr_png_(self) -> bytes:
+        return self.png()
+
+    def png(self, dpi: int = 144) -> bytes:
+        """The picture drawn by matplotlib (:func:`plot_architecture`), as PNG bytes."""
+        from matplotlib.figure import Figure  # no pyplot: nothing shown twice, safe off the main thread
+
+        fig = Figure(figsize=(self.width / 72, HEIGHT / 72), dpi=dpi)   # 1 point per SVG pixel
+        draw_shapes(self.width, self.shapes, fig.add_axes((0, 0, 1, 1)))
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        return buf.getvalue()
+
+    def __repr__(self) -> str:                    # what a notebook shows where no picture is rendered
         return self.title + ": " + " -> ".join(f"{b.name} {b.shape_text}" for b in self.blocks)
 
 
@@ -123,14 +140,51 @@ def architecture_diagram(model_or_config: nn.Module | LeNetConfig | None = None,
     return ArchitectureDiagram(blocks, title)
 
 
-# --- drawing ------------------------------------------------------------------------------------
-def render_svg(blocks: list[Block], title: str) -> str:
+def plot_architecture(model_or_config: nn.Module | LeNetConfig | None = None, ax: Axes | None = None) -> Axes:
+    """The same picture on matplotlib axes (a new figure when ``ax`` is None); returns the axes."""
+    diagram = architecture_diagram(model_or_config)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(diagram.width / 72, HEIGHT / 72))
+    return draw_shapes(diagram.width, diagram.shapes, ax)
+
+
+# --- layout: where everything goes, in SVG pixels (y down) ----------------------------------------
+@dataclass(frozen=True)
+class Rect:
+    x: float
+    y: float
+    w: float
+    h: float
+    fill: str
+
+
+@dataclass(frozen=True)
+class Arrow:
+    x0: float
+    x1: float
+    y: float
+
+
+@dataclass(frozen=True)
+class Text:
+    x: float
+    y: float                                       # the baseline
+    text: str
+    size: int = FONT
+    bold: bool = False
+    fill: str = "#222"
+    anchor: str = "middle"                         # or "start": left-aligned
+
+
+def layout(blocks: list[Block], title: str) -> tuple[float, list[Rect | Arrow | Text]]:
     """The blocks side by side, an arrow between each two with its operation written under it;
-    each block's name and shape above it, its parameter count below."""
+    each block's name and shape above it, its parameter count below. Returns the width and the shapes."""
     longest = max((b.shape[0] for b in blocks if not b.is_map), default=1)
     input_side = blocks[0].shape[-1]
     middle = TOP + (HEIGHT - TOP - 14) / 2             # every block is centred on this line
-    parts: list[str] = []
+    shapes: list[Rect | Arrow | Text] = [Text(12, 16, title, FONT + 2, bold=True, anchor="start")]
     x = 12.0
     for i, block in enumerate(blocks):
         if block.is_map:
@@ -143,32 +197,23 @@ def render_svg(blocks: list[Block], title: str) -> str:
         labels = [block.name, block.shape_text, f"{block.params:,} params" if block.params else ""]
         column = max(width, *(len(t) * CHAR for t in labels))
         if i > 0:                                  # the arrow into this block, its operation below it
-            parts.append(_arrow(x, x + GAP - 8, middle))
+            shapes.append(Arrow(x + 6, x + GAP - 8, middle))
             for line, text in enumerate(_wrap(block.op, GAP)):
-                parts.append(_text(x + GAP / 2, middle + 16 + 12 * line, text, size=FONT - 1, fill="#555"))
+                shapes.append(Text(x + GAP / 2, middle + 16 + 12 * line, text, FONT - 1, fill="#555"))
             x += GAP
         left, top = x + (column - width) / 2, middle - height / 2
         if block.is_map:                           # back sheets first, each one step down and right
             for s in range(sheets):
                 shade = "#dfe9f5" if s < sheets - 1 else ("#f2f2f2" if block.name == "input" else "#b9d0ea")
-                parts.append(_rect(left + s * SHEET_STEP, top + s * SHEET_STEP, side, side, shade))
+                shapes.append(Rect(left + s * SHEET_STEP, top + s * SHEET_STEP, side, side, shade))
         else:
-            parts.append(_rect(left, top, width, height, "#f6d7a7" if i < len(blocks) - 1 else "#c7e3b4"))
+            shapes.append(Rect(left, top, width, height, "#f6d7a7" if i < len(blocks) - 1 else "#c7e3b4"))
         centre = x + column / 2
-        parts.append(_text(centre, top - 20, block.name, weight="bold"))
-        parts.append(_text(centre, top - 7, block.shape_text))
+        shapes += [Text(centre, top - 20, block.name, bold=True), Text(centre, top - 7, block.shape_text)]
         if block.params:
-            parts.append(_text(centre, top + height + 14, labels[2], size=FONT - 1, fill="#555"))
+            shapes.append(Text(centre, top + height + 14, labels[2], FONT - 1, fill="#555"))
         x += column
-    width = x + 12
-    head = (f"<svg xmlns='http://www.w3.org/2000/svg' class='lenet-diagram' width='{width:.0f}' "
-            f"height='{HEIGHT}' viewBox='0 0 {width:.0f} {HEIGHT}' font-family='sans-serif' "
-            f"style='max-width:100%;height:auto'>"
-            f"<title>{escape(title)}</title>"
-            "<defs><marker id='lenet-arrow' viewBox='0 0 8 8' refX='7' refY='4' markerWidth='7' "
-            "markerHeight='7' orient='auto'><path d='M0,0 L8,4 L0,8 z' fill='#777'/></marker></defs>")
-    heading = _text(12, 16, title, size=FONT + 2, weight="bold", anchor="start")
-    return head + heading + "".join(parts) + "</svg>"
+    return x + 12, shapes
 
 
 def _wrap(text: str, width: float) -> list[str]:
@@ -182,17 +227,42 @@ def _wrap(text: str, width: float) -> list[str]:
     return lines
 
 
-def _rect(x: float, y: float, w: float, h: float, fill: str) -> str:
-    return (f"<rect x='{x:.1f}' y='{y:.1f}' width='{w:.1f}' height='{h:.1f}' fill='{fill}' "
-            "stroke='#335' stroke-width='0.8'/>")
+# --- two renderers of the same shapes -------------------------------------------------------------
+def render_svg(width: float, shapes: list[Rect | Arrow | Text], title: str) -> str:
+    """The shapes as an SVG document (it scales down to fit narrower space)."""
+    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' class='lenet-diagram' width='{width:.0f}' "
+             f"height='{HEIGHT}' viewBox='0 0 {width:.0f} {HEIGHT}' font-family='sans-serif' "
+             f"style='max-width:100%;height:auto'><title>{escape(title)}</title>"
+             "<defs><marker id='lenet-arrow' viewBox='0 0 8 8' refX='7' refY='4' markerWidth='7' "
+             "markerHeight='7' orient='auto'><path d='M0,0 L8,4 L0,8 z' fill='#777'/></marker></defs>"]
+    for s in shapes:
+        if isinstance(s, Rect):
+            parts.append(f"<rect x='{s.x:.1f}' y='{s.y:.1f}' width='{s.w:.1f}' height='{s.h:.1f}' "
+                         f"fill='{s.fill}' stroke='#335' stroke-width='0.8'/>")
+        elif isinstance(s, Arrow):
+            parts.append(f"<line x1='{s.x0:.1f}' y1='{s.y:.1f}' x2='{s.x1:.1f}' y2='{s.y:.1f}' stroke='#777' "
+                         "stroke-width='1.2' marker-end='url(#lenet-arrow)'/>")
+        else:
+            parts.append(f"<text x='{s.x:.1f}' y='{s.y:.1f}' font-size='{s.size}' "
+                         f"font-weight='{'bold' if s.bold else 'normal'}' fill='{s.fill}' "
+                         f"text-anchor='{s.anchor}'>{escape(s.text)}</text>")
+    return "".join(parts) + "</svg>"
 
 
-def _arrow(x0: float, x1: float, y: float) -> str:
-    return (f"<line x1='{x0 + 6:.1f}' y1='{y:.1f}' x2='{x1:.1f}' y2='{y:.1f}' stroke='#777' "
-            "stroke-width='1.2' marker-end='url(#lenet-arrow)'/>")
+def draw_shapes(width: float, shapes: list[Rect | Arrow | Text], ax: Axes) -> Axes:
+    """The shapes on matplotlib axes, one axis unit per SVG pixel (y pointing down, as in SVG)."""
+    from matplotlib.patches import Rectangle
 
-
-def _text(x: float, y: float, text: str, size: int = FONT, weight: str = "normal", fill: str = "#222",
-          anchor: str = "middle") -> str:
-    return (f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' font-weight='{weight}' fill='{fill}' "
-            f"text-anchor='{anchor}'>{escape(text)}</text>")
+    ax.set_xlim(0, width)
+    ax.set_ylim(HEIGHT, 0)
+    ax.set_axis_off()
+    for s in shapes:
+        if isinstance(s, Rect):
+            ax.add_patch(Rectangle((s.x, s.y), s.w, s.h, facecolor=s.fill, edgecolor="#335", lw=0.8))
+        elif isinstance(s, Arrow):
+            ax.annotate("", xy=(s.x1, s.y), xytext=(s.x0, s.y),
+                        arrowprops={"arrowstyle": "-|>", "color": "#777", "lw": 1.2, "shrinkA": 0, "shrinkB": 0})
+        else:
+            ax.text(s.x, s.y, s.text, fontsize=s.size, fontweight="bold" if s.bold else "normal", color=s.fill,
+                    ha="center" if s.anchor == "middle" else "left", va="baseline")
+    return ax

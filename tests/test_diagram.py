@@ -89,3 +89,26 @@ def test_a_given_title_and_summary_are_used():
     diagram = architecture_diagram(LeNetConfig(), title="the <reference>", summary=summary)
     assert texts(diagram.svg)[0] == "the <reference>"                  # escaped in the SVG, parsed back
     assert architecture_blocks(LeNetConfig(), summary) == architecture_blocks()
+
+
+def test_the_same_picture_as_png_and_on_matplotlib_axes():
+    import io
+
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from lenet_utils.diagram import HEIGHT, plot_architecture
+
+    diagram = architecture_diagram()
+    png = Image.open(io.BytesIO(diagram._repr_png_()))
+    assert png.size == (round(diagram.width * 2), HEIGHT * 2)          # 144 dpi: twice the SVG's pixels
+    fig, ax = plt.subplots()
+    try:
+        assert plot_architecture(LeNetConfig(pool="max"), ax=ax) is ax
+        shown = [t.get_text() for t in ax.texts if t.get_text()]      # (the arrows are empty annotations)
+        assert shown[0] == "LeNet-5, pool=max: 61,706 parameters" and "16×5×5" in shown
+        assert shown == texts(architecture_diagram(LeNetConfig(pool="max")).svg)   # the SVG's words, in order
+        assert len(ax.patches) == len(ET.fromstring(architecture_diagram(LeNetConfig(pool="max")).svg)
+                                      .findall(f"{SVG}rect"))
+    finally:
+        plt.close(fig)
