@@ -74,6 +74,16 @@ def test_the_widget_builds_with_a_play_button_driving_the_slider(stepper):
     assert "output[0, 0]" in stepper.total.value and "ConvStepper(" in repr(stepper)
 
 
+def test_a_saved_notebook_keeps_a_still_picture_beside_the_widget(stepper):
+    stepper.slider.value = 28 * 5 + 6
+    data = stepper._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data and data["text/plain"].startswith("ConvStepper(")
+    still = pixels(data["image/png"])
+    assert still.shape == (224, 224 + 24 + 224, 3)
+    assert np.array_equal(still[:, :224], pixels(stepper.input_view.value))      # the digit and its window
+    assert np.array_equal(still[:, 248:], pixels(stepper.output_view.value))     # the map, filled so far
+
+
 def test_moving_the_slider_moves_the_patch_and_fills_the_map(stepper):
     before = stepper.input_view.value
     assert red_box(before, 7) == (0, 0) and stepper.filled().sum() == 1

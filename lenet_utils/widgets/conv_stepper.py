@@ -122,10 +122,12 @@ class ConvStepper(widgets.VBox):
         k = self.weight.shape[-1]
         self.where.value = f"row {s.row}, column {s.col} of {self.side}×{self.side}"
         padded = F.pad(self.image, (self.padding,) * 4).numpy()
-        self.input_view.value = _png(_outline(_grey(padded), s.row, s.col, k, SCALE))
+        self._input_rgb = _outline(_grey(padded), s.row, s.col, k, SCALE)               # (224, 224, 3)
+        self.input_view.value = _png(self._input_rgb)
         rgb = _diverging(self.output_map)
         rgb[~self.filled()] = NOT_YET
-        self.output_view.value = _png(_outline(rgb, s.row, s.col, 1, MAP_SCALE))
+        self._output_rgb = _outline(rgb, s.row, s.col, 1, MAP_SCALE)                     # (224, 224, 3)
+        self.output_view.value = _png(self._output_rgb)
         kernel = self.weight[int(self.channel.value)]
         self.sums.value = ("<div style='display:flex;gap:8px;align-items:center;font-size:11px'>"
                            + _grid(s.patch, "patch under the kernel") + "<b>×</b>"
@@ -134,6 +136,18 @@ class ConvStepper(widgets.VBox):
         self.total.value = (f"<div class='lenet-conv-sum' style='font-size:14px'>sum of the {k * k} products "
                             f"<b>{s.total:+.3f}</b> + bias <b>{s.bias:+.3f}</b> = <b>{s.output:+.3f}</b> "
                             f"= output[{s.row}, {s.col}]</div>")
+
+    def snapshot(self) -> bytes:
+        """A still picture as PNG: the digit with the window, and the output map so far, side by side."""
+        gap = np.full((self._input_rgb.shape[0], 24, 3), 255, dtype=np.uint8)
+        return _png(np.concatenate([self._input_rgb, gap, self._output_rgb], axis=1))
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The live widget, and the still picture for where it cannot be drawn: a notebook opened
+        without running it is not trusted, and JupyterLab draws no widget there, but a PNG."""
+        data = super()._repr_mimebundle_(**kwargs)
+        data["image/png"] = self.snapshot()
+        return data
 
     def __repr__(self) -> str:  # what a notebook shows where the widget is not rendered
         return f"ConvStepper({self.label}: a {self.weight.shape[-1]}x{self.weight.shape[-1]} kernel, " \
