@@ -74,11 +74,11 @@ def answer_html(pred: Prediction | None) -> str:
                 f"&ndash;</div><div class='lenet-confidence'>{html.escape(why)}</div></div>")
     if pred.not_a_digit:
         return (f"<div class='lenet-answer' data-label='{pred.label}' data-state='not-a-digit'>"
-                "<div class='lenet-digit lenet-none'>?</div>"
+                "<div class='lenet-digit lenet-none lenet-odd'>?</div>"
                 "<div class='lenet-not-digit'>This doesn't look like a digit</div>"
                 f"<div class='lenet-closest'>closest digit: {pred.label} ({pred.confidence:.0%})</div></div>")
-    unsure = ("<div class='lenet-unsure'>The network is unsure: is it one clear digit, large and "
-              "centred in the picture?</div>") if pred.confidence < UNSURE else ""
+    unsure = ("<div class='lenet-unsure' title='The network is unsure: is it one clear digit, large and centred "
+              "in the picture?'>Unsure: is it one clear, centred digit?</div>") if pred.confidence < UNSURE else ""
     return (f"<div class='lenet-answer' data-label='{pred.label}' data-state='{'unsure' if unsure else 'sure'}'>"
             f"<div class='lenet-digit'>{pred.label}</div>"
             f"<div class='lenet-confidence'>{pred.confidence:.1%} sure</div>{unsure}</div>")

@@ -21,7 +21,7 @@ CARDS = ("image", "pad", "answer")
 WAIT_MS = 60_000                          # a kernel round trip on a busy 2-core machine
 
 # Each card's box relative to the cards' row (so page scrolling does not count), and whether its
-# content is cut off (taller than the card: a fixed size too small for some state).
+# content is cut off (the card's, or the answer's inside it: a fixed size too small for some state).
 _BOXES_JS = """(cards) => {
   const row = document.querySelector('.lenet-panel .lenet-cards').getBoundingClientRect();
   const out = {};
@@ -30,7 +30,8 @@ _BOXES_JS = """(cards) => {
     const r = el.getBoundingClientRect();
     out[kind] = {x: Math.round(r.left - row.left), y: Math.round(r.top - row.top),
                  width: Math.round(r.width), height: Math.round(r.height),
-                 clipped: el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1};
+                 clipped: [el, ...el.querySelectorAll('.lenet-answer')].some(
+                   e => e.scrollHeight > e.clientHeight + 1 || e.scrollWidth > e.clientWidth + 1)};
   }
   return out;
 }"""

@@ -1,7 +1,8 @@
 """`make app`, the standalone page, in a real browser: the Solara page (app/predict_page.py), started
 as `make app` starts it (app/servers.py) on 127.0.0.1, in headless Chromium. Desktop: upload,
 example, draw with the mouse, share. Phone (375 px, touch): draw with a finger (touch events),
-upload through the file chooser, no sideways scrolling. Two visitors share; the lecturer's
+upload through the file chooser, no sideways scrolling. From 900 to 1600 px wide the cards keep
+their place and size whatever the panel shows. Two visitors share; the lecturer's
 dashboard, refreshing itself, shows both. Then a smoke test of `make app-voila` (the page loads,
 an example gets its answer). The browser may reach 127.0.0.1 only: anything else is aborted and
 fails the test. A missing browser, Solara or offline asset FAILS these tests with the fix."""
@@ -14,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from panel_states import CARDS, WIDTHS, measure
 from playwright.sync_api import expect
 
 from lenet_utils.classdb import ClassDB
@@ -116,6 +118,22 @@ def test_desktop_upload_example_draw_and_share(chromium, app, tmp_path):
     expect(page.locator(".lenet-share-status[data-shared]")).to_have_count(1)
     shares = ClassDB(app.db_path).shares()
     assert [(s.nickname, s.true_label, s.source) for s in shares][-1] == ("desk", 1, "drawing")
+    close_offline(page)
+
+
+APP_STATES = ("empty", "answer", "error", "inside")   # unsure and not-a-digit need the kernel: JupyterLab's test
+
+
+def test_desktop_cards_keep_their_place_and_size_in_every_state(chromium, app, tmp_path):
+    page = open_page(chromium, app, viewport={"width": 1400, "height": 1000})
+    sizes = measure(page, page.locator(".lenet-panel"), tmp_path, states=APP_STATES)
+    for width in WIDTHS:
+        first = sizes[width]["empty"]
+        print(f"\napp at {width} px:", {card: (b["x"], b["y"], b["width"], b["height"]) for card, b in first.items()})
+        for state in APP_STATES:
+            assert sizes[width][state] == first, f"at {width} px the cards in state {state!r} moved: {sizes[width]}"
+            assert not any(b["clipped"] for b in sizes[width][state].values()), (width, state)
+        assert len({first[card]["y"] for card in CARDS}) == 1, f"at {width} px a card wrapped: {first}"
     close_offline(page)
 
 

@@ -1,13 +1,17 @@
 """The predict panel in a real browser: JupyterLab serving a copy of the notebooks, headless
 Chromium. Opens 05_predict_panel, runs every cell, then uses the panel as a person would: uploads
 a PNG through the file chooser, presses "Try an example", draws a digit on the pad with the mouse,
-shows the steps, and uploads a file that is not an image. (One test: running the notebook is the
-slow part.)"""
+shows the steps, and uploads a file that is not an image. A second test puts the panel through
+every state (empty, answer, unsure, not a digit, error, look inside) at window widths from 900 to
+1600 px with the file browser open, and checks that no card moves or changes size; it saves a
+screenshot of the look-inside view. Print the sizes with ``pytest -s``."""
 
 from __future__ import annotations
 
 import pytest
 from lab import cell_errors, execution_counts, open_notebook, run_all_cells
+from panel_states import CARDS, STATES, WIDTHS, measure, open_file_browser
+from PIL import Image
 from playwright.sync_api import expect
 
 from lenet_utils.predict import example_images, example_label
@@ -49,6 +53,9 @@ def test_upload_example_drawing_and_a_bad_file_in_jupyterlab(panel, browser_page
     expect(panel.locator(".lenet-message")).to_contain_text(f"my digit.png: {example_label(example)} with")
     expect(panel.locator(".lenet-digit")).to_have_text(str(example_label(example)))
     expect(panel.locator(".lenet-bar-col")).to_have_count(10)
+    expect(panel.locator(".lenet-upload")).to_contain_text("(1)")          # the file it answered
+    w, h = Image.open(example).size
+    expect(panel.locator(".lenet-card-image .lenet-card-note")).to_have_text(f"my digit.png, {w}x{h} px")
 
     # 2. Try an example: the first of data/examples, read right.
     first = example_images()[0]
@@ -57,6 +64,7 @@ def test_upload_example_drawing_and_a_bad_file_in_jupyterlab(panel, browser_page
                                                             timeout=ANSWER_TIMEOUT)
     expect(panel.locator(".lenet-message")).to_contain_text("(right)")
     expect(answer_of(panel)).to_have_attribute("data-label", str(example_label(first)))
+    expect(panel.locator(".lenet-upload")).to_contain_text("(0)")          # the answer is the example's now
 
     # 3. Draw a 1 on the pad with the mouse: one stroke from top to bottom.
     canvas = panel.locator("canvas.lenet-pad-canvas")
@@ -91,3 +99,34 @@ def test_upload_example_drawing_and_a_bad_file_in_jupyterlab(panel, browser_page
     expect(message).to_contain_text("not_a_picture.png: not an image")
     expect(page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
     assert cell_errors(page) == []
+
+
+def test_cards_keep_their_place_and_size_in_every_state_and_width(panel, browser_page, tmp_path):
+    page = browser_page
+    open_file_browser(page)
+    sizes = measure(page, panel, tmp_path)
+    for width in WIDTHS:
+        print(f"\n{width} px:", {card: (box["width"], box["height"]) for card, box in sizes[width]["empty"].items()},
+              "positions:", {card: (box["x"], box["y"]) for card, box in sizes[width]["empty"].items()})
+        first = sizes[width][STATES[0]]
+        for state in STATES:
+            boxes = sizes[width][state]
+            assert boxes == first, f"at {width} px the cards in state {state!r} differ from {STATES[0]!r}: {boxes}"
+            assert not any(box["clipped"] for box in boxes.values()), f"{state} at {width} px: a card cuts its content"
+        if width >= 1400:                                  # wide enough: the three cards side by side
+            assert len({first[card]["y"] for card in CARDS}) == 1, f"at {width} px a card wrapped: {first}"
+    # every width: each card the same size (the layout may only wrap, never resize a card)
+    assert len({tuple((b["width"], b["height"]) for b in sizes[w]["empty"].values()) for w in WIDTHS}) == 1
+
+    # The look-inside view, photographed: the input, 6 + 16 maps, the top five contributions.
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    inside = panel.locator(".lenet-inside[data-state='open']")
+    expect(inside.locator(".lenet-inside-tile")).to_have_count(6 + 16)
+    expect(inside.locator(".lenet-inside-row")).to_have_count(5)
+    inside.scroll_into_view_if_needed()
+    shot = tmp_path / "look_inside.png"
+    inside.screenshot(path=str(shot))
+    img = Image.open(shot).convert("L")
+    assert img.width > 600 and img.height > 150, img.size
+    low, high = img.getextrema()
+    assert high - low > 200 and len(img.getcolors(1 << 16)) > 20, "the screenshot is blank"
