@@ -297,3 +297,38 @@ def test_07_finetuning_helps_without_losing_mnist():
     if held_out >= 100:      # enough held-out digits for the comparison to mean something
         assert percent(after[1]) > percent(before[1]), (before[0], after[0])
     assert percent(after[2]) >= percent(before[2]) - 0.01, (before[0], after[0])
+
+
+# --- 02 and 03: the stepping convolution, the picture of LeNet-5, the live plot ------------------------
+
+
+def code_cell_outputs(notebook: str, source_part: str) -> list[dict]:
+    """The outputs of the first code cell whose source contains ``source_part``."""
+    nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
+    return next(c for c in nb.cells if c.cell_type == "code" and source_part in c.source).get("outputs", [])
+
+
+def test_02_the_stepper_works_out_the_trained_layers_own_output():
+    """Section 1, "Watch it slide": the number the stepper works out by hand is conv1's output there."""
+    found = output_matching("02_architecture.ipynb", r"^output\[(\d+), (\d+)\]: by hand ([-+\d.]+), conv1 ([-+\d.]+)$")
+    assert found[3] == found[4], found[0]
+    outs = code_cell_outputs("02_architecture.ipynb", "conv_stepper()")
+    assert any("image/png" in o.get("data", {}) for o in outs)   # a still picture, for a notebook opened unrun
+
+
+def test_02_draws_lenet5_as_lecuns_figure():
+    """Section 3: LeNet-5 drawn as stacks of maps and bars, with a PNG where SVG is not trusted."""
+    (picture,) = code_cell_outputs("02_architecture.ipynb", "architecture_diagram(LeNet5())")
+    assert {"image/svg+xml", "image/png"} <= set(picture["data"])
+    assert picture["data"]["text/plain"] == (
+        "LeNet-5: 61,706 parameters: input 1×28×28 -> conv1 6×28×28 -> pool1 6×14×14 -> conv2 16×10×10 -> "
+        "pool2 16×5×5 -> flatten 400 -> fc1 120 -> fc2 84 -> fc3 10")
+
+
+def test_03_live_curves_and_no_stale_progress_bar():
+    """Section 2: the live plot's title says how far training went; fit shows no progress bar, whose
+    saved text would read "0% 0/2345" under the finished curves."""
+    outs = code_cell_outputs("03_training.ipynb", "plots.LivePlot()")
+    kinds = [kind for o in outs for kind in o.get("data", {})]
+    assert "image/png" in kinds and "application/vnd.jupyter.widget-view+json" not in kinds
+    assert not any("batch/s" in o.get("text", "") for o in outs)         # nor a text bar on stderr
