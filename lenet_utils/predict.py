@@ -3,6 +3,16 @@
     >>> p = predict_image("my_seven.jpg")        # bytes, a path, a PIL image or a pixel array
     >>> p.label, p.confidence                   # (7, 0.998)
     >>> p.error                                 # None, or one line: "my_seven.jpg: no digit found (...)"
+    >>> p.not_a_digit                           # False; True for a letter, a shape, a scribble, "42"
+
+How ``not_a_digit`` is made: the network always names one of ten digits, so beside it sits a
+small detector (:mod:`.not_a_digit`), a logistic regression fitted by ``scripts/fit_not_a_digit.py``
+on MNIST digits against generated non-digits (``benchmarks/non_digits.py``). It reads the network's
+scores (their size, lead and distance from real digits' scores), the 400 features conv2 hands to
+fc1, and the 28x28 input's ink (amount, thickness, width, separate pieces). Its threshold flags 1%
+of correctly read held-out digits; ``benchmarks/not_a_digit.py`` measures it. The label and the
+confidence are still given, and unchanged: the panel shows the answer under a warning. For a model
+other than the shipped one only the picture's features are used (weaker).
 
 Bad input never raises: the :class:`Prediction` carries an ``error`` instead of a label, so a
 panel shows it as a message and the CLI prints it and exits with status 2.
@@ -21,12 +31,14 @@ import torch
 from torch import nn
 
 from .checkpoints import CheckpointError
+from .data import MNIST_MEAN, MNIST_STD
 from .decoding import LIMITS, SUFFIXES, ImageError, ImageSource, Limits, source_name
 from .fast import freeze
+from .not_a_digit import DetectorError, conv_features, is_fitted_model, shipped_detector
 from .preprocess import CONFIG, NoDigitFound, PreprocessConfig, naive_input, preprocess
 
-__all__ = ["ImageError", "ModelError", "NoDigitFound", "Prediction", "default_model", "example_images", "example_label",
-           "predict_file", "predict_image", "predict_naive"]
+__all__ = ["DetectorError", "ImageError", "ModelError", "NoDigitFound", "Prediction", "blank_scores", "default_model",
+           "example_images", "example_label", "predict_file", "predict_image", "predict_naive"]
 
 
 @dataclass
@@ -48,7 +60,8 @@ class Prediction:
         return self.error is None
 
     def to_dict(self) -> dict:
-        """The CLI's JSON: ``{"file", "label", "confidence", "not_a_digit", "probabilities"}`` or ``{"file", "error"}``."""
+        """The CLI's JSON: ``{"file", "label", "confidence", "not_a_digit", "probabilities"}``, or
+        ``{"file", "error"}``."""
         if self.error is not None:
             return {"file": self.file, "error": self.error}
         return {"file": self.file, "label": self.label, "confidence": round(self.confidence, 6),
@@ -92,9 +105,11 @@ def _check_model(model: nn.Module) -> None:
         raise ModelError(f"the model answers {config.num_classes} classes, not the 10 digits; choose a digit model")
 
 
-def _answer(model: nn.Module, x: torch.Tensor) -> tuple[int, float, list[float]]:
+def _answer(model: nn.Module, x: torch.Tensor) -> tuple[int, float, list[float], bool]:
+    """(label, confidence, ten probabilities, not a digit) for one input ``x`` ``(1, 28, 28)``."""
     _check_model(model)
-    logits = freeze(model)(x).numpy(force=True).astype(np.float64)   # (1, 10)
+    frozen = freeze(model)
+    logits = frozen(x).numpy(force=True).astype(np.float64)   # (1, 10)
     if logits.shape != (1, 10):
         raise ModelError(f"the model gave {logits.shape[-1] if logits.ndim else 0} scores, not one per digit (10)")
     logits = logits[0]
@@ -104,7 +119,21 @@ def _answer(model: nn.Module, x: torch.Tensor) -> tuple[int, float, list[float]]
     probs = np.exp(logits - logits.max())                       # softmax; for one image numpy is
     probs /= probs.sum()                                        # cheaper than ten small torch calls
     label = int(probs.argmax())
-    return label, float(probs[label]), probs.tolist()
+    return label, float(probs[label]), probs.tolist(), _not_a_digit(model, frozen, logits, x)
+
+
+def blank_scores(model: nn.Module) -> np.ndarray:
+    """The model's ten scores ``(10,)`` for a blank input: how the detector recognises the model it was fitted for."""
+    blank = torch.full((1, 28, 28), -MNIST_MEAN / MNIST_STD)     # paper everywhere, normalised
+    return freeze(model)(blank).numpy(force=True).astype(np.float64)[0]
+
+
+def _not_a_digit(model: nn.Module, frozen: object, logits: np.ndarray, x: torch.Tensor) -> bool:
+    """The detector's verdict (:mod:`.not_a_digit`); the network's features count only for the model
+    it was fitted on, the picture's for any."""
+    own = is_fitted_model(frozen, lambda: blank_scores(model))
+    conv = conv_features(model, x[None]) if own else None               # (1, 400) for the shipped model
+    return bool(shipped_detector().flags(logits[None], x.numpy(force=True), conv)[0])
 
 
 def _safe_name(source: object, name: str | None) -> str:
@@ -121,7 +150,7 @@ def _refusal(name: str, err: BaseException) -> Prediction:
         return Prediction(name, error=str(err), stages=err.stages)
     if isinstance(err, ImageError):
         return Prediction(name, error=str(err))
-    if isinstance(err, (ModelError, CheckpointError)):
+    if isinstance(err, (ModelError, CheckpointError, DetectorError)):
         return Prediction(name, error=f"{name}: {err}")
     if isinstance(err, MemoryError):
         return Prediction(name, error=f"{name}: not enough memory to read this image; send a smaller one")
@@ -144,10 +173,11 @@ def predict_image(source: ImageSource, model: nn.Module | None = None, *, name: 
     try:
         pre = preprocess(source, name, limits=limits, config=config)
         model = default_model() if model is None else model
-        label, confidence, probs = _answer(model, pre.input)
+        label, confidence, probs, odd = _answer(model, pre.input)
     except Exception as err:  # the documented boundary: one line per image, never a raise
         return _refusal(name, err)
-    return Prediction(name, label, confidence, probs, pre.input, stages=pre.stages, inverted=pre.inverted)
+    return Prediction(name, label, confidence, probs, pre.input, stages=pre.stages, inverted=pre.inverted,
+                      not_a_digit=odd)
 
 
 def predict_naive(source: ImageSource, model: nn.Module | None = None, *, name: str | None = None,
@@ -157,10 +187,10 @@ def predict_naive(source: ImageSource, model: nn.Module | None = None, *, name: 
     try:
         x = naive_input(source, name, limits)
         model = default_model() if model is None else model
-        label, confidence, probs = _answer(model, x)
+        label, confidence, probs, odd = _answer(model, x)
     except Exception as err:  # as predict_image
         return _refusal(name, err)
-    return Prediction(name, label, confidence, probs, x)
+    return Prediction(name, label, confidence, probs, x, not_a_digit=odd)
 
 
 def predict_file(path: str | Path, model: nn.Module | None = None, *, limits: Limits = LIMITS) -> Prediction:
