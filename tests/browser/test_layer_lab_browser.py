@@ -1,9 +1,11 @@
 """The layer lab in a real JupyterLab: run notebook 06, change a control in the rendered widget,
-and watch the rendered table follow. Uses the shared server and browser fixtures (conftest.py)."""
+and watch the rendered table and the network's diagram follow. Uses the shared server and browser
+fixtures (conftest.py)."""
 
 from __future__ import annotations
 
 from lab import cell_errors, execute_in_kernel, open_notebook, run_all_cells
+from playwright.sync_api import expect
 
 from lenet_utils.model import LeNetConfig
 from lenet_utils.summary import layer_summary
@@ -35,7 +37,13 @@ def kernel_value(page, expression: str) -> str:
     return execute_in_kernel(page, f"print({expression})").strip()
 
 
-def test_changing_a_control_in_jupyterlab_updates_the_table(jupyterlab, browser_page):
+def diagram_shapes(lab) -> list[str]:
+    """The shapes written in the lab's rendered diagram, e.g. ["1×28×28", "6×28×28", ..., "10"]."""
+    texts = lab.locator(".lenet-lab-diagram svg text").all_text_contents()   # (SVG has no innerText)
+    return [t for t in texts if t.replace("×", "").isdigit()]
+
+
+def test_changing_a_control_in_jupyterlab_updates_the_table_and_the_diagram(jupyterlab, browser_page, tmp_path):
     page = browser_page
     open_notebook(page, jupyterlab, NOTEBOOK)
     run_all_cells(page)
@@ -47,6 +55,15 @@ def test_changing_a_control_in_jupyterlab_updates_the_table(jupyterlab, browser_
     before = shown_params(lab)
     assert before == int(kernel_value(page, "layer_summary(lab.config).total_params"))
 
+    diagram = lab.locator(".lenet-lab-diagram svg")
+    diagram.scroll_into_view_if_needed()
+    box = diagram.bounding_box()
+    assert box["width"] > 400 and box["height"] > 100, box              # drawn at a readable size
+    diagram.screenshot(path=str(tmp_path / "layer_lab_diagram.png"))
+    assert (tmp_path / "layer_lab_diagram.png").stat().st_size > 2000
+    shapes_before = diagram_shapes(lab)
+    assert "1×28×28" in shapes_before and shapes_before[-1] == "10"
+
     set_slider(lab, "conv1 channels", 12)  # browser -> kernel: the control's new value arrives
     page.wait_for_function("() => true")  # let the comm message go out
     expected = LeNetConfig(**{**_settings(page), "conv1_channels": 12})
@@ -54,6 +71,11 @@ def test_changing_a_control_in_jupyterlab_updates_the_table(jupyterlab, browser_
     assert kernel_value(page, "lab.config.conv1_channels") == "12"
     assert shown_params(lab) > before
     assert "conv1_channels=12" in lab.locator(".lenet-lab-changes").inner_text()
+    # the diagram was redrawn: conv1 and pool1 now draw 12 maps
+    expect(lab.locator(".lenet-lab-diagram svg text", has_text="12×28×28")).to_have_count(1)
+    shapes = diagram_shapes(lab)
+    assert shapes != shapes_before and "12×14×14" in shapes
+    diagram.screenshot(path=str(tmp_path / "layer_lab_diagram_12_channels.png"))
 
     set_slider(lab, "conv2 kernel", 15)  # impossible: a message replaces the table
     error = lab.locator(".lenet-lab-error")
@@ -61,10 +83,13 @@ def test_changing_a_control_in_jupyterlab_updates_the_table(jupyterlab, browser_
     text = error.inner_text()
     assert "conv2 kernel" in text and "larger than its 14x14 input map" in text
     assert "Traceback" not in lab.inner_text()
+    expect(lab.locator(".lenet-lab-diagram-faded")).to_have_count(1)    # the last picture stays, faded
+    assert diagram_shapes(lab) == shapes
 
     set_slider(lab, "conv2 kernel", 5)  # fixed: the table is back
     lab.locator(".lenet-lab-params").wait_for(state="visible", timeout=60_000)
     wait_for_params(lab, layer_summary(expected).total_params)
+    expect(lab.locator(".lenet-lab-diagram-faded")).to_have_count(0)
     assert not [e for e in page.console_errors if "widget" in e.lower()], page.console_errors
 
 
