@@ -332,3 +332,27 @@ def test_03_live_curves_and_no_stale_progress_bar():
     kinds = [kind for o in outs for kind in o.get("data", {})]
     assert "image/png" in kinds and "application/vnd.jupyter.widget-view+json" not in kinds
     assert not any("batch/s" in o.get("text", "") for o in outs)         # nor a text bar on stderr
+
+
+def test_04_temperature_scaling_keeps_the_answers_and_the_ece_small():
+    """Section 9: "$T$ comes out a little below 1 ... temperature scaling moves [the ECE] very little";
+    the answers, and so the accuracy, do not change."""
+    t = float(output_matching("04_evaluation.ipynb", r"^temperature T = ([\d.]+)$")[1])
+    ece = output_matching("04_evaluation.ipynb", r"^ECE \(15 bins\) on the test set: ([\d.]+) before, ([\d.]+) after$")
+    acc = output_matching("04_evaluation.ipynb", r"^test accuracy: ([\d.]+%) before, ([\d.]+%) after$")
+    assert 0.5 < t < 1.0
+    before, after = float(ece[1]), float(ece[2])
+    assert before < 0.01 and after < 0.01 and abs(after - before) < 0.002, ece[0]
+    assert acc[1] == acc[2], acc[0]
+
+
+def test_04_not_a_digit_flags_the_non_digits_and_not_the_seven():
+    """Section 10: the 7 is read and not flagged; the letter A gets a "sure" digit yet is flagged; most of
+    the other non-digits are flagged."""
+    text = output_matching("04_evaluation.ipynb", r"(?:^.{16} answer \d with .*\n?){6}")[0]
+    rows = {name.strip(): (int(label), float(conf) / 100, flag == "yes") for name, label, conf, flag in
+            re.findall(r"^(.{16}) answer (\d) with\s+([\d.]+)%\s+not a digit: (yes|no)$", text, re.M)}
+    assert rows["a handwritten 7"][0] == 7 and not rows["a handwritten 7"][2], rows
+    assert rows["the letter A"][1] >= 0.9 and rows["the letter A"][2], rows
+    others = [flag for name, (_, _, flag) in rows.items() if name != "a handwritten 7"]
+    assert len(others) == 5 and sum(others) >= 4, rows
