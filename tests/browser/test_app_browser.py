@@ -1,7 +1,7 @@
 """`make app`, the standalone page, in a real browser: the Solara page (app/predict_page.py), started
 as `make app` starts it (app/servers.py) on 127.0.0.1, in headless Chromium. Desktop: upload,
 example, draw with the mouse, share. Phone (375 px, touch): draw with a finger (touch events),
-upload through the file chooser, no sideways scrolling. From 900 to 1600 px wide the cards keep
+upload through the file chooser, look inside, no sideways scrolling. From 900 to 1600 px wide the cards keep
 their place and size whatever the panel shows. Two visitors share; the lecturer's
 dashboard, refreshing itself, shows both. Then a smoke test of `make app-voila` (the page loads,
 an example gets its answer). The browser may reach 127.0.0.1 only: anything else is aborted and
@@ -180,6 +180,8 @@ def test_phone_draw_with_a_finger_upload_and_no_sideways_scrolling(chromium, app
     expect(page.locator(".lenet-answer")).to_have_attribute("data-label", "1")
     assert page.evaluate("window.scrollY") >= 0                    # the page did not jump away
     upload(page, tmp_path)
+    page.locator(".lenet-inside-toggle").click()                   # look inside fits a phone too
+    expect(page.locator(".lenet-inside[data-state='open'] .lenet-inside-tile")).to_have_count(6 + 16)
     page.wait_for_timeout(500)
     width = page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
     assert width <= 375, f"the page is {width} px wide at 375 px: it scrolls sideways"
