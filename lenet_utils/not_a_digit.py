@@ -161,6 +161,7 @@ def conv_features(model: nn.Module, x: torch.Tensor) -> np.ndarray:
     """LeNet-5's conv part on inputs ``(N, 1, 28, 28)``: the ``(N, 400)`` features its fully connected
     layers read (conv2's 16 maps of 5x5, pooled and through ReLU, flattened)."""
     with torch.no_grad():
+        x = x.to(model.conv1.weight.device)                     # the model may sit on a GPU
         h = model.relu1(model.pool1(model.conv1(x)))            # (N, 6, 14, 14)
         h = model.relu2(model.pool2(model.conv2(h)))            # (N, 16, 5, 5)
     return h.flatten(1).double().numpy(force=True)
