@@ -20,9 +20,10 @@ def _live() -> int:
     return len(live if live is not None else W.Widget.widgets)
 
 
-def test_a_hundred_uploads_with_the_steps_shown_leave_no_widgets_behind(tmp_path):
+def test_a_hundred_uploads_with_the_steps_and_look_inside_shown_leave_no_widgets_behind(tmp_path):
     panel = predict_panel(checkpoints=tmp_path)
     panel.steps_toggle.value = True
+    panel.inside.toggle.value = True
     data = example_images()[3].read_bytes()
     panel.predict_bytes(data, "three.png")
     after_one = _live()
@@ -31,6 +32,17 @@ def test_a_hundred_uploads_with_the_steps_shown_leave_no_widgets_behind(tmp_path
     gc.collect()
     assert _live() == after_one, f"{_live() - after_one} widgets leaked over 100 uploads"
     assert len(panel.steps.children) >= 5
+    assert panel.inside.inside is not None and "data-state='open'" in panel.inside.view.value
+
+
+def test_look_inside_a_model_it_cannot_read_says_why_and_the_answer_stands(tmp_path):
+    """A model without conv1/conv2/flatten answers, but has no maps to show: the view says why."""
+    flat = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+    panel = predict_panel(flat, checkpoints=tmp_path)
+    panel.inside.toggle.value = True
+    panel.show_example()
+    assert panel.prediction.ok and "confidence" in panel.message_text
+    assert "data-state='error'" in panel.inside.view.value and "look_inside needs a LeNet-5" in panel.inside.view.value
 
 
 def test_a_failed_model_switch_clears_the_old_answer(tmp_path):

@@ -110,8 +110,15 @@ class LookInsideView(W.VBox):
             self.view.value = ("<div class='lenet-inside' data-state='empty'><div class='lenet-inside-sub'>"
                                "Upload, pick or draw a digit to see inside the network.</div></div>")
             return
-        self.inside = look_inside(model, pred.image, pred.label)
-        self.view.value = inside_html(self.inside, stage_layers(model))
+        try:
+            self.inside = look_inside(model, pred.image, pred.label)
+            names = stage_layers(model)
+        except ValueError as err:          # a model not built like LeNet-5: it answers, but has no maps to show
+            self.inside = None
+            self.view.value = (f"<div class='lenet-inside' data-state='error'><div class='lenet-inside-sub'>"
+                               f"Cannot look inside this model: {html.escape(str(err))}</div></div>")
+            return
+        self.view.value = inside_html(self.inside, names)
 
     def _opened(self, is_open: bool) -> None:
         self.view.layout.display = "flex" if is_open else "none"
