@@ -17,6 +17,7 @@ Prints a table and writes ``benchmarks/results/panel_layout.json`` (or ``--out``
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -27,16 +28,28 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "panel_layout.json"
-sys.path.insert(0, str(REPO / "tests" / "browser"))   # lab.py and panel_states.py: the tests' own drivers
+DRIVERS = REPO / "tests" / "browser"                  # lab.py and panel_states.py: the tests' own drivers
 
 PANEL_CELL = "from lenet_utils.widgets import predict_panel\n\npanel = predict_panel()\npanel"
 
 
+def driver(name: str):
+    """``tests/browser/<name>.py`` as the module ``name`` (panel_states imports lab by that name)."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, DRIVERS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
 def run(out: Path) -> dict:
     import nbformat
-    from lab import chromium_path, open_notebook, run_all_cells, start_jupyterlab, stop_jupyterlab
-    from panel_states import CARDS, STATES, WIDTHS, measure, open_file_browser
     from playwright.sync_api import sync_playwright
+
+    lab_, states = driver("lab"), driver("panel_states")
+    chromium_path, open_notebook, run_all_cells = lab_.chromium_path, lab_.open_notebook, lab_.run_all_cells
+    CARDS, STATES, WIDTHS = states.CARDS, states.STATES, states.WIDTHS
 
     base = Path(tempfile.mkdtemp(prefix="panel-layout-"))
     source = base / "src"
@@ -45,21 +58,21 @@ def run(out: Path) -> dict:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, source / "panel.ipynb")
     started = time.monotonic()
-    lab = start_jupyterlab(base / "lab", source=source)
+    lab = lab_.start_jupyterlab(base / "lab", source=source)
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium_path(), headless=True)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(120_000)
             open_notebook(page, lab, "panel.ipynb")
-            open_file_browser(page)
+            states.open_file_browser(page)
             run_all_cells(page)
             panel = page.locator(".lenet-panel")
             panel.scroll_into_view_if_needed()
-            sizes = measure(page, panel, base)
+            sizes = states.measure(page, panel, base)
             browser.close()
     finally:
-        stop_jupyterlab(lab)
+        lab_.stop_jupyterlab(lab)
     steady = {str(w): all(sizes[w][s] == sizes[w][STATES[0]] for s in STATES) for w in WIDTHS}
     results = {
         "what": "predict panel card boxes (CSS px) per window width and state, JupyterLab with the file browser open",
