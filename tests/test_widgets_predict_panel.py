@@ -235,6 +235,8 @@ def test_the_panel_shows_not_a_digit_from_the_prediction(panel, monkeypatch):
     monkeypatch.setattr(module, "predict_image", flagged)
     upload(panel, three_png(), "scribble.png")
     assert "data-state='not-a-digit'" in panel.answer.value and "closest digit: 3" in panel.answer.value
+    assert panel.message_text.startswith("scribble.png: 3 with")
+    assert "does not look like one digit" in panel.message_text
 
 
 def test_look_inside_is_computed_only_while_open(panel, monkeypatch):

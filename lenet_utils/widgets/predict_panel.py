@@ -231,7 +231,8 @@ class PredictPanel(W.VBox):
         else:
             truth = example_label(src.name) if src.kind == "example" else None
             check = "" if truth is None else (" (right)" if truth == pred.label else f" (it shows a {truth})")
-            self._say(f"{src.name}: {pred.label} with {pred.confidence:.1%} confidence{check}")
+            odd = " (it does not look like one digit)" if pred.not_a_digit else ""
+            self._say(f"{src.name}: {pred.label} with {pred.confidence:.1%} confidence{odd}{check}")
         self.share.offer(pred, src.kind, example_label(src.name) if src.kind == "example" else None)
         return pred
 
