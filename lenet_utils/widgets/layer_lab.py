@@ -31,7 +31,8 @@ from ..experiments.variant_table import VariantTable, course_table
 from .lab_network import ERROR_BORDER, REFERENCE, STYLE, describe, network_column, network_controls, widths_text
 from .lab_views import DiagramView, close_tree, curves_png, explain, message
 
-REDRAW_SECONDS = 0.5  # the live curve is redrawn at most this often (a PNG takes ~0.1 s)
+REDRAW_SECONDS = 0.5  # the live curve is redrawn at most this often (a PNG takes 0.1-0.3 s)...
+DRAW_SHARE = 0.05     # ...and only while drawing has taken at most 5% of the run: the run's seconds stay honest
 
 
 class LayerLab(widgets.VBox):
@@ -207,14 +208,17 @@ class LayerLab(widgets.VBox):
             self._trained += 1
             name = f"run {self._trained}"
             live = types.SimpleNamespace(losses=[], label=f"{name}: {config.describe_changes()} (training)")
+            started = self._last_draw = time.perf_counter()  # the run's start: its first curve comes after 0.5 s
+            drawing = [0.0]                                   # seconds spent drawing during this run
 
             def on_step(history) -> bool:
                 self.progress.value = history.steps_done
                 live.losses = history.step_losses
                 now = time.perf_counter()
-                if now - self._last_draw > REDRAW_SECONDS:
-                    self._last_draw = now
+                if now - self._last_draw > REDRAW_SECONDS and drawing[0] <= DRAW_SHARE * (now - started):
                     self._draw(live)
+                    self._last_draw = time.perf_counter()
+                    drawing[0] += self._last_draw - now
                 return not self._stop.is_set()
 
             run = train_variant(config, steps, seed, train=train, test=test, step_callback=on_step,
