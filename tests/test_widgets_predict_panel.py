@@ -272,3 +272,17 @@ def test_every_card_has_its_fixed_size_class(panel):
     css = (importlib.import_module("lenet_utils.widgets.predict_panel")._CSS)
     for kind in kinds:
         assert f".{kind}" in css
+
+
+@pytest.mark.parametrize("name, strokes", [
+    ("a dash", [[(40, 100), (160, 100)]]),
+    ("a scribble", [[(30 + (i * 37) % 140, 30 + (i * 53) % 140) for i in range(25)]]),
+    ("a hash sign", [[(70, 30), (70, 170)], [(130, 30), (130, 170)], [(30, 70), (170, 70)], [(30, 130), (170, 130)]]),
+])
+def test_marks_drawn_on_the_pad_that_are_no_digit_get_the_not_a_digit_answer(panel, name, strokes):
+    """The shipped detector, end to end: what issue 14 saw read as '2, 70.0% sure' now says it is no digit."""
+    panel.pad.draw(strokes)
+    assert panel.prediction.not_a_digit, (name, panel.prediction.label, panel.prediction.confidence)
+    assert "data-state='not-a-digit'" in panel.answer.value and "This doesn't look like a digit" in panel.answer.value
+    panel.pad.draw([[(100, 20), (106, 180)]])                       # a 1 is still a 1
+    assert not panel.prediction.not_a_digit and "data-state='sure'" in panel.answer.value

@@ -1,10 +1,11 @@
 """The predict panel in a real browser: JupyterLab serving a copy of the notebooks, headless
 Chromium. Opens 05_predict_panel, runs every cell, then uses the panel as a person would: uploads
-a PNG through the file chooser, presses "Try an example", draws a digit on the pad with the mouse,
-shows the steps, and uploads a file that is not an image. A second test puts the panel through
-every state (empty, answer, unsure, not a digit, error, look inside) at window widths from 900 to
-1600 px with the file browser open, and checks that no card moves or changes size; it saves a
-screenshot of the look-inside view. Print the sizes with ``pytest -s``."""
+a PNG through the file chooser, presses "Try an example", draws a digit on the pad with the mouse
+(and a dash, which it calls no digit), shows the steps, and uploads a file that is not an image. A
+second test puts the panel through every state (empty, answer, unsure, not a digit, error, look
+inside) at window widths from 900 to 1600 px with the file browser open, and checks that no card
+moves or changes size; it saves a screenshot of the look-inside view. Print the sizes with
+``pytest -s``."""
 
 from __future__ import annotations
 
@@ -79,6 +80,18 @@ def test_upload_example_drawing_and_a_bad_file_in_jupyterlab(panel, browser_page
     expect(panel.locator(".lenet-message")).to_contain_text("your drawing:", timeout=ANSWER_TIMEOUT)
     expect(answer_of(panel)).to_have_attribute("data-label", "1")
     expect(panel.locator(".lenet-pad-hint")).to_have_text("1 stroke")
+
+    # 3b. A dash is no digit: the panel says so instead of a confident answer (the closest digit in small print).
+    panel.locator(".lenet-pad-clear").click()
+    expect(panel.locator(".lenet-message")).to_contain_text("The pad is clear", timeout=ANSWER_TIMEOUT)
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.5)
+    page.mouse.down()
+    for i in range(1, 21):
+        page.mouse.move(box["x"] + box["width"] * (0.2 + 0.03 * i), box["y"] + box["height"] * 0.5)
+    page.mouse.up()
+    expect(answer_of(panel)).to_have_attribute("data-state", "not-a-digit", timeout=ANSWER_TIMEOUT)
+    expect(answer_of(panel)).to_contain_text("This doesn't look like a digit")
+    expect(answer_of(panel)).to_contain_text("closest digit:")
 
     # 4. Show the steps: one tile per stage; then clear the pad.
     panel.locator(".lenet-steps-toggle").click()
