@@ -5,10 +5,11 @@ as bars, input on the left, the ten scores on the right (notebook 02; the layer 
     architecture_diagram()                       # the reference: shows itself in a notebook cell
     architecture_diagram(LeNetConfig(pool="max")).svg    # the SVG text, e.g. for an HTML widget
 
-The picture is plain SVG built from :func:`architecture_blocks`, which reads the shapes and
-parameter counts from :func:`~lenet_utils.summary.layer_summary` (a real forward pass), so the
-drawing cannot drift from the network. Building it takes about a millisecond, so the layer lab
-redraws it on every change of a control.
+The columns come from :func:`architecture_blocks`, which reads the shapes and parameter counts
+from :func:`~lenet_utils.summary.layer_summary` (a real forward pass), so the drawing cannot drift
+from the network. :func:`layout` places rectangles, arrows and words once; they are written as SVG
+(a millisecond: the layer lab redraws it on every change of a control) or drawn by matplotlib
+(:func:`plot_architecture`, and the PNG a notebook keeps for where SVG is not trusted).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def architecture_blocks(model_or_config: nn.Module | LeNetConfig | None = None,
         elif name == "flatten":
             blocks.append(Block(name, shape, 0, "flatten"))
         elif name.startswith("drop"):
-            pending = f"dropout {float(row.layer[8:-1]):g}, "
+            pending = f"dropout {config.dropout:g}, "
         elif name.startswith("fc") and "_" not in name:
             blocks.append(Block(name, shape, row.params, pending + "full"))
             pending = ""
