@@ -59,7 +59,8 @@ def conv_step(image: torch.Tensor, kernel: torch.Tensor, row: int, col: int, bia
 
 class ConvStepper(widgets.VBox):
     """The widget: a slider (and a play button linked to it) picks the position; ``channel`` picks
-    which of ``weight``'s kernels slides. ``position`` counts row by row: ``row * side + col``."""
+    which of ``weight``'s kernels ``(C, 1, k, k)`` slides over ``image`` ``(28, 28)``. The slider's
+    value counts positions row by row: ``row * side + col``."""
 
     def __init__(self, image: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
                  padding: int | None = None, channel: int = 0, label: str = "the digit"):
@@ -150,8 +151,8 @@ class ConvStepper(widgets.VBox):
         return data
 
     def __repr__(self) -> str:  # what a notebook shows where the widget is not rendered
-        return f"ConvStepper({self.label}: a {self.weight.shape[-1]}x{self.weight.shape[-1]} kernel, " \
-               f"{self.side}x{self.side} positions; run the cell to step through them)"
+        k = self.weight.shape[-1]
+        return f"ConvStepper({self.label}: a {k}x{k} kernel, {self.side}x{self.side} positions; run the cell to step)"
 
 
 def conv_stepper(image: torch.Tensor | None = None, model: torch.nn.Module | None = None,
