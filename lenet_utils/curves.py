@@ -70,7 +70,7 @@ class LivePlot:
     ``fit(..., step_callback=live, callback=live)``.
 
     The first picture comes after ``every`` batches, later ones every ``every`` batches as long
-    as drawing has taken at most 1/``budget`` of the time since training began (the default: 2.5%,
+    as drawing has taken at most 1/``budget`` of the time since training began (the default: 1.7%,
     not counting laying out the axes once at the first batch; ``benchmarks/live_plot.py`` measures
     the whole cost). The last batch is always drawn. The figure's title
     says how far training is ("batch 940 of 2,345, epoch 3 of 5, 12 s"), so ``fit(...,
@@ -81,7 +81,7 @@ class LivePlot:
     and sends the picture as a PNG. ``show=False`` makes the same PNGs (``last_png``) without
     displaying them."""
 
-    def __init__(self, every: int = 40, budget: float = 40.0, figsize: tuple[float, float] = (10, 3.5),
+    def __init__(self, every: int = 40, budget: float = 60.0, figsize: tuple[float, float] = (10, 3.5),
                  dpi: int = 80, show: bool = True):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
