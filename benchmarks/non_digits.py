@@ -14,6 +14,9 @@ noise, somewhere on a sheet a few times the drawing's size. Kinds:
 * ``digit_pairs``  two digits side by side: a two-digit number typed, or two handwritten MNIST digits
 * ``near_blank``   a dot, a short dash, a few specks, a faint smudge: almost nothing on the paper
 
+:func:`typed_digits` makes the control: digits typed in the same fonts on the same paper, which the
+detector should *not* flag (so that it learns "not a digit", not "typed").
+
 ``scripts/fit_not_a_digit.py`` trains the detector on one seed of this set (with MNIST's *training*
 digits in the pairs) and ``benchmarks/not_a_digit.py`` measures it on another (MNIST's *test* digits).
 """
@@ -161,7 +164,25 @@ def draw(kind: str, rng: np.random.Generator, mnist: np.ndarray | None = None) -
         ink, strength = _near_blank(rng, height)
     else:
         raise ValueError(f"kind={kind!r} is not one of {', '.join(KINDS)}")
-    cover = np.asarray(ink, np.float32) / 255 * strength               # (h, w) ink coverage 0..1
+    return _on_paper(np.asarray(ink, np.float32) / 255 * strength, rng)
+
+
+def typed_digit(rng: np.random.Generator) -> tuple[int, np.ndarray]:
+    """Not a non-digit: a control. One digit typed in one of the same fonts, on the same paper, as
+    ``(digit, (H, W) uint8)``: the detector should leave it alone, whatever the typeface."""
+    digit = int(rng.integers(10))
+    ink = _typed(str(digit), rng, int(rng.integers(40, 140)))
+    return digit, _on_paper(np.asarray(ink, np.float32) / 255, rng)
+
+
+def typed_digits(n: int, seed: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``n`` typed digits (:func:`typed_digit`); digit ``i`` from its own stream seeded by ``(seed, 99, i)``."""
+    for i in range(n):
+        yield typed_digit(np.random.default_rng([seed, 99, i]))
+
+
+def _on_paper(cover: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Ink coverage ``(h, w)`` in 0..1 -> dark ink on light, noisy paper a few times its size, uint8."""
     h, w = cover.shape
     H, W = int(h * rng.uniform(1.5, 3.0)), int(w * rng.uniform(1.3, 2.5))
     sheet = np.zeros((H, W), np.float32)

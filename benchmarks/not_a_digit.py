@@ -13,6 +13,8 @@ Everything goes through ``predict_image``, as the panel and the CLI call it:
 * MNIST test digits dressed as uploads (``lenet_utils.uploads``, as ``benchmarks/upload_accuracy.py``
   makes them, seed 0): the share of the correctly read ones flagged;
 * the panel's example digits (``data/examples``): how many are flagged (should be none);
+* two controls, not targets: digits typed in the non-digits' fonts, and digits drawn on the panel's
+  pad by ``lenet_utils.classset``'s simulated writers: the share of the correctly read ones flagged;
 * calibration on the MNIST test set: ECE (15 bins) before and after the fitted temperature.
 
 Targets: >= 80% of non-digits flagged; <= 2% of correctly read digits flagged, on MNIST's test set
@@ -38,11 +40,12 @@ TARGET_FLAGGED, TARGET_FALSE = 0.80, 0.02
 
 def run(n: int = 300, uploads: int = 1200, seed: int = 1, verbose: bool = True) -> dict:
 
-    from non_digits import KINDS, non_digits
+    from non_digits import KINDS, non_digits, typed_digits
 
     from lenet_utils import load_mnist
     from lenet_utils.calibration import expected_calibration_error, scaled_probabilities
     from lenet_utils.checkpoints import pretrained_checkpoint
+    from lenet_utils.classset import simulate_class
     from lenet_utils.inference import predict_logits
     from lenet_utils.not_a_digit import conv_features, shipped_detector
     from lenet_utils.predict import example_images, example_label, predict_file, predict_image
@@ -85,6 +88,18 @@ def run(n: int = 300, uploads: int = 1200, seed: int = 1, verbose: bool = True) 
             upload_flagged += p.not_a_digit
     upload_false = upload_flagged / max(upload_right, 1)
 
+    # Controls, not targets: digits typed in fonts (seed 1), and digits drawn on the panel's pad by the
+    # class simulator's writers (lenet_utils.classset, seed 1). The share of the correctly read ones flagged.
+    typed = [predict_image(picture, model) for _, picture in typed_digits(n, seed)]
+    typed_truth = [digit for digit, _ in typed_digits(n, seed)]
+    pad = simulate_class(writers=30, seed=seed)
+    controls = {}
+    for name, preds, truth in (("typed_digits", typed, typed_truth),
+                               ("pad_digits", [predict_image(d.png, model) for d in pad], [d.label for d in pad])):
+        read = [p for p, t in zip(preds, truth) if p.ok and p.label == t]
+        controls[name] = {"n": len(preds), "correct": len(read),
+                          "correct_flagged": round(float(np.mean([p.not_a_digit for p in read])), 4)}
+
     examples = example_images()
     flagged_examples = [e.name for e in examples if predict_file(e, model).not_a_digit]
     wrong_examples = [e.name for e in examples if predict_file(e, model).label != example_label(e)]
@@ -100,6 +115,7 @@ def run(n: int = 300, uploads: int = 1200, seed: int = 1, verbose: bool = True) 
         "mnist_test": {"accuracy": round(float(right.mean()), 4), "correct_flagged": round(mnist_false, 4),
                        "correct_flagged_image_only": round(mnist_false_image_only, 4)},
         "uploads": {"n": uploads, "seed": 0, "correct": upload_right, "correct_flagged": round(upload_false, 4)},
+        "controls": controls,
         "examples": {"n": len(examples), "flagged": flagged_examples, "misread": wrong_examples},
         "calibration": {"bins": 15, "temperature": round(detector.temperature, 4),
                         "ece_before": round(ece_before, 5), "ece_after": round(ece_after, 5)},
@@ -118,6 +134,9 @@ def run(n: int = 300, uploads: int = 1200, seed: int = 1, verbose: bool = True) 
               f"(image features only: {mnist_false_image_only:.2%})")
         print(f"MNIST test digits as uploads: {upload_right} of {uploads} read right, "
               f"{upload_false:.2%} of those flagged")
+        for name, c in controls.items():
+            print(f"{name.replace('_', ' ')} (a control): {c['correct']} of {c['n']} read right, "
+                  f"{c['correct_flagged']:.2%} of those flagged")
         print(f"examples flagged: {len(flagged_examples)} of {len(examples)}")
         print(f"ECE (15 bins, MNIST test): {ece_before:.4f} before, {ece_after:.4f} after temperature "
               f"{detector.temperature:.3f}")

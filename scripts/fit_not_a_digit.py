@@ -1,6 +1,6 @@
 """Fit the not-a-digit detector and the shipped model's temperature; write ``lenet_utils/pretrained/not_a_digit.json``.
 
-    python scripts/fit_not_a_digit.py               # about 3 minutes on a laptop's CPU
+    python scripts/fit_not_a_digit.py               # about 3-4 minutes on a laptop's CPU
     python scripts/fit_not_a_digit.py --out /tmp/d.json   # somewhere else
 
 The data, and its seeds:
@@ -10,7 +10,10 @@ The data, and its seeds:
 * negatives: ``benchmarks/non_digits.py`` with seed 0 (``--negatives`` of each kind; the handwritten
   pairs use training digits), each drawn on paper and read by ``preprocess`` as an upload would be.
   The benchmark measures on seed 1 with MNIST's test digits, pictures the fit never saw;
-  ``--uploads`` of them also dressed as photos and scans (``lenet_utils.uploads``, seed 0), read by the pipeline;
+  ``--uploads`` of them also dressed as photos and scans (``lenet_utils.uploads``, seed 0), read by the
+  pipeline; and ``--typed`` digits typed in the non-digits' fonts (``non_digits.typed_digits``, seed 0), so
+  that the detector learns "not a digit" rather than "typed"; and each digit drawn on the panel's pad by
+  ``--pad-writers`` simulated writers (``lenet_utils.classset``, seed 0);
 * held out: MNIST training digits 55,000-59,999. The temperature is fitted on them, and the threshold
   is set so that at most 1% of the correctly read ones are flagged, as they are and redrawn, and
   (every fifth, 1,000) as uploads. (The shipped model was trained on all
@@ -33,11 +36,12 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from non_digits import KINDS, non_digits  # noqa: E402
+from non_digits import KINDS, non_digits, typed_digits  # noqa: E402
 
 from lenet_utils import load_mnist  # noqa: E402
 from lenet_utils.calibration import fit_temperature  # noqa: E402
 from lenet_utils.checkpoints import pretrained_checkpoint  # noqa: E402
+from lenet_utils.classset import simulate_class  # noqa: E402
 from lenet_utils.data import normalize  # noqa: E402
 from lenet_utils.inference import predict_logits  # noqa: E402
 from lenet_utils.not_a_digit import (  # noqa: E402
@@ -71,7 +75,7 @@ def class_statistics(logits: torch.Tensor, labels: torch.Tensor) -> tuple[np.nda
     return means, np.linalg.inv(cov)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> dict:
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-4) -> dict:
     """A class-balanced logistic regression on standardised ``x`` ``(N, F)``; ``y`` 1 = not a digit."""
     torch.manual_seed(0)
     x = expand(x)                                                            # (N, 2F): each feature and its square
@@ -141,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--positives", type=int, default=20_000, help="MNIST training digits as positives")
     parser.add_argument("--uploads", type=int, default=1500, help="of those positives, also as uploads")
-    parser.add_argument("--negatives", type=int, default=400, help="generated non-digits of each kind")
+    parser.add_argument("--typed", type=int, default=1000, help="digits typed in fonts, also positives")
+    parser.add_argument("--pad-writers", type=int, default=60, help="simulated writers drawing each digit on the pad")
+    parser.add_argument("--negatives", type=int, default=600, help="generated non-digits of each kind")
+    parser.add_argument("--l2", type=float, default=1e-4, help="weight decay of the logistic regressions")
     parser.add_argument("--out", type=Path, default=DETECTOR_FILE)
     args = parser.parse_args(argv)
     start = time.perf_counter()
@@ -157,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     half = pick[::2]                                     # half the positives as the pipeline redraws them
     pos_x = np.r_[train.images[pick, 0].numpy(), through_geometry(train.pixels[half].numpy())]
     up_x, _ = as_uploads(train.pixels.numpy(), train.labels.numpy(), pick[:args.uploads])
-    pos_x = np.r_[pos_x, up_x]                           # and some as uploads, read by the whole pipeline
+    typed_x = np.stack([preprocess(picture).input[0].numpy() for _, picture in typed_digits(args.typed, 0)])
+    pad_x = np.stack([preprocess(d.png).input[0].numpy() for d in simulate_class(writers=args.pad_writers, seed=0)])
+    pos_x = np.r_[pos_x, up_x, typed_x, pad_x]           # + uploads read by the whole pipeline, typed and pad digits
     pos_z = np.r_[logits[pick].numpy(), predict_logits(model, torch.from_numpy(pos_x[len(pick):])[:, None]).numpy()]
     neg_z, neg_x, kinds = negatives(args.negatives, 0, train.pixels[FIT].numpy(), model)
     print(f"{len(neg_x)} non-digits read ({args.negatives * len(KINDS) - len(neg_x)} refused as blank), "
@@ -175,8 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     pos_m, pos_i = features(pos_z, pos_x)
     neg_m, neg_i = features(neg_z, neg_x)
     y = np.r_[np.zeros(len(pos_x)), np.ones(len(neg_x))]
-    full = fit_logistic(np.r_[full_order(pos_m, pos_i), full_order(neg_m, neg_i)], y)
-    image_only = fit_logistic(np.r_[pos_i, neg_i], y)
+    full = fit_logistic(np.r_[full_order(pos_m, pos_i), full_order(neg_m, neg_i)], y, args.l2)
+    image_only = fit_logistic(np.r_[pos_i, neg_i], y, args.l2)
 
     held = np.r_[train.images[HELD_OUT, 0].numpy(), through_geometry(train.pixels[HELD_OUT].numpy())]
     held_y = train.labels[HELD_OUT].repeat(2).numpy()
@@ -204,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         "temperature": temperature,
         "info": {"checkpoint": ckpt.path.name,
                  "positives": f"MNIST train, {args.positives} of 0-54,999 (seed 0), half again redrawn, "
-                              f"{args.uploads} again as uploads (seed 0)",
+                              f"{args.uploads} again as uploads (seed 0); {args.typed} typed digits (seed 0); "
+                              f"pad digits of {args.pad_writers} simulated writers (seed 0)",
                  "negatives": f"benchmarks/non_digits.py seed 0, {args.negatives} per kind",
                  "threshold": f"<= {FLAG_RATE:.0%} of correctly read MNIST train 55,000-59,999 flagged "
                               "(as is, redrawn, and every fifth as an upload)",

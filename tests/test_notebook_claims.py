@@ -347,12 +347,11 @@ def test_04_temperature_scaling_keeps_the_answers_and_the_ece_small():
 
 
 def test_04_not_a_digit_flags_the_non_digits_and_not_the_seven():
-    """Section 10: the 7 is read and not flagged; the letter A gets a "sure" digit yet is flagged; most of
-    the other non-digits are flagged."""
+    """Section 10: "the network answers the letter A and the star about 97% sure ... The detector caught the
+    scribble, the 42 and the dash, and let the A and the star through"; the 7 is read and not flagged."""
     text = output_matching("04_evaluation.ipynb", r"(?:^.{16} answer \d with .*\n?){6}")[0]
     rows = {name.strip(): (int(label), float(conf) / 100, flag == "yes") for name, label, conf, flag in
             re.findall(r"^(.{16}) answer (\d) with\s+([\d.]+)%\s+not a digit: (yes|no)$", text, re.M)}
     assert rows["a handwritten 7"][0] == 7 and not rows["a handwritten 7"][2], rows
-    assert rows["the letter A"][1] >= 0.9 and rows["the letter A"][2], rows
-    others = [flag for name, (_, _, flag) in rows.items() if name != "a handwritten 7"]
-    assert len(others) == 5 and sum(others) >= 4, rows
+    assert all(rows[name][2] for name in ("a scribble", "the number 42", "a dash")), rows
+    assert all(rows[name][1] >= 0.9 and not rows[name][2] for name in ("the letter A", "a star")), rows
