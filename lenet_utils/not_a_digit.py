@@ -37,9 +37,10 @@ import torch
 from torch import nn
 
 from .data import MNIST_MEAN, MNIST_STD
+from .fast.frozen import Frozen, _numpy_forward
 
 __all__ = ["DETECTOR_FILE", "Detector", "DetectorError", "conv_features", "expand", "image_features",
-           "is_fitted_model", "load_detector", "shipped_detector"]
+           "fitted_conv_part", "load_detector", "shipped_detector"]
 
 DETECTOR_FILE = Path(__file__).resolve().parent / "pretrained" / "not_a_digit.json"
 IMAGE_FEATURES = ("ink", "ink_area", "thickness", "aspect", "pieces", "largest_piece")
@@ -57,25 +58,34 @@ def ink_of(x: np.ndarray) -> np.ndarray:
 
 
 def _pieces(mask: np.ndarray) -> list[int]:
-    """Sizes of the 8-connected pieces of ``mask`` ``(28, 28)`` bool, largest first (a flood fill)."""
-    seen = np.zeros_like(mask)
-    h, w = mask.shape
-    sizes = []
-    for start in zip(*np.nonzero(mask)):
-        if seen[start]:
-            continue
-        seen[start] = True
-        stack, n = [start], 0
-        while stack:
-            r, c = stack.pop()
-            n += 1
-            for rr in (r - 1, r, r + 1):
-                for cc in (c - 1, c, c + 1):
-                    if 0 <= rr < h and 0 <= cc < w and mask[rr, cc] and not seen[rr, cc]:
-                        seen[rr, cc] = True
-                        stack.append((rr, cc))
-        sizes.append(n)
-    return sorted(sizes, reverse=True)
+    """Sizes of the 8-connected pieces of ``mask`` ``(28, 28)`` bool, largest first. Each row's runs of ink
+    are joined to the runs they touch in the row above (union-find): ~60 runs, not ~150 pixels, to visit."""
+    edges = np.diff(np.pad(mask, ((0, 0), (1, 1))).astype(np.int8), axis=1)   # +1 where a run starts, -1 after it
+    rows, starts = np.nonzero(edges == 1)
+    ends = np.nonzero(edges == -1)[1]                                             # same order: row by row
+    starts_, ends_ = starts.tolist(), ends.tolist()
+    parent = list(range(len(rows)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    above: list[int] = []                                                         # runs of the previous row
+    here: list[int] = []
+    row = -1
+    for k, (r, s, e) in enumerate(zip(rows.tolist(), starts_, ends_)):
+        if r != row:
+            above, here, row = (here if r == row + 1 else []), [], r
+        for j in above:
+            if starts_[j] <= e and ends_[j] >= s:                                 # overlapping or touching diagonally
+                parent[root(k)] = root(j)
+        here.append(k)
+    sizes: dict[int, int] = {}
+    for k, length in enumerate((ends - starts).tolist()):
+        sizes[root(k)] = sizes.get(root(k), 0) + length
+    return sorted(sizes.values(), reverse=True)
 
 
 def image_features(ink: np.ndarray) -> np.ndarray:
@@ -198,7 +208,7 @@ def load_detector(path: str | Path | None = None) -> Detector:
 
 _lock = threading.Lock()
 _shipped: Detector | None = None
-_own: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # frozen model -> fitted for it?
+_own: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # frozen model -> its ConvPart, or None
 
 
 def shipped_detector() -> Detector:
@@ -210,13 +220,22 @@ def shipped_detector() -> Detector:
         return _shipped
 
 
-def is_fitted_model(frozen: object, blank_scores: Callable[[], np.ndarray]) -> bool:
-    """Whether the detector's score features apply to ``frozen`` (a ``fast.Frozen``), asked once per model:
-    ``blank_scores()`` gives its ``(10,)`` scores for a blank input."""
+ConvPart = Callable[[torch.Tensor], np.ndarray]        # one input (1, 28, 28) -> conv features (1, 400)
+
+
+def fitted_conv_part(frozen: Frozen, model: nn.Module, blank_scores: Callable[[], np.ndarray]) -> ConvPart | None:
+    """For the model the detector was fitted on, a function giving one input's conv features; None for any
+    other model. Decided once per frozen model (``fast.Frozen``): ``blank_scores()`` gives its ``(10,)``
+    scores for a blank input. The frozen model's own convolutions are reused, in numpy when it has them
+    (0.05 ms rather than 0.2 ms in PyTorch): they are the network's layers, folded, before its Linear chain."""
     with _lock:
-        known = _own.get(frozen)
-    if known is None:
-        known = shipped_detector().fitted_for(np.asarray(blank_scores(), np.float64))
+        known = _own.get(frozen, False)
+    if known is False:
+        known = None
+        if shipped_detector().fitted_for(np.asarray(blank_scores(), np.float64)):
+            conv = _numpy_forward(frozen.ops[:-1]) if frozen.one_image is not None else None   # up to relu2 + flatten
+            known = ((lambda x: conv(x.numpy()[0] if x.dim() == 4 else x.numpy()).astype(np.float64))
+                     if conv is not None else (lambda x: conv_features(model, x.reshape(1, 1, 28, 28))))
         with _lock:
             _own[frozen] = known
     return known

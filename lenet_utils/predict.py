@@ -34,7 +34,7 @@ from .checkpoints import CheckpointError
 from .data import MNIST_MEAN, MNIST_STD
 from .decoding import LIMITS, SUFFIXES, ImageError, ImageSource, Limits, source_name
 from .fast import freeze
-from .not_a_digit import DetectorError, conv_features, is_fitted_model, shipped_detector
+from .not_a_digit import DetectorError, fitted_conv_part, shipped_detector
 from .preprocess import CONFIG, NoDigitFound, PreprocessConfig, naive_input, preprocess
 
 __all__ = ["DetectorError", "ImageError", "ModelError", "NoDigitFound", "Prediction", "blank_scores", "default_model",
@@ -131,8 +131,8 @@ def blank_scores(model: nn.Module) -> np.ndarray:
 def _not_a_digit(model: nn.Module, frozen: object, logits: np.ndarray, x: torch.Tensor) -> bool:
     """The detector's verdict (:mod:`.not_a_digit`); the network's features count only for the model
     it was fitted on, the picture's for any."""
-    own = is_fitted_model(frozen, lambda: blank_scores(model))
-    conv = conv_features(model, x[None]) if own else None               # (1, 400) for the shipped model
+    conv_part = fitted_conv_part(frozen, model, lambda: blank_scores(model))   # None for another model
+    conv = conv_part(x) if conv_part is not None else None                # (1, 400) conv features
     return bool(shipped_detector().flags(logits[None], x.numpy(force=True), conv)[0])
 
 
