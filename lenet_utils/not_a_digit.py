@@ -39,8 +39,8 @@ from torch import nn
 from .data import MNIST_MEAN, MNIST_STD
 from .fast.frozen import Frozen, _numpy_forward
 
-__all__ = ["DETECTOR_FILE", "Detector", "DetectorError", "conv_features", "expand", "image_features",
-           "fitted_conv_part", "load_detector", "shipped_detector"]
+__all__ = ["DETECTOR_FILE", "Detector", "DetectorError", "conv_features", "expand", "fitted_conv_part",
+           "image_features", "load_detector", "shipped_detector"]
 
 DETECTOR_FILE = Path(__file__).resolve().parent / "pretrained" / "not_a_digit.json"
 IMAGE_FEATURES = ("ink", "ink_area", "thickness", "aspect", "pieces", "largest_piece")

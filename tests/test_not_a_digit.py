@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw
 from lenet_utils import LeNet5
 from lenet_utils import not_a_digit as nad
 from lenet_utils.calibration import expected_calibration_error, fit_temperature, plot_calibration, scaled_probabilities
+from lenet_utils.fast import freeze
 from lenet_utils.metrics import reliability
 from lenet_utils.not_a_digit import DetectorError, image_features, load_detector, shipped_detector
 from lenet_utils.predict import blank_scores, default_model, example_images, predict_file, predict_image
@@ -114,7 +115,13 @@ def test_the_detector_knows_the_shipped_model_from_another():
     det = shipped_detector()
     assert det.fitted_for(blank_scores(default_model()))
     torch.manual_seed(0)
-    assert not det.fitted_for(blank_scores(LeNet5()))
+    other = LeNet5()
+    assert not det.fitted_for(blank_scores(other))
+    assert nad.fitted_conv_part(freeze(other), other, lambda: blank_scores(other)) is None
+    shipped = default_model()
+    conv = nad.fitted_conv_part(freeze(shipped), shipped, lambda: blank_scores(shipped))
+    x = predict_image(seven()).image                                      # (1, 28, 28)
+    assert np.allclose(conv(x), nad.conv_features(shipped, x[None]), atol=1e-5)   # numpy = PyTorch
 
 
 def test_another_model_still_gets_a_signal_from_the_picture_alone():
