@@ -228,3 +228,16 @@ def test_plot_calibration_draws_on_the_axes_given_or_new_ones():
     assert any("ECE" in t.get_text() for t in ax.get_legend().get_texts())
     assert plot_calibration(before).figure is not fig
     plt.close("all")
+
+
+# --- the benchmark, at a tiny size (so it never rots) ------------------------------------------------
+def test_the_benchmark_runs_and_its_figures_hang_together(mnist_test):
+    from not_a_digit import run
+
+    r = run(n=2, uploads=6, verbose=False)
+    assert set(r["non_digits"]["flagged_by_kind"]) == set(KINDS) and r["non_digits"]["per_kind"] == 2
+    assert all(0 <= v <= 1 for v in r["non_digits"]["flagged_by_kind"].values())
+    assert r["mnist_test"]["accuracy"] >= 0.99 and 0 <= r["mnist_test"]["correct_flagged"] <= 1
+    assert r["uploads"]["correct"] <= 6 and r["examples"]["n"] == 10
+    assert r["calibration"]["bins"] == 15 and r["calibration"]["temperature"] > 0
+    assert set(r["controls"]) == {"typed_digits", "pad_digits"}
