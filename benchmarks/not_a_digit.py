@@ -32,8 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+HERE = Path(__file__).resolve().parent    # on sys.path when run as a script: non_digits imports from here
 RESULT = HERE / "results" / "not_a_digit.json"
 TARGET_FLAGGED, TARGET_FALSE = 0.80, 0.02
 
