@@ -1,7 +1,9 @@
 """Single-image latency: a tensor to logits, and PNG bytes to a prediction.
 
-The interactive path (the predict panel, the CLI) is ``fast.freeze(model)(x)``, reported as
-``forward_single``: one 28x28 image, one forward pass. It is compared, in the same rounds, with
+The interactive path for the shipped model (``predict_image``'s default, the CLI) is a
+``fast.Frozen`` copy folded once at load, reported as ``forward_single``: one 28x28 image, one
+forward pass. ``freeze_checked`` is the path of any other model, ``fast.freeze(model)(x)``, which
+also compares the weights with its copy on every call. It is compared, in the same rounds, with
 a plain ``model(x)`` under ``torch.no_grad()`` with PyTorch's defaults (oneDNN on, every
 thread), with oneDNN off, and on one thread.
 ``predict_image`` adds decoding and the MNIST-style preprocessing of an uploaded digit.
@@ -14,7 +16,7 @@ from timing import interleaved, median, per_call_seconds, ratios, spread
 from torch import nn
 
 from lenet_utils import MNISTSplit
-from lenet_utils.fast import freeze
+from lenet_utils.fast import Frozen, freeze
 
 
 def measure_forward(model: nn.Module, test: MNISTSplit, *, calls: int, blocks: int) -> dict:
@@ -36,7 +38,9 @@ def measure_forward(model: nn.Module, test: MNISTSplit, *, calls: int, blocks: i
                 torch.set_num_threads(saved)
         return call
 
-    variants = {"forward_single": lambda: freeze(model)(x),           # the library's one-image path (predict.py)
+    frozen = Frozen(model)                                           # what predict.py builds at load
+    variants = {"forward_single": lambda: frozen(x),                 # the shipped model's one-image path
+                "freeze_checked": lambda: freeze(model)(x),           # any other model's (predict.py)
                 "model_call": plain(True, None),                      # PyTorch's defaults
                 "onednn_off": plain(False, None),
                 "one_thread": plain(True, 1)}

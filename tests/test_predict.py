@@ -12,6 +12,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from lenet_utils import LeNet5
+from lenet_utils.fast import Frozen
 from lenet_utils.predict import (
     Prediction,
     default_model,
@@ -83,6 +84,19 @@ def test_bytes_path_pil_and_array_give_the_same_answer(tmp_path):
 def test_default_model_is_the_shipped_one_loaded_once():
     assert default_model() is default_model()
     assert isinstance(default_model(), LeNet5) and not default_model().training
+
+
+def test_the_shipped_model_is_read_only_and_its_folded_copy_answers_as_it_does():
+    """predict answers the shipped model through a copy folded once at load, so its weights must
+    not change under it: they are read-only, and a copy to train comes from load_pretrained()."""
+    model = default_model()
+    assert not any(p.requires_grad for p in model.parameters())
+    x = torch.randn(1, 28, 28)
+    p = predict_image(seven_png())
+    with torch.no_grad():
+        probs = torch.softmax(model(p.image.unsqueeze(0)), dim=1)[0]
+    assert p.label == int(probs.argmax()) and abs(p.confidence - float(probs.max())) < 1e-5
+    assert torch.allclose(Frozen(model)(x), model(x.unsqueeze(0)), atol=1e-5)
 
 
 def test_a_given_model_is_used():
