@@ -229,6 +229,14 @@ def run_all_cells(page, timeout: float = RUN_ALL_TIMEOUT) -> None:
     wait_until_idle(page, timeout)
 
 
+def run_notebook(page, lab: JupyterLab, name: str) -> None:
+    """Open ``name``, run all its cells, and fail with their errors if any cell raised."""
+    open_notebook(page, lab, name)
+    run_all_cells(page)
+    errors = cell_errors(page)
+    assert errors == [], f"{name}: cells raised {errors}"
+
+
 def wait_until_idle(page, timeout: float = RUN_ALL_TIMEOUT, settle: float = 1.0) -> None:
     """Wait until no cell is running and the kernel is idle, and stays so for ``settle`` seconds
     (widget callbacks run as separate kernel messages after a cell finishes)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from lab import cell_errors, open_notebook, run_all_cells
+from lab import open_notebook, run_notebook
 from playwright.sync_api import expect
 
 NOTEBOOK = "02_architecture.ipynb"
@@ -31,9 +31,7 @@ def test_unrun_the_stepper_and_the_diagram_show_still_pictures(jupyterlab, brows
 
 def test_run_the_play_button_moves_the_kernel_over_the_digit(jupyterlab, browser_page, tmp_path):
     page = browser_page
-    open_notebook(page, jupyterlab, NOTEBOOK)
-    run_all_cells(page)
-    assert cell_errors(page) == []
+    run_notebook(page, jupyterlab, NOTEBOOK)
     stepper = page.locator(".lenet-conv-stepper").first
     stepper.scroll_into_view_if_needed()
     where = stepper.locator(".widget-html-content").first

@@ -4,7 +4,7 @@ fixtures (conftest.py)."""
 
 from __future__ import annotations
 
-from lab import cell_errors, execute_in_kernel, open_notebook, run_all_cells
+from lab import execute_in_kernel, run_notebook
 from playwright.sync_api import expect
 
 from lenet_utils.model import LeNetConfig
@@ -45,9 +45,7 @@ def diagram_shapes(lab) -> list[str]:
 
 def test_changing_a_control_in_jupyterlab_updates_the_table_and_the_diagram(jupyterlab, browser_page, tmp_path):
     page = browser_page
-    open_notebook(page, jupyterlab, NOTEBOOK)
-    run_all_cells(page)
-    assert cell_errors(page) == []
+    run_notebook(page, jupyterlab, NOTEBOOK)
 
     lab = page.locator(".lenet-layer-lab").first
     lab.scroll_into_view_if_needed()
