@@ -72,6 +72,7 @@ class MemorySampler:
     period: float = 1.0
     machine_peak: int = 0
     class_pss_peak: int = 0
+    at_class_peak: dict[str, int] = field(default_factory=dict)   # processes and kernels alive then
     kernels: dict[int, dict[str, int]] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -93,7 +94,7 @@ class MemorySampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             self.machine_peak = max(self.machine_peak, self.in_use())
-            total_pss = 0
+            total_pss, alive = 0, {"processes": 0, "kernels": 0}
             for proc in psutil.Process().children(recursive=True):
                 try:
                     mem = proc.memory_full_info()
@@ -101,6 +102,8 @@ class MemorySampler:
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
                 total_pss += getattr(mem, "pss", 0)
+                alive["processes"] += 1
+                alive["kernels"] += kernel
                 if not kernel:
                     continue
                 peak = self.kernels.setdefault(proc.pid, {"uss": 0, "pss": 0, "rss": 0, "anon": 0})
@@ -108,7 +111,8 @@ class MemorySampler:
                 peak["uss"] = max(peak["uss"], mem.uss)
                 peak["pss"] = max(peak["pss"], getattr(mem, "pss", 0))
                 peak["rss"] = max(peak["rss"], mem.rss)
-            self.class_pss_peak = max(self.class_pss_peak, total_pss)
+            if total_pss > self.class_pss_peak:
+                self.class_pss_peak, self.at_class_peak = total_pss, alive
             self._stop.wait(self.period)
 
 
@@ -230,6 +234,8 @@ def summarise(alone: dict, alone_s: float, results: list[dict], class_s: float, 
         "finished": not any("--deadline" in (r["error"] or "") for r in results),
         # the class's own processes (PSS, see MemorySampler): neighbours on the machine don't count
         "class_pss_mb_per_student": round(memory.class_pss_peak / n / mb),
+        # more kernels than students: finished notebooks' kernels still alive beside the next ones
+        "at_class_peak": memory.at_class_peak,
         # the machine's memory in use above idle: includes whatever else ran at the same time
         "marginal_mb_per_student": round((memory.machine_peak - idle) / n / mb),
         "idle_in_use_mb": round(idle / mb),
@@ -256,7 +262,8 @@ def report(s: dict) -> str:
         head = (f"NOT FINISHED: stopped after {s['class_s']:.0f} s (--deadline), "
                 f"one student alone {s['alone_s']:.0f} s -> class efficiency below {s['efficiency']:.2f}")
     lines = [f"class of {s['students']}: {head}",
-             f"memory: {s['class_pss_mb_per_student']} MB per student at the class's peak (PSS of its own processes); "
+             f"memory: {s['class_pss_mb_per_student']} MB per student at the class's peak (PSS of its own processes, "
+             f"{s['at_class_peak'].get('kernels')} kernels alive then); "
              f"machine: {s['marginal_mb_per_student']} MB per student above idle ({s['idle_in_use_mb']} MB "
              f"idle, {s['peak_in_use_mb']} MB peak); kernel peak USS {s['kernel_uss_peak_mb']} MB, "
              f"PSS {s['kernel_pss_peak_mb']} MB; anonymous (heap) {s['kernel_anon_peak_mb']} MB, median kernel "

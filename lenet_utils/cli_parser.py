@@ -108,7 +108,7 @@ def build_parser(prog: str = "lenet") -> argparse.ArgumentParser:
     p["summary"].add_argument("--model", action="append", default=[], metavar="KEY=VALUE",
                               help="change the architecture, as for train, e.g. --model pool=max (repeatable)")
     p["doctor"].add_argument("--full", action="store_true",
-                             help="re-hash the MNIST files instead of trusting the record")
+                             help="re-hash the MNIST files, and load torchvision's compiled ops in a child process")
     for q in [parser, *p.values()]:
         q.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the Python traceback of an unexpected error")

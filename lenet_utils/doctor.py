@@ -31,10 +31,11 @@ PACKAGES = [
 
 def doctor(full: bool = False) -> DoctorReport:
     """Check Python, the libraries, the device, the widget front end, MNIST and the shipped model.
-    ``full`` re-hashes the MNIST files instead of trusting the record of the last check."""
+    ``full`` re-hashes the MNIST files instead of trusting the record of the last check, and loads
+    torchvision's compiled ops in a child process instead of checking the installed versions."""
     checks: list[Check] = []
     steps: list[tuple[str, Callable[[], Check | list[Check]]]] = [
-        ("python", _python), ("torch", _torch), ("torchvision", _torchvision), ("packages", _packages),
+        ("python", _python), ("torch", _torch), ("torchvision", lambda: _torchvision(full)), ("packages", _packages),
         ("device", _device), ("threads", _threads), ("widget front end", _widget_frontends),
         ("MNIST", lambda: _mnist(full)), ("shipped model", _pretrained),
     ]
@@ -60,16 +61,31 @@ def _torch() -> Check:
     return Check("torch", OK, f"{torch.__version__}, {torch.get_num_threads()} CPU threads")
 
 
-# Run in a child process: importing torchvision's compiled ops costs ~390 MB of private memory in
-# the kernel that does it (they load PyTorch's CUDA libraries), and a classroom runs 30 kernels.
+# torch 2.N pairs with torchvision 0.(N+15): 2.0 with 0.15, ..., 2.14 with 0.29 (pytorch/vision's table),
+# and both come from the same build (the same "+cu130" / "+cpu" suffix).
+_VISION_OFFSET = 15
+# ``full`` also loads torchvision's compiled ops, in a child process: that costs ~570 MB for a few
+# seconds (a second PyTorch), too much to do in every student's notebook 01 at once: in a class
+# working in step it was the moment of peak memory (benchmarks/classroom.py).
 _TORCHVISION_PROBE = ("import torch, torchvision; from torchvision.ops import nms; "
                       "nms(torch.zeros(1, 4), torch.zeros(1), 0.5); print(torchvision.__version__)")
 
 
-def _torchvision() -> Check:
+def _torchvision(full: bool = False) -> Check:
+    fix = "install the matching pair: pip install torch==2.14.1 torchvision==0.29.1 (see constraints.txt)"
+    try:
+        vision, torch_version = md.version("torchvision"), md.version("torch")
+    except md.PackageNotFoundError:
+        return Check("torchvision", FAIL, "not installed", fix)
+    t_major, t_minor = (*_version_tuple(torch_version), 0, 0)[:2]
+    v_major, v_minor = (*_version_tuple(vision), 0, 0)[:2]
+    suffix = (torch_version.partition("+")[2], vision.partition("+")[2])
+    if (t_major, v_major, v_minor) != (2, 0, t_minor + _VISION_OFFSET) or suffix[0] != suffix[1]:
+        return Check("torchvision", FAIL, f"{vision} does not match torch {torch_version}", fix)
+    if not full:
+        return Check("torchvision", OK, f"{vision}, matches torch")
     import subprocess
 
-    fix = "install the matching pair: pip install torch==2.14.1 torchvision==0.29.1 (see constraints.txt)"
     try:
         done = subprocess.run([sys.executable, "-c", _TORCHVISION_PROBE], capture_output=True, text=True,
                               timeout=120)
@@ -78,7 +94,7 @@ def _torchvision() -> Check:
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
         return Check("torchvision", FAIL, f"broken ({(lines or ['no output'])[-1][:100]})", fix)
-    return Check("torchvision", OK, f"{done.stdout.strip()}, matches torch")
+    return Check("torchvision", OK, f"{done.stdout.strip()}, matches torch, its compiled ops load")
 
 
 def _packages() -> list[Check]:

@@ -194,3 +194,22 @@ def test_threads_check_says_what_the_package_does_on_a_busy_machine(monkeypatch)
     monkeypatch.setattr(T, "machine_load", lambda: (0.1, 0.0))
     check = doctor()["threads"]
     assert check.status == OK and check.detail == "2 threads: 2 CPUs, load 0.1"
+
+
+@pytest.mark.parametrize("torch_version, vision, ok", [
+    ("2.14.1+cu130", "0.29.1+cu130", True),
+    ("2.14.1", "0.29.0", True),
+    ("2.14.1+cu130", "0.28.0+cu130", False),     # torchvision built for torch 2.13
+    ("2.14.1+cpu", "0.29.1+cu130", False),       # the same versions from two different builds
+])
+def test_torchvision_must_be_the_pair_built_for_this_torch(monkeypatch, torch_version, vision, ok):
+    monkeypatch.setattr(doc.md, "version", {"torch": torch_version, "torchvision": vision}.get)
+    check = doc._torchvision()
+    assert (check.status == OK) is ok, check
+    if not ok:
+        assert f"{vision} does not match torch {torch_version}" in check.detail and "pip install" in check.fix
+
+
+def test_the_full_check_loads_torchvisions_compiled_ops_in_a_child_process():
+    check = doc._torchvision(full=True)
+    assert check.status == OK and "its compiled ops load" in check.detail, check
