@@ -8,6 +8,7 @@ The report itself (:class:`Check`, :class:`DoctorReport`) is :mod:`.doctor_repor
 from __future__ import annotations
 
 import importlib.metadata as md
+import importlib.util
 import os
 import platform
 import re
@@ -74,8 +75,8 @@ _TORCHVISION_PROBE = ("import torch, torchvision; from torchvision.ops import nm
 def _torchvision(full: bool = False) -> Check:
     fix = "install the matching pair: pip install torch==2.14.1 torchvision==0.29.1 (see constraints.txt)"
     try:
-        vision, torch_version = md.version("torchvision"), md.version("torch")
-    except md.PackageNotFoundError:
+        torch_version, vision = _builds()
+    except (ImportError, OSError):
         return Check("torchvision", FAIL, "not installed", fix)
     t_major, t_minor = (*_version_tuple(torch_version), 0, 0)[:2]
     v_major, v_minor = (*_version_tuple(vision), 0, 0)[:2]
@@ -95,6 +96,19 @@ def _torchvision(full: bool = False) -> Check:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
         return Check("torchvision", FAIL, f"broken ({(lines or ['no output'])[-1][:100]})", fix)
     return Check("torchvision", OK, f"{done.stdout.strip()}, matches torch, its compiled ops load")
+
+
+def _builds() -> tuple[str, str]:
+    """torch's and torchvision's versions as their builds state them, e.g. ``"2.14.1+cu130"`` (the
+    package metadata drops the ``+cu130``); torchvision's is read from its ``version.py``, not imported."""
+    import torch
+
+    spec = importlib.util.find_spec("torchvision")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("torchvision")
+    text = (Path(next(iter(spec.submodule_search_locations))) / "version.py").read_text()
+    found = re.search(r"^__version__ = ['\"]([^'\"]+)['\"]", text, re.M)
+    return torch.__version__, found.group(1) if found else md.version("torchvision")
 
 
 def _packages() -> list[Check]:

@@ -203,11 +203,21 @@ def test_threads_check_says_what_the_package_does_on_a_busy_machine(monkeypatch)
     ("2.14.1+cpu", "0.29.1+cu130", False),       # the same versions from two different builds
 ])
 def test_torchvision_must_be_the_pair_built_for_this_torch(monkeypatch, torch_version, vision, ok):
-    monkeypatch.setattr(doc.md, "version", {"torch": torch_version, "torchvision": vision}.get)
+    monkeypatch.setattr(doc, "_builds", lambda: (torch_version, vision))
     check = doc._torchvision()
     assert (check.status == OK) is ok, check
     if not ok:
         assert f"{vision} does not match torch {torch_version}" in check.detail and "pip install" in check.fix
+
+
+def test_the_versions_are_the_builds_own_and_torchvision_is_not_imported():
+    import torch
+    import torchvision
+
+    assert doc._builds() == (torch.__version__, torchvision.__version__)
+    done = subprocess.run([sys.executable, "-c", "import sys, lenet_utils.doctor as d; d._torchvision(); "
+                           "print('torchvision' in sys.modules)"], capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == "False", done.stderr[-2000:]
 
 
 def test_the_full_check_loads_torchvisions_compiled_ops_in_a_child_process():
