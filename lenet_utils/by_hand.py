@@ -32,7 +32,8 @@ __all__ = [
     "MNIST_MEAN", "MNIST_STD", "PARAM_SHAPES", "SGD", "NumpyHistory", "NumpyLeNet5", "NumpyTrainConfig",
     "avgpool_backward", "avgpool_forward", "clip_grad_norm", "conv2d_backward", "conv2d_forward",
     "cross_entropy_backward", "cross_entropy_forward", "evaluate", "flatten_backward", "flatten_forward",
-    "linear_backward", "linear_forward", "load_mnist_arrays", "normalize", "one_cycle", "read_idx_array",
+    "linear_backward", "linear_forward", "load_mnist_arrays", "normalize", "numeric_gradient", "one_cycle",
+    "read_idx_array", "relative_error",
     "relu_backward", "relu_forward", "train",
 ]
 
@@ -190,6 +191,33 @@ def cross_entropy_backward(cache: tuple) -> np.ndarray:
     d_logits = np.exp(log_probs)                                         # (B, 10) probabilities
     d_logits[np.arange(len(labels)), labels] -= 1.0
     return d_logits / len(labels)
+
+
+# --- checking a gradient ------------------------------------------------------------------------------
+def numeric_gradient(f: Callable[[], float], array: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """d f() / d array by central differences, (f(a + h) - f(a - h)) / 2h, one element at a time:
+    slow (two calls of ``f`` per number) but needs no calculus, so it checks the calculus.
+    ``array`` is nudged in place and restored; use float64, or rounding swamps the differences."""
+    grad = np.zeros(array.shape, dtype=np.float64)
+    flat, grad_flat = array.reshape(-1), grad.reshape(-1)   # views: writing flat[i] nudges array
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        plus = f()
+        flat[i] = old - h
+        minus = f()
+        flat[i] = old
+        grad_flat[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+def relative_error(analytic: np.ndarray, reference: np.ndarray) -> float:
+    """max |analytic - reference| / max |reference| over the whole array (an elementwise ratio means
+    nothing where both are ~0). Below 1e-6 in float64: the backward pass is right."""
+    analytic, reference = np.asarray(analytic, np.float64), np.asarray(reference, np.float64)
+    if analytic.shape != reference.shape:
+        raise ValueError(f"the gradients' shapes differ: {analytic.shape} and {reference.shape}")
+    return float(np.abs(analytic - reference).max() / max(np.abs(reference).max(), 1e-12))
 
 
 # --- the network ---------------------------------------------------------------------------------------

@@ -34,27 +34,7 @@ FD_TOLERANCE = 1e-6        # finite differences, float64 (the issue's bar)
 AUTOGRAD_TOLERANCE = 1e-10  # the same arithmetic in float64 up to summation order
 
 
-def rel_error(analytic: np.ndarray, reference: np.ndarray) -> float:
-    analytic, reference = np.asarray(analytic, np.float64), np.asarray(reference, np.float64)
-    assert analytic.shape == reference.shape
-    scale = max(np.abs(reference).max(), 1e-12)
-    return float(np.abs(analytic - reference).max() / scale)
-
-
-def numeric_grad(f, array: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """d f() / d array by central differences, one element at a time (``array`` is changed in place
-    and restored)."""
-    grad = np.zeros_like(array)
-    flat, grad_flat = array.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + h
-        plus = f()
-        flat[i] = old - h
-        minus = f()
-        flat[i] = old
-        grad_flat[i] = (plus - minus) / (2 * h)
-    return grad
+rel_error, numeric_grad = bh.relative_error, bh.numeric_gradient
 
 
 def rng(seed: int = 0) -> np.random.Generator:
