@@ -4,6 +4,7 @@ or gives a hint (never the solution). One module per notebook."""
 from ._core import Feedback, verdict
 from .ch01_data import check_blank_fraction, check_most_ink, check_normalized_pixel
 from .ch02_architecture import check_collapsed_params, check_conv_output_size, check_conv_params, check_lenet5
+from .ch02b_backprop import check_avgpool_backward, check_conv_backward, check_corner_pixel_uses, check_logit_grad_sum
 from .ch03_training import check_adam_recipe, check_total_steps, check_train_step
 from .ch04_evaluation import (
     EXERCISE_CONFIDENCE,
@@ -20,6 +21,7 @@ __all__ = [
     "Feedback", "verdict",
     "check_most_ink", "check_blank_fraction", "check_normalized_pixel",
     "check_lenet5", "check_conv_output_size", "check_conv_params", "check_collapsed_params",
+    "check_logit_grad_sum", "check_corner_pixel_uses", "check_conv_backward", "check_avgpool_backward",
     "check_total_steps", "check_train_step", "check_adam_recipe",
     "EXERCISE_CONFUSION", "EXERCISE_CONFIDENCE", "EXERCISE_CORRECT",
     "check_precision_recall", "check_always_three", "check_ece",
