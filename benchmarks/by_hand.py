@@ -14,8 +14,8 @@ Three things, written to benchmarks/results/by_hand.json:
    machine two BLAS threads can run 20x slower than one);
 3. test accuracy after the recipe's 1-epoch and 3-epoch runs, both ways.
 
-NumPy's BLAS reads its thread count when NumPy is imported, so the script restarts itself with
-``OPENBLAS_NUM_THREADS`` (and friends) set before importing anything heavy.
+NumPy's thread count is set by ``by_hand.train(threads=...)`` (threadpoolctl), PyTorch's by
+``fit(threads=...)``.
 """
 
 from __future__ import annotations
@@ -25,12 +25,10 @@ import datetime
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def parse_args() -> argparse.Namespace:
@@ -43,13 +41,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "by_hand.json"),
                         help="where to write the figures as JSON ('' for nowhere)")
     return parser.parse_args()
-
-
-def restart_with_threads(threads: int) -> None:
-    if all(os.environ.get(var) == str(threads) for var in THREAD_VARS):
-        return
-    env = {**os.environ, **{var: str(threads) for var in THREAD_VARS}}
-    sys.exit(subprocess.call([sys.executable, *sys.argv], env=env))
 
 
 def git_commit() -> str:
@@ -122,11 +113,11 @@ def gradient_check() -> dict[str, dict[str, float]]:
     return dict(rows)
 
 
-def numpy_run(epochs: int, train, test) -> dict:
+def numpy_run(epochs: int, train, test, threads: int) -> dict:
     from lenet_utils import by_hand as bh
 
     net = bh.NumpyLeNet5(seed=0)
-    history = bh.train(net, *train, bh.NumpyTrainConfig(epochs=epochs), test=test)
+    history = bh.train(net, *train, bh.NumpyTrainConfig(epochs=epochs), test=test, threads=threads)
     return {"epochs": history.epochs, "test_acc": history.epochs[-1]["test_acc"],
             "seconds_per_epoch": sum(e["seconds"] for e in history.epochs) / len(history.epochs),
             "train_seconds_per_epoch": sum(e["train_seconds"] for e in history.epochs) / len(history.epochs)}
@@ -144,7 +135,6 @@ def torch_run(epochs: int, train, test, threads: int, fast: bool) -> dict:
 
 def main() -> None:
     args = parse_args()
-    restart_with_threads(args.threads)
     import numpy as np
 
     from lenet_utils import by_hand as bh
@@ -172,7 +162,7 @@ def main() -> None:
             test_t = test_t.subset(args.test)
     runs: dict[str, dict] = {}
     for epochs in (int(e) for e in args.epochs.split(",")):
-        ways = [("numpy", lambda e=epochs: numpy_run(e, train_np, test_np))]
+        ways = [("numpy", lambda e=epochs: numpy_run(e, train_np, test_np, args.threads))]
         if not args.no_torch:
             ways += [("torch", lambda e=epochs: torch_run(e, train_t, test_t, args.threads, fast=False)),
                      ("torch_fast", lambda e=epochs: torch_run(e, train_t, test_t, args.threads, fast=True))]

@@ -19,6 +19,7 @@ checks every backward function against finite differences and against PyTorch's 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -34,7 +35,7 @@ __all__ = [
     "cross_entropy_backward", "cross_entropy_forward", "evaluate", "flatten_backward", "flatten_forward",
     "linear_backward", "linear_forward", "load_mnist_arrays", "normalize", "numeric_gradient", "one_cycle",
     "read_idx_array", "relative_error",
-    "relu_backward", "relu_forward", "train",
+    "relu_backward", "relu_forward", "train", "blas_threads",
 ]
 
 # The training set's pixel mean and std on [0, 1] (the same figures as lenet_utils.data; a test checks).
@@ -419,13 +420,34 @@ def evaluate(net: NumpyLeNet5, pixels: np.ndarray, labels: np.ndarray, batch_siz
     return loss_sum / len(labels), correct / len(labels)
 
 
+def blas_threads(threads: int | None) -> contextlib.AbstractContextManager:
+    """Limit NumPy's BLAS (its matrix products) to ``threads`` threads inside a ``with`` block, through
+    threadpoolctl; ``None``, or no threadpoolctl (a browser's NumPy has one thread anyway), changes nothing."""
+    if threads is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(threads, user_api="blas")
+
+
 def train(net: NumpyLeNet5, pixels: np.ndarray, labels: np.ndarray, config: NumpyTrainConfig | None = None, *,
           test: tuple[np.ndarray, np.ndarray] | None = None,
-          step_callback: Callable[[NumpyHistory], bool | None] | None = None) -> NumpyHistory:
+          step_callback: Callable[[NumpyHistory], bool | None] | None = None,
+          threads: int | None = 1) -> NumpyHistory:
     """Train ``net`` in place on uint8 ``pixels`` (N, 28, 28) (a memory map is fine: only each batch is
     read and normalised) with ``labels`` (N,). ``test`` = (pixels, labels) is scored after every epoch.
-    ``step_callback(history)`` runs after each batch (a live plot); returning ``False`` stops."""
-    config = config or NumpyTrainConfig()
+    ``step_callback(history)`` runs after each batch (a live plot); returning ``False`` stops.
+
+    ``threads``: NumPy's BLAS threads while training (:func:`blas_threads`). One by default: LeNet's
+    matrices are narrow (6 to 120 columns), and on a busy 2-core machine two threads made each step
+    about 10x slower than one (benchmarks/by_hand.py fixes the count for both NumPy and PyTorch)."""
+    with blas_threads(threads):
+        return _train(net, pixels, labels, config or NumpyTrainConfig(), test, step_callback)
+
+
+def _train(net, pixels, labels, config, test, step_callback) -> NumpyHistory:
     labels = np.asarray(labels, dtype=np.int64)
     if len(pixels) != len(labels) or np.ndim(pixels) != 3:
         raise ValueError(f"need pixels (N, H, W) and one label each; got {np.shape(pixels)} and {labels.shape}")

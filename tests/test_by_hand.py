@@ -369,6 +369,19 @@ def test_a_short_training_run_beats_chance():
     assert history.epochs[0]["test_acc"] > 0.85, history.epochs
 
 
+def test_training_limits_blas_threads_and_gives_them_back():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads_now():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    before, during = blas_threads_now(), []
+    pixels, labels = bh.load_mnist_arrays("test")
+    bh.train(bh.NumpyLeNet5(), pixels[:256], labels[:256], bh.NumpyTrainConfig(batch_size=128),
+             step_callback=lambda h: during.append(blas_threads_now()))
+    assert before and during == [[1] * len(before)] * 2 and blas_threads_now() == before
+
+
 def test_a_callback_returning_false_stops_training():
     pixels, labels = bh.load_mnist_arrays("test")
     history = bh.train(bh.NumpyLeNet5(), pixels[:1000], labels[:1000], bh.NumpyTrainConfig(batch_size=100),
@@ -381,6 +394,7 @@ NO_TORCH = r"""
 import sys
 sys.modules["torch"] = None          # any import of torch, direct or indirect, now raises ImportError
 sys.modules["torchvision"] = None
+sys.modules["threadpoolctl"] = None  # optional (by_hand.blas_threads); a browser's NumPy does without
 before = set(sys.modules)
 import numpy as np
 from lenet_utils import by_hand as bh
@@ -401,7 +415,7 @@ print(json.dumps({"loss": loss, "logits": list(logits.shape), "grads": sorted(gr
 
 def test_runs_with_pytorch_blocked():
     """The module, a forward and backward pass and a short training run on MNIST, with ``import torch``
-    made impossible: what a browser without PyTorch (Pyodide) could run."""
+    (and the optional threadpoolctl) made impossible: what a browser without PyTorch (Pyodide) could run."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.run([sys.executable, "-c", NO_TORCH], capture_output=True, text=True, timeout=300, env=env,
                           cwd=REPO)
