@@ -2,6 +2,7 @@
 
     python benchmarks/by_hand.py                    # the course's recipe for 1 and for 3 epochs, both ways
     python benchmarks/by_hand.py --train 6000 --test 1000 --epochs 1 --out ''   # a quick look
+    python benchmarks/by_hand.py --only-notebook    # time notebooks/02b_backprop.ipynb, add it to the file
 
 Three things, written to benchmarks/results/by_hand.json:
 
@@ -12,7 +13,9 @@ Three things, written to benchmarks/results/by_hand.json:
    ``fast=False``: the plain model, as the lesson shows it; ``fast=True`` as the course trains),
    the same recipe (``TrainConfig``), the same thread count (``--threads``, default 1: on a shared
    machine two BLAS threads can run 20x slower than one);
-3. test accuracy after the recipe's 1-epoch and 3-epoch runs, both ways.
+3. test accuracy after the recipe's 1-epoch and 3-epoch runs, both ways;
+4. with ``--only-notebook``: the lesson's own run time, executed from a fresh kernel into a copy as
+   ``benchmarks/notebook_times.py`` does (the README quotes it until ``make bench`` times the lesson).
 
 NumPy's thread count is set by ``by_hand.train(threads=...)`` (threadpoolctl), PyTorch's by
 ``fit(threads=...)``.
@@ -38,6 +41,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--train", type=int, default=None, help="train on the first N images (default: all 60,000)")
     parser.add_argument("--test", type=int, default=None, help="score on the first N test images (default: 10,000)")
     parser.add_argument("--no-torch", action="store_true", help="NumPy runs only")
+    parser.add_argument("--only-notebook", action="store_true",
+                        help="only time notebooks/02b_backprop.ipynb and add that to the --out file")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "by_hand.json"),
                         help="where to write the figures as JSON ('' for nowhere)")
     return parser.parse_args()
@@ -133,13 +138,38 @@ def torch_run(epochs: int, train, test, threads: int, fast: bool) -> dict:
             "seconds_per_epoch": history.seconds / len(history)}
 
 
+def time_notebook(out: Path) -> None:
+    """Execute the lesson from a fresh kernel in a temporary copy (notebook_times.measure) and record it."""
+    import shutil
+    import tempfile
+
+    import notebook_times
+
+    load_start, commit = [round(x, 2) for x in os.getloadavg()], git_commit()
+    with tempfile.TemporaryDirectory(prefix="lenet-by-hand-") as tmp:
+        shutil.copy(REPO / "notebooks" / "02b_backprop.ipynb", tmp)
+        measured = notebook_times.measure(folder=Path(tmp))
+    measured = measured["details"]
+    if measured["failed"]:
+        raise SystemExit(f"the notebook failed: {measured['failed']}")
+    result = json.loads(out.read_text()) if out.is_file() else {}
+    result["notebook"] = {"seconds": measured["seconds"], "date": datetime.datetime.now(datetime.timezone.utc)
+                          .strftime("%Y-%m-%d %H:%M UTC"), "commit": commit, "load_average_start": load_start,
+                          "load_average_end": [round(x, 2) for x in os.getloadavg()]}
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"02b_backprop: {measured['seconds']['02b_backprop.ipynb']:.1f} s (load {load_start[0]}); written: {out}")
+
+
 def main() -> None:
     args = parse_args()
+    if args.only_notebook:
+        time_notebook(Path(args.out))
+        return
     import numpy as np
 
     from lenet_utils import by_hand as bh
 
-    started = datetime.datetime.now(datetime.timezone.utc)
+    started, commit = datetime.datetime.now(datetime.timezone.utc), git_commit()   # the code that runs
     load_start = [round(x, 2) for x in os.getloadavg()]
     print(f"threads {args.threads}, load average {load_start}")
     check = gradient_check()
@@ -183,7 +213,7 @@ def main() -> None:
                   f"per epoch ({ratios[f'{epochs}_epochs']['numpy_vs_torch_fast']:.1f}x the fast path's)")
     result = {
         "date": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": git_commit(),
+        "commit": commit,
         "cores": os.cpu_count(),
         "threads": args.threads,
         "numpy": np.__version__,

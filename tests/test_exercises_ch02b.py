@@ -74,7 +74,7 @@ def test_conv_backward_right():
     assert check_conv_backward(conv_backward_loops)
 
 
-@pytest.mark.parametrize("bug, names", [("x at the output's position", "d_w is wrong"),
+@pytest.mark.parametrize("bug, names", [("x at the output's position", "d_K is wrong"),
                                         ("kernel flipped", "d_x_padded is wrong"),
                                         ("bias not summed over the batch", "d_b is wrong")])
 def test_conv_backward_names_the_wrong_gradient(bug, names):

@@ -60,7 +60,7 @@ def test_solutions_sit_next_to_their_lessons():
     its lesson NN_name.ipynb in the file browser."""
     assert not [p.name for p in COURSE.iterdir() if p.is_dir() and not p.name.startswith(".")]
     solutions = sorted(COURSE.glob("*.solutions.ipynb"))
-    assert len(solutions) == 6
+    assert len(solutions) == 7
     for path in solutions:
         assert (COURSE / path.name.replace(".solutions.ipynb", ".ipynb")).is_file(), path.name
 
@@ -100,6 +100,74 @@ def test_02_initial_weights_within_the_init_bound():
                             r"largest \|weight\|: ([\d.]+) \(bound 1/sqrt\(25\) = ([\d.]+)\)")
     largest, bound = float(found[1]), float(found[2])
     assert bound == 0.2 and largest <= bound
+
+
+# --- 02b: backpropagation by hand ---------------------------------------------------------------------
+
+BY_HAND = json.loads((REPO / "benchmarks" / "results" / "by_hand.json").read_text())
+
+
+def markdown(notebook: str) -> str:
+    """The lesson's text: every markdown cell, joined."""
+    nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
+    return "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+
+
+def test_02b_every_gradient_check_passes():
+    """Sections 2-3: each layer's backward passes its gradient check; the whole net equals LeNet5's."""
+    for line in ("every layer so far below 1e-6: True",
+                 "loops vs finite differences below 1e-6 for dx, dK, db: [True, True, True]",
+                 "im2col version equals the loops: True",
+                 "valid and 'same' padding below 1e-6: True",
+                 "vs finite differences below 1e-6: True | vs autograd below 1e-12: True",
+                 "61,706 gradients compared, all within 1e-10 of autograd's: True",
+                 "NumPy -> LeNet5 -> same weights: True"):
+        output_matching("02b_backprop.ipynb", "^" + re.escape(line) + "$")
+    text = "\n".join(outputs("02b_backprop.ipynb"))
+    found = re.findall(r"^(\S.*?)\s+vs finite differences: ([\d.e+-]+), vs autograd: ([\d.e+-]+)$", text, re.M)
+    assert {name for name, _, _ in found} == {"linear", "relu", "flatten", "avgpool", "conv, valid", "conv, 'same'"}
+    assert all(float(fd) < 1e-6 and float(auto) < 1e-10 for _, fd, auto in found), found
+    per_parameter = re.findall(r"^(\w+\.(?:weight|bias))\s+([\d.e+-]+)$", text, re.M)
+    assert len(per_parameter) == 10 and all(float(e) < 1e-10 for _, e in per_parameter), per_parameter
+
+
+def test_02b_short_numpy_run_learns():
+    """Section 4: "more than 80% of the test digits right in one pass over 6,000 digits"."""
+    found = output_matching("02b_backprop.ipynb", r"\b(\d+) batches in [\d.]+ s; test accuracy on 2,000 digits: "
+                                                  r"([\d.]+%)$")
+    assert int(found[1]) == 47 and percent(found[2]) > 0.80
+    assert "more than 80% of the test digits right in one pass over\n6,000 digits" in markdown("02b_backprop.ipynb")
+
+
+def test_02b_quotes_the_benchmark_and_meets_the_target():
+    """Section 4's table is results/by_hand.json as measured, and its prose says what the file says."""
+    runs = BY_HAND["runs"]
+    for label, key in [("NumPy, 1-epoch recipe", "numpy_1_epochs"), ("PyTorch, 1-epoch recipe", "torch_1_epochs"),
+                       ("NumPy, 3-epoch recipe", "numpy_3_epochs"), ("PyTorch, 3-epoch recipe", "torch_3_epochs"),
+                       ("PyTorch fast, 3 epochs", "torch_fast_3_epochs")]:
+        found = output_matching("02b_backprop.ipynb", "^" + re.escape(label) + r"\s+([\d.]+)\s+([\d.]+%)$")
+        assert float(found[1]) == round(runs[key]["seconds_per_epoch"], 1)
+        assert found[2] == f"{runs[key]['test_acc']:.2%}"
+    assert BY_HAND["train_images"] == 60_000 and BY_HAND["test_images"] == 10_000     # full epochs, whole test set
+    assert runs["numpy_1_epochs"]["test_acc"] >= 0.98                                # the issue's target
+    text = markdown("02b_backprop.ipynb")
+    ratios = BY_HAND["ratios"]["3_epochs"]
+    acc = {key: f"{run['test_acc']:.2%}" for key, run in runs.items()}
+    for claim in (f"**{acc['numpy_1_epochs']}**", f"PyTorch's {acc['torch_1_epochs']}",
+                  f"**{acc['numpy_3_epochs']}**", f"PyTorch: {acc['torch_3_epochs']}",
+                  f"**{ratios['numpy_vs_torch']:.1f}×**", f"{ratios['numpy_vs_torch_fast']:.0f}×",
+                  f"load average of {BY_HAND['load_average_start'][0]}"):
+        assert claim in text, claim
+    for layer, row in BY_HAND["gradient_check"].items():
+        assert row["finite_differences"] < 1e-6 and row["autograd"] < 1e-10, layer
+
+
+def test_02b_the_backward_pass_keeps_many_times_the_weights():
+    """Section 5: what the backward pass keeps is "many times" the quarter megabyte of weights."""
+    found = output_matching("02b_backprop.ipynb", r"^kept for the backward pass: ([\d.]+) MB for 128 images; "
+                                                  r"the weights: ([\d.]+) MB$")
+    kept, weights = float(found[1]), float(found[2])
+    assert abs(weights - 0.25) < 0.02 and kept > 10 * weights
 
 
 # --- 03: training --------------------------------------------------------------------------------------

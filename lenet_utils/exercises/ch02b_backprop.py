@@ -79,10 +79,10 @@ def _conv_case(seed: int, channels: int = 2, filters: int = 3, side: int = 6, k:
 
 
 def check_conv_backward(answer: Any) -> Feedback:
-    """Exercise 3 (find the bug): ``answer(d_out, x_padded, w)`` returns (dL/dx_padded, dL/dw, dL/db)
+    """Exercise 3 (find the bug): ``answer(d_out, x_padded, K)`` returns (dL/dx_padded, dL/dK, dL/db)
     of a stride-1 convolution without padding, with loops. Checked on two random cases against
     ``by_hand.conv2d_backward`` (itself checked by finite differences)."""
-    hint = ("Compare each line with the forward pass: out[b, f, h, w] += x_padded[b, c, h + i, w + j] * w[f, c, i, j]. "
+    hint = ("Compare each line with the forward pass: out[b, f, h, w] += x_padded[b, c, h + i, w + j] * K[f, c, i, j]. "
             "Each gradient multiplies d_out[b, f, h, w] by what the output was multiplied by, at the same indices.")
     if answer is None:
         return unanswered(hint)
@@ -96,8 +96,8 @@ def check_conv_backward(answer: Any) -> Feedback:
         except Exception as err:  # the learner's code: report it, do not crash the notebook
             return Feedback(False, f"Your function raised {type(err).__name__}: {err}. " + hint)
         if not isinstance(got, tuple) or len(got) != 3:
-            return Feedback(False, "Return three arrays: (d_x_padded, d_w, d_b).")
-        for name, yours, want in (("d_b", got[2], d_b), ("d_w", got[1], d_w), ("d_x_padded", got[0], d_x)):
+            return Feedback(False, "Return three arrays: (d_x_padded, d_K, d_b).")
+        for name, yours, want in (("d_b", got[2], d_b), ("d_K", got[1], d_w), ("d_x_padded", got[0], d_x)):
             yours = np.asarray(yours, dtype=float)
             if yours.shape != want.shape:
                 return Feedback(False, f"{name} has shape {yours.shape}; it must have the shape of what it is the "
