@@ -102,7 +102,8 @@ def conv2d_backward(d_out: np.ndarray, cache: tuple, input_grad: bool = True
       dL/dW    = dL/dy^T @ cols                            (F, C*k*k): each weight met one pixel per output
       dL/dcols = dL/dy @ W                                 (B*H'*W', C*k*k)
     and each entry of ``cols`` was a copy of one input pixel, so dL/dx adds up the gradients of all
-    the copies of a pixel (col2im): a pixel in k*k windows gets k*k contributions.
+    the copies of a pixel (col2im): a pixel in k*k windows gets k*k contributions. (The same numbers,
+    stated as a convolution: dL/dx is a "full" convolution of dL/dy with the kernels flipped.)
     """
     cols, w, (lo, hi), x_shape = cache
     batch, filters, out_h, out_w = d_out.shape
