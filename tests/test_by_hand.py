@@ -424,3 +424,41 @@ def test_runs_with_pytorch_blocked():
     assert found["torch"] and np.isfinite(found["loss"]) and found["logits"] == [4, 10]
     assert found["grads"] == sorted(bh.PARAM_SHAPES) and found["steps"] == 10
     assert found["outside"] == [], found["new"]                     # NumPy and the standard library only
+
+
+# --- the benchmark ------------------------------------------------------------------------------------------
+LAYERS = ["conv1", "pool1", "relu1", "conv2", "pool2", "relu2", "flatten", "fc1", "fc2", "fc3", "cross_entropy"]
+
+
+def test_the_benchmark_runs_and_records_when_where_and_what(tmp_path):
+    """A small run of benchmarks/by_hand.py: every figure there, and the date, commit and load with them."""
+    out = tmp_path / "by_hand.json"
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "by_hand.py"), "--train", "512", "--test", "256",
+                           "--epochs", "1", "--out", str(out)], capture_output=True, text=True, timeout=600,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["date"].endswith("UTC") and result["commit"] != "unknown" and result["threads"] == 1
+    assert len(result["load_average_start"]) == len(result["load_average_end"]) == 3
+    assert list(result["gradient_check"]) == LAYERS
+    for row in result["gradient_check"].values():
+        assert row["finite_differences"] < 1e-6 and row["autograd"] < 1e-10
+    assert set(result["runs"]) == {"numpy_1_epochs", "torch_1_epochs", "torch_fast_1_epochs"}
+    assert all(run["seconds_per_epoch"] > 0 and 0 <= run["test_acc"] <= 1 for run in result["runs"].values())
+    runs = result["runs"]
+    assert result["ratios"]["1_epochs"]["numpy_vs_torch"] == (runs["numpy_1_epochs"]["seconds_per_epoch"]
+                                                             / runs["torch_1_epochs"]["seconds_per_epoch"])
+    assert "numpy_1_epochs" in proc.stdout and "vs finite differences" in proc.stdout
+    assert [p.name for p in tmp_path.iterdir()] == ["by_hand.json"]          # nothing else written
+
+
+def test_the_committed_results_are_a_full_run():
+    """results/by_hand.json, which notebook 02b and the README quote: full epochs, the issue's target met."""
+    result = json.loads((REPO / "benchmarks" / "results" / "by_hand.json").read_text())
+    assert result["train_images"] == 60_000 and result["test_images"] == 10_000
+    assert {f"{way}_{n}_epochs" for way in ("numpy", "torch", "torch_fast") for n in (1, 3)} == set(result["runs"])
+    assert [len(result["runs"][f"numpy_{n}_epochs"]["epochs"]) for n in (1, 3)] == [1, 3]
+    assert result["runs"]["numpy_1_epochs"]["test_acc"] >= 0.98
+    assert list(result["gradient_check"]) == LAYERS
+    assert result["load_average_start"] and result["commit"] and result["date"]
+    assert result["notebook"]["seconds"]["02b_backprop.ipynb"] > 0 and result["notebook"]["load_average_start"]
