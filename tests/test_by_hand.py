@@ -462,3 +462,19 @@ def test_the_committed_results_are_a_full_run():
     assert list(result["gradient_check"]) == LAYERS
     assert result["load_average_start"] and result["commit"] and result["date"]
     assert result["notebook"]["seconds"]["02b_backprop.ipynb"] > 0 and result["notebook"]["load_average_start"]
+
+
+def test_the_shipped_model_reads_digits_the_same_in_numpy():
+    """The predict panel's model, its weights moved into the NumPy network: the same answers on all
+    10,000 test digits (what a browser without PyTorch would give)."""
+    from lenet_utils.checkpoints import load_pretrained
+    from lenet_utils.inference import predict_logits
+
+    model = load_pretrained()
+    net = bh.NumpyLeNet5(torch_state(model))
+    pixels, labels = bh.load_mnist_arrays("test")
+    ours = net.predict_logits(bh.normalize(pixels))
+    theirs = predict_logits(model, torch.from_numpy(bh.normalize(pixels)), fast=False).numpy()
+    assert rel_error(ours, theirs) < 1e-4
+    assert (ours.argmax(1) == theirs.argmax(1)).mean() >= 0.9995      # ties at float rounding aside
+    assert bh.evaluate(net, pixels, labels)[1] == pytest.approx((theirs.argmax(1) == labels).mean(), abs=5e-4)
