@@ -59,8 +59,10 @@ class LayerLab(widgets.VBox):
         self.reset_button = widgets.Button(description="reset to reference", icon="undo",
                                            layout=widgets.Layout(width="auto"))
         self.reset_button.on_click(lambda _: self.reset())
-        self.summary_html = widgets.HTML(layout=widgets.Layout(flex="1 1 auto", margin="0 0 0 16px"))
+        # min_width 0: beside the controls the table may be narrower than itself, and scrolls in its own box
+        self.summary_html = widgets.HTML(layout=widgets.Layout(flex="1 1 auto", margin="0 0 0 16px", min_width="0"))
         self.diagram = DiagramView()  # the network as in LeCun's figure, redrawn on every change
+        self.diagram.layout.overflow = "auto"  # at full size (labels 12 px, for a projector); a narrow page scrolls it
         self.config: LeNetConfig | None = None
         self.config_error: ConfigError | None = None
 
