@@ -108,7 +108,7 @@ def summary_html(config: LeNetConfig, table: LayerSummary, variants: VariantTabl
             f"<div class='lenet-lab-headline'><b class='lenet-lab-params'>{table.total_params:,}</b> parameters "
             f"({vs}), <b class='lenet-lab-macs'>{table.total_macs:,}</b> MACs per image.<br>"
             f"Changes: <span class='lenet-lab-changes'>{html.escape(config.describe_changes())}</span>{known}</div>"
-            f"<div class='lenet-lab-table' style='overflow-x:auto;max-width:100%'>{table._repr_html_()}</div></div>")
+            f"{table._repr_html_()}</div>")
 
 
 def error_html(err: ConfigError) -> str:

@@ -211,6 +211,9 @@ def test_laptop_the_answer_stays_on_screen_and_look_inside_does_not_move_the_pan
     inside = after["inside"]
     assert inside["height"] > 150 and on_screen(inside), f"look inside opened off the 1366x768 screen: {inside}"
     print(f"\n1366 px: panel x={after['panel']['x']} before and after look inside; its view {inside}")
+    strokes = pad_strokes(page, touch=False, shots=SHOTS / "1366px")
+    assert len({(b["pad"]["width"], b["pad"]["height"], b["canvas"]["width"]) for b in strokes.values()}) == 1, strokes
+    assert all(on_screen(b["clear"]) for b in strokes.values()), strokes
     close_offline(page)
 
 
