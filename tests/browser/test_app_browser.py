@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 import pytest
 from panel_states import CARDS, WIDTHS, measure
-from phone_states import ACTIONS, LAPTOP, PHONE, SHOTS, on_screen, pad_strokes, stroke, upload_label, walk
+from phone_states import ACTIONS, LAPTOP, PHONE, SHOTS, box, on_screen, pad_strokes, stroke, upload_label, walk
 from playwright.sync_api import expect
 
 from lenet_utils.classdb import ClassDB
@@ -237,9 +237,6 @@ def test_phone_a_smiley_cannot_be_shared_as_a_digit(chromium, app):
     expect(page.locator(".lenet-answer")).not_to_have_attribute("data-label", "")
     answer, message = page.locator(".lenet-answer"), page.locator(".lenet-message").inner_text()
     print(f"\nthe smiley: {message!r}, state {answer.get_attribute('data-state')}")
-    if answer.get_attribute("data-state") == "not-a-digit":   # flagged: it says so first, with no percentage
-        expect(answer).to_contain_text("This doesn't look like a digit")
-        assert "%" not in answer.inner_text() and "%" not in message, (answer.inner_text(), message)
     button, label = page.locator(".lenet-share-button"), page.locator(".lenet-share-label select")
     expect(button).to_be_disabled()                           # whatever the network read, no label is preset
     assert label.evaluate("s => s.selectedIndex") == -1, "a label is preselected"
@@ -248,6 +245,21 @@ def test_phone_a_smiley_cannot_be_shared_as_a_digit(chromium, app):
     button.click(force=True)                                  # pressed anyway: nothing is stored
     expect(page.locator(".lenet-share-status[data-shared]")).to_have_count(0)
     assert len(ClassDB(app.db_path).shares()) == before
+
+    # A dash, which the detector flags: the answer leads with "This doesn't look like a digit", the
+    # closest digit follows with no percentage, all of it inside the phone's answer card.
+    page.locator(".lenet-pad-clear").click()
+    expect(page.locator(".lenet-message")).to_contain_text("The pad is clear")
+    stroke(page, [(0.2 + 0.03 * i, 0.5) for i in range(21)], touch=True)
+    expect(answer).to_have_attribute("data-state", "not-a-digit")
+    text, message = answer.inner_text(), page.locator(".lenet-message").inner_text()
+    assert text.startswith("This doesn't look like a digit") and "closest digit:" in text, text
+    assert "%" not in text and "%" not in message and "doesn't look like a digit" in message, (text, message)
+    assert answer.evaluate("e => e.scrollHeight <= e.clientHeight + 1"), "the not-a-digit answer is cut off"
+    assert on_screen(box(page, ".lenet-card-answer"))
+    expect(page.locator(".lenet-share-status[data-not-a-digit]")).to_have_count(1)
+    expect(button).to_be_disabled()
+    page.screenshot(path=str(SHOTS / "375px" / "not-a-digit.png"))
     close_offline(page)
 
 
