@@ -77,8 +77,8 @@ def answer_html(pred: Prediction | None) -> str:
         return (f"<div class='lenet-answer' data-label='{pred.label}' data-state='not-a-digit'>"
                 "<div class='lenet-not-digit'>This doesn't look like a digit</div>"
                 f"<div class='lenet-closest'>closest digit: <b>{pred.label}</b></div>"
-                "<div class='lenet-closest-why'>Its bars still add up to 100%: the network must pick one of ten, "
-                "even for a smiley.</div></div>")
+                "<div class='lenet-closest-why'>The network has to pick one of ten digits, even for a "
+                "smiley.</div></div>")
     unsure = ("<div class='lenet-unsure' title='The network is unsure: is it one clear digit, large and centred "
               "in the picture?'>Unsure: is it one clear, centred digit?</div>") if pred.confidence < UNSURE else ""
     return (f"<div class='lenet-answer' data-label='{pred.label}' data-state='{'unsure' if unsure else 'sure'}'>"
