@@ -255,8 +255,10 @@ def test_phone_a_smiley_cannot_be_shared_as_a_digit(chromium, app):
     text, message = answer.inner_text(), page.locator(".lenet-message").inner_text()
     assert text.startswith("This doesn't look like a digit") and "closest digit:" in text, text
     assert "%" not in text and "%" not in message and "doesn't look like a digit" in message, (text, message)
-    assert answer.evaluate("e => e.scrollHeight <= e.clientHeight + 1"), "the not-a-digit answer is cut off"
-    assert on_screen(box(page, ".lenet-card-answer"))
+    assert answer.evaluate("e => e.scrollHeight <= e.clientHeight + 1 && e.scrollWidth <= e.clientWidth + 1"), \
+        "the not-a-digit answer is cut off"
+    card, said = box(page, ".lenet-card-answer"), box(page, ".lenet-answer")
+    assert on_screen(card) and said["x"] + said["width"] <= card["x"] + card["width"] - 8, (said, card)
     expect(page.locator(".lenet-share-status[data-not-a-digit]")).to_have_count(1)
     expect(button).to_be_disabled()
     page.screenshot(path=str(SHOTS / "375px" / "not-a-digit.png"))
