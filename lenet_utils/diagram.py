@@ -33,8 +33,8 @@ MAX_SHEETS = 8       # more maps than this are drawn as 8 (the label gives the t
 BAR_WIDTH = 14       # a vector (flatten, Linear) is a bar...
 BAR_HEIGHT = 120     # ...this tall for the longest vector, shorter ones by the square root of their length
 GAP = 60             # room for the arrow between two blocks and the operation written under it
-CHAR = 6.4           # rough width of a character at FONT px, to leave room for labels
-FONT = 11
+CHAR = 7.0           # rough width of a character at FONT px, to leave room for labels
+FONT = 12            # the smallest text: readable on a projector, so the picture is never scaled down
 TOP = 46             # the diagram's title and each block's two labels sit above this line
 HEIGHT = TOP + BAR_HEIGHT + 42  # and the parameter counts below the tallest block
 
@@ -200,7 +200,7 @@ def layout(blocks: list[Block], title: str) -> tuple[float, list[Rect | Arrow | 
         if i > 0:                                  # the arrow into this block, its operation below it
             shapes.append(Arrow(x + 6, x + GAP - 8, middle))
             for line, text in enumerate(_wrap(block.op, GAP)):
-                shapes.append(Text(x + GAP / 2, middle + 16 + 12 * line, text, FONT - 1, fill="#555"))
+                shapes.append(Text(x + GAP / 2, middle + 16 + 13 * line, text, FONT, fill="#555"))
             x += GAP
         left, top = x + (column - width) / 2, middle - height / 2
         if block.is_map:                           # back sheets first, each one step down and right
@@ -210,9 +210,9 @@ def layout(blocks: list[Block], title: str) -> tuple[float, list[Rect | Arrow | 
         else:
             shapes.append(Rect(left, top, width, height, "#f6d7a7" if i < len(blocks) - 1 else "#c7e3b4"))
         centre = x + column / 2
-        shapes += [Text(centre, top - 20, block.name, bold=True), Text(centre, top - 7, block.shape_text)]
+        shapes += [Text(centre, top - 21, block.name, bold=True), Text(centre, top - 7, block.shape_text)]
         if block.params:
-            shapes.append(Text(centre, top + height + 14, labels[2], FONT - 1, fill="#555"))
+            shapes.append(Text(centre, top + height + 15, labels[2], FONT, fill="#555"))
         x += column
     return x + 12, shapes
 
@@ -230,10 +230,11 @@ def _wrap(text: str, width: float) -> list[str]:
 
 # --- two renderers of the same shapes -------------------------------------------------------------
 def render_svg(width: float, shapes: list[Rect | Arrow | Text], title: str) -> str:
-    """The shapes as an SVG document (it scales down to fit narrower space)."""
+    """The shapes as an SVG document, drawn at its own size: never scaled down (a narrower space
+    scrolls it sideways), so its smallest labels stay FONT px, readable on a projector."""
     parts = [f"<svg xmlns='http://www.w3.org/2000/svg' class='lenet-diagram' width='{width:.0f}' "
              f"height='{HEIGHT}' viewBox='0 0 {width:.0f} {HEIGHT}' font-family='sans-serif' "
-             f"style='max-width:100%;height:auto'><title>{escape(title)}</title>"
+             f"style='max-width:none;flex:none'><title>{escape(title)}</title>"
              "<defs><marker id='lenet-arrow' viewBox='0 0 8 8' refX='7' refY='4' markerWidth='7' "
              "markerHeight='7' orient='auto'><path d='M0,0 L8,4 L0,8 z' fill='#777'/></marker></defs>"]
     for s in shapes:

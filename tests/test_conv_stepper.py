@@ -116,7 +116,7 @@ def test_the_default_is_a_real_digit_and_the_shipped_conv1():
     w = conv_stepper()
     try:
         assert torch.equal(w.weight, load_pretrained().conv1.weight.detach()[:, 0])
-        assert torch.equal(w.image, load_mnist("test").images[0][0]) and "test digit 0" in w.label
+        assert torch.equal(w.image, load_mnist("test").images[0][0]) and w.label == "test image 0, a 7"
         assert w.side == 28 and len(w.channel.options) == 6
     finally:
         w.close()

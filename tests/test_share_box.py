@@ -3,6 +3,9 @@ a nickname, deleting one's own shares; refused images and unusable stores give a
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+
 import numpy as np
 import pytest
 
@@ -43,6 +46,7 @@ def test_nothing_is_shared_until_the_button_and_the_corrected_label_is_stored(pa
 def test_a_drawing_is_shared_and_deleted_only_by_its_owner(panel):
     panel.pad.draw([[(100, 20), (100, 180)]])
     assert panel.prediction.label == 1
+    panel.share.true_label.value = 1                          # the student says what it is
     panel.share.share_button.click()
     assert len(panel.share.mine_list.options) == 1
     other = ShareBox(db=panel.share.db, owner="bob")
@@ -82,3 +86,54 @@ def test_the_stored_original_is_size_capped():
     from PIL import Image
     img = Image.open(io.BytesIO(png))
     assert max(img.size) <= 256 and len(png) <= 200_000
+
+
+def _smiley(smile: float = 50.0) -> list[list[tuple[float, float]]]:
+    """A face on the 200 px pad: a round head, two dot eyes and a smile of radius ``smile``."""
+    import math
+
+    def arc(cx, cy, r, a0=0.0, a1=2 * math.pi, n=24):
+        return [(cx + r * math.cos(a0 + (a1 - a0) * t / n), cy + r * math.sin(a0 + (a1 - a0) * t / n))
+                for t in range(n + 1)]
+    return [arc(100, 100, 75), [(72, 75)], [(128, 75)], arc(100, 105, smile, 0.15 * math.pi, 0.85 * math.pi, 12)]
+
+
+SMILEY = _smiley()
+
+
+def test_a_smiley_is_not_offered_as_a_digit_and_is_not_shared_by_default(panel, monkeypatch):
+    """Whatever the not-a-digit detector says of it (it misses this one: a confident 0), a smiley
+    drawn on the pad gets no label, so a click cannot share it as a digit."""
+    box = panel.share
+    panel.pad.draw(SMILEY)
+    assert panel.prediction.ok and panel.prediction.label == 0 and panel.prediction.confidence > 0.8
+    assert box.true_label.value is None, "no label guessed: the network read a smiley as a 0"
+    assert box.share_button.disabled
+    box.share_button.click()                                  # a disabled button does nothing
+    box._safely(box.share)                                    # nor does calling the action behind it
+    assert len(box.db) == 0 and "Pick the digit it shows first" in box.status.value
+
+    module = importlib.import_module("lenet_utils.widgets.predict_panel")   # and when it is flagged,
+    real = module.predict_image                                             # the box says so
+    monkeypatch.setattr(module, "predict_image", lambda *a, **k: dataclasses.replace(real(*a, **k), not_a_digit=True))
+    panel.pad.clear()
+    panel.pad.draw(SMILEY)
+    assert box.true_label.value is None and box.share_button.disabled
+    assert "data-not-a-digit" in box.status.value and "doesn&#x27;t look like a digit" in box.status.value
+    box.true_label.value = 0                                  # only the student's own choice shares it
+    assert not box.share_button.disabled
+    box.share_button.click()
+    (s,) = box.db.shares()
+    assert s.true_label == 0 and s.source == "drawing"
+    assert box.share_button.disabled                          # shared once...
+    box.true_label.value = 5
+    assert box.share_button.disabled                          # ...and a new label does not share it twice
+
+
+def test_only_an_example_comes_with_its_label(panel):
+    panel.pad.draw([[(100, 20), (106, 180)]])
+    assert panel.prediction.label == 1 and panel.share.true_label.value is None
+    assert panel.share.share_button.disabled and "Which digit is it really?" in panel.share.status.value
+    panel.show_example()
+    assert panel.share.true_label.value == example_label(example_images()[0])
+    assert not panel.share.share_button.disabled

@@ -17,7 +17,7 @@ from lenet_utils.preprocess import STAGES
 from lenet_utils.widgets import predict_panel
 from lenet_utils.widgets.drawing_pad import DrawingPad, render_strokes
 from lenet_utils.widgets.predict_panel import GIVEN, SHIPPED, PredictPanel
-from lenet_utils.widgets.predict_views import answer_html, bars_html, original_size
+from lenet_utils.widgets.predict_views import answer_html, bars_html, blank_png, original_size
 
 
 def upload(panel: PredictPanel, data: bytes, name: str = "digit.png") -> None:
@@ -53,10 +53,28 @@ def test_upload_shows_the_answer_the_input_and_the_bars(panel):
     assert net.size == (196, 196)                                   # 28 x 7, pixelated
     shown = Image.open(io.BytesIO(panel.original.value))
     assert max(shown.size) == 200                                   # a thumbnail, not the upload
-    assert len(panel.upload.value) == 1, "the button counts the file it answered: (1)"
+    assert len(panel.upload.value) == 1 and panel.upload.value[0]["name"] == "three.png"
     assert bytes(panel.upload.value[0]["content"]) == b"", "the uploaded bytes are released"
     panel.example_button.click()
-    assert panel.upload.value == (), "the answer is an example's now: the count goes back to (0)"
+    assert panel.upload.value == (), "the answer is an example's now"
+
+
+def test_the_upload_button_says_what_it_does_without_a_file_count(panel):
+    from lenet_utils.widgets.predict_panel import UPLOAD_LABEL
+
+    assert UPLOAD_LABEL == "Upload a photo of a digit" and panel.upload.tooltip.startswith(UPLOAD_LABEL)
+    header = panel.children[0].value            # ipywidgets draws "description (count)": CSS draws the label
+    assert '.lenet-panel .lenet-upload::after { content: "Upload a photo of a digit"; }' in header
+    assert ".lenet-panel .lenet-upload { font-size: 0; }" in header
+
+
+def test_a_drawing_is_not_shown_twice(panel):
+    panel.show_example()
+    assert panel.original.value != blank_png() and "px" in panel.original_note.value
+    panel.pad.draw([[(100, 20), (106, 180)]])
+    assert panel.prediction.label == 1
+    assert panel.original.value == blank_png(), "the drawing is on the pad: the image card does not repeat it"
+    assert "your drawing is on the pad" in panel.original_note.value
 
 
 def test_uploading_the_same_file_twice_works(panel):
@@ -217,8 +235,9 @@ def test_not_a_digit_replaces_the_confident_answer_and_keeps_the_label():
     assert "data-state='sure'" in sure and ">3</div>" in sure and "97.0% sure" in sure
     assert "data-state='unsure'" in unsure and "unsure" in unsure
     assert "data-state='not-a-digit'" in odd and "data-label='7'" in odd
-    assert "This doesn't look like a digit" in odd and "closest digit: 7 (95%)" in odd
-    assert "% sure" not in odd and ">7</div>" not in odd                      # no confident big 7
+    assert "This doesn't look like a digit" in odd and "closest digit: <b>7</b>" in odd
+    assert odd.index("This doesn't look like a digit") < odd.index("closest digit")     # it leads
+    assert "95" not in odd and "% sure" not in odd and ">7</div>" not in odd  # no confident 7, no 95%
     assert "data-state='empty'" in answer_html(None)
     assert "data-state='error'" in answer_html(Prediction(file="x", error="x: not an image"))
 
@@ -234,9 +253,9 @@ def test_the_panel_shows_not_a_digit_from_the_prediction(panel, monkeypatch):
 
     monkeypatch.setattr(module, "predict_image", flagged)
     upload(panel, three_png(), "scribble.png")
-    assert "data-state='not-a-digit'" in panel.answer.value and "closest digit: 3" in panel.answer.value
-    assert panel.message_text.startswith("scribble.png: 3 with")
-    assert "does not look like one digit" in panel.message_text
+    assert "data-state='not-a-digit'" in panel.answer.value and "closest digit: <b>3</b>" in panel.answer.value
+    assert panel.message_text == "scribble.png: this doesn't look like a digit (the closest is a 3)"
+    assert "%" not in panel.message_text and "confidence" not in panel.message_text
 
 
 def test_look_inside_is_computed_only_while_open(panel, monkeypatch):

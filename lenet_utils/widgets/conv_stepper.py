@@ -164,7 +164,7 @@ def conv_stepper(image: torch.Tensor | None = None, model: torch.nn.Module | Non
         from ..data import load_mnist
 
         test = load_mnist("test")
-        image, label = test.images[0], f"test digit 0 (a {int(test.labels[0])})"
+        image, label = test.images[0], f"test image 0, a {int(test.labels[0])}"
     if model is None:
         from ..checkpoints import load_pretrained
 

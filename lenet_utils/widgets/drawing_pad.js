@@ -7,10 +7,15 @@ function render({ model, el }) {
   const size = model.get("size");
   const root = document.createElement("div");
   root.className = "lenet-pad";
+  // One size in every state: the canvas and the bar under it are as wide as the pad, whatever the
+  // hint says ("Draw one big digit" is wider than "1 stroke": a pad sized by it shrank after a stroke).
+  root.style.width = `${size + 2}px`;       // the canvas and its 1 px border
 
   const canvas = document.createElement("canvas");
   canvas.width = size;                      // 1 canvas pixel per CSS pixel: the PNG is size x size
   canvas.height = size;
+  canvas.style.width = `${size}px`;
+  canvas.style.height = `${size}px`;
   canvas.className = "lenet-pad-canvas";
   canvas.setAttribute("aria-label", "drawing pad: draw one digit");
   const ctx = canvas.getContext("2d");
@@ -41,7 +46,7 @@ function render({ model, el }) {
   }
   function showHint() {
     const n = model.get("strokes");
-    hint.textContent = n === 0 ? "Draw one digit, as large as the pad" : `${n} stroke${n === 1 ? "" : "s"}`;
+    hint.textContent = n === 0 ? "Draw one big digit" : `${n} stroke${n === 1 ? "" : "s"}`;
   }
   paper();
   showHint();

@@ -59,8 +59,12 @@ class LayerLab(widgets.VBox):
         self.reset_button = widgets.Button(description="reset to reference", icon="undo",
                                            layout=widgets.Layout(width="auto"))
         self.reset_button.on_click(lambda _: self.reset())
-        self.summary_html = widgets.HTML(layout=widgets.Layout(flex="1 1 auto", margin="0 0 0 16px"))
+        # Beside the controls when both fit, else under them (the row wraps at the table's width, ~640 px);
+        # narrower still, the table scrolls in its own box: a column is never cut off.
+        self.summary_html = widgets.HTML(layout=widgets.Layout(flex="1 1 660px", margin="0 0 0 16px", min_width="0",
+                                                               overflow="auto"))
         self.diagram = DiagramView()  # the network as in LeCun's figure, redrawn on every change
+        self.diagram.layout.overflow = "auto"  # at full size (labels 12 px, for a projector); a narrow page scrolls it
         self.config: LeNetConfig | None = None
         self.config_error: ConfigError | None = None
 
@@ -99,7 +103,8 @@ class LayerLab(widgets.VBox):
             self.progress, self.status,
         ])
         super().__init__([
-            self.diagram, widgets.HBox([network_column(self.controls, self.reset_button), self.summary_html]),
+            self.diagram, widgets.HBox([network_column(self.controls, self.reset_button), self.summary_html],
+                                       layout=widgets.Layout(flex_flow="row wrap")),
             training,
             widgets.HTML("<b>This session's runs</b>"),
             self.board_html,

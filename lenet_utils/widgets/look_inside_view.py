@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import html
 
+import anywidget
 import ipywidgets as W
 import numpy as np
+import traitlets
 from torch import nn
 
 from ..look_inside import LookInside, look_inside, stage_layers
@@ -83,6 +85,47 @@ def inside_html(inside: LookInside, names: tuple[str, str] = ("relu1", "relu2"))
         f"<div class='lenet-inside-sub'>{html.escape(WHY)}</div></div></div>")
 
 
+# When the view opens, the page scrolls just enough to show it, but never so far that the answer card
+# leaves the screen: on a laptop (1366x768) both fit; on a phone the answer stays and the maps begin
+# under it. Browser-side only (a scroll is no state), in whatever box scrolls the page (JupyterLab's
+# notebook, Solara's page or the window).
+_REVEAL_JS = """
+function scroller(e) {
+  for (let p = e.parentElement; p; p = p.parentElement) {
+    const y = getComputedStyle(p).overflowY;
+    if ((y === "auto" || y === "scroll") && p.scrollHeight > p.clientHeight + 1) return p;
+  }
+  return document.scrollingElement || document.documentElement;
+}
+function reveal(el) {
+  const panel = el.closest(".lenet-panel");
+  const view = panel && panel.querySelector(".lenet-inside-box");
+  if (!view || view.offsetHeight === 0) return;
+  const keep = panel.querySelector(".lenet-card-answer") || view;
+  const box = scroller(view);
+  const page = box === document.scrollingElement || box === document.documentElement;
+  const area = page ? { top: 0, bottom: window.innerHeight } : box.getBoundingClientRect();
+  const top = Math.max(area.top, 0), bottom = Math.min(area.bottom, window.innerHeight);
+  const v = view.getBoundingClientRect(), k = keep.getBoundingClientRect();
+  const by = Math.min(v.bottom - bottom, k.top - top - 8);
+  if (by > 1) box.scrollBy({ top: by, behavior: "smooth" });
+}
+function render({ model, el }) {
+  const go = () => requestAnimationFrame(() => requestAnimationFrame(() => reveal(el)));
+  model.on("change:opened", go);
+  return () => model.off("change:opened", go);
+}
+export default { render };
+"""
+
+
+class _Reveal(anywidget.AnyWidget):
+    """Invisible: scrolls the opened view into sight, the answer card kept on the screen."""
+
+    _esm = _REVEAL_JS
+    opened = traitlets.Int(0).tag(sync=True)          # +1 each time the view opens
+
+
 class LookInsideView(W.VBox):
     """A toggle and the view under it. ``update(model, prediction)`` redraws only while it is open."""
 
@@ -96,7 +139,9 @@ class LookInsideView(W.VBox):
         self.view.layout.display = "none"
         self.inside: LookInside | None = None          # the last one drawn, for tests and readers
         self._pending: tuple[nn.Module, Prediction | None] | None = None
-        super().__init__([self.view])
+        self._reveal = _Reveal()
+        self._reveal.layout.display = "none"           # takes no room; its script still runs
+        super().__init__([self.view, self._reveal])
         self.add_class("lenet-inside-box")
         self.toggle.observe(lambda change: self._opened(change["new"]), names="value")
 
@@ -124,3 +169,4 @@ class LookInsideView(W.VBox):
         self.view.layout.display = "flex" if is_open else "none"
         if is_open:
             self.update(*(self._pending or (None, None)))
+            self._reveal.opened += 1

@@ -12,6 +12,7 @@ decides when to show what; :mod:`.predict_views` makes the pictures, the answer 
 from __future__ import annotations
 
 import html
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ __all__ = ["GIVEN", "SHIPPED", "PredictPanel", "predict_panel"]   # GIVEN, SHIPP
 _CSS = (Path(__file__).parent / "predict_panel.css").read_text()
 
 ACCEPT = ",".join(("image/*", *SUFFIXES))   # what the upload button offers: what the decoder reads
+UPLOAD_LABEL = "Upload a photo of a digit"  # the button's words, drawn by CSS (no "(0)" file count)
 
 
 @dataclass
@@ -73,8 +75,9 @@ class PredictPanel(W.VBox):
         self._refreshing = False
         self._releasing = False    # True while the panel itself empties the upload button's file
 
-        self.upload = W.FileUpload(accept=ACCEPT, multiple=False, description="Upload a digit",
-                                   icon="upload", button_style="primary", layout=W.Layout(width="auto"))
+        self.upload = W.FileUpload(accept=ACCEPT, multiple=False, description=UPLOAD_LABEL, icon="upload",
+                                   tooltip=f"{UPLOAD_LABEL}: a photo or scan of one handwritten digit",
+                                   button_style="primary", layout=W.Layout(width="auto"))
         self.upload.add_class("lenet-upload")
         self.example_button = W.Button(description="Try an example", icon="image",
                                        tooltip=f"{len(self._examples)} digits drawn for this course, in turn",
@@ -121,7 +124,9 @@ class PredictPanel(W.VBox):
                  kind="answer"),
         ])
         cards.add_class("lenet-cards")
-        header = W.HTML(f"<style>{_CSS}</style><div class='lenet-title'>What digit is this? Ask LeNet-5</div>"
+        label_css = f".lenet-panel .lenet-upload::after {{ content: {json.dumps(UPLOAD_LABEL)}; }}"
+        header = W.HTML(f"<style>{_CSS}{label_css}</style>"
+                        "<div class='lenet-title'>What digit is this? Ask LeNet-5</div>"
                         "<div class='lenet-sub'>Upload a photo or scan of one handwritten digit, try one of "
                         "ours, or draw one. The image is made to look like MNIST first: that is what the "
                         "28x28 square shows.</div>")
@@ -168,7 +173,7 @@ class PredictPanel(W.VBox):
     def predict_bytes(self, data: bytes, name: str, kind: str = "upload") -> Prediction:
         """Run ``data`` through the pipeline and show everything. Returns the prediction."""
         if kind != "upload" and self.upload.value:
-            self._release_upload(())       # the answer is no longer the uploaded file's: count (0)
+            self._release_upload(())       # the answer is no longer the uploaded file's
         self._source = _Source(bytes(data), name, kind)
         return self._run()
 
@@ -187,8 +192,8 @@ class PredictPanel(W.VBox):
             return
         f = files[-1]
         self.predict_bytes(bytes(f["content"]), f.get("name") or "upload", "upload")
-        # Free the bytes but keep the entry, so the button counts the file: "Upload a digit (1)". Choosing
-        # the same file again is still a change (its content is back), so it is answered again.
+        # Free the bytes but keep the entry (its name, for tests and readers). Choosing the same file
+        # again is still a change (its content is back), so it is answered again.
         self._release_upload(({**f, "content": memoryview(b"")},))
 
     def _release_upload(self, value: tuple) -> None:
@@ -231,14 +236,19 @@ class PredictPanel(W.VBox):
         else:
             truth = example_label(src.name) if src.kind == "example" else None
             check = "" if truth is None else (" (right)" if truth == pred.label else f" (it shows a {truth})")
-            odd = " (it does not look like one digit)" if pred.not_a_digit else ""
-            self._say(f"{src.name}: {pred.label} with {pred.confidence:.1%} confidence{odd}{check}")
+            if pred.not_a_digit:       # no confident figure beside "not a digit": it would contradict it
+                self._say(f"{src.name}: this doesn't look like a digit (the closest is a {pred.label}){check}")
+            else:
+                self._say(f"{src.name}: {pred.label} with {pred.confidence:.1%} confidence{check}")
         self.share.offer(pred, src.kind, example_label(src.name) if src.kind == "example" else None)
         return pred
 
     def _show(self, pred: Prediction | None, stages: Mapping[str, np.ndarray]) -> None:
         self.prediction = pred
-        if "oriented" in stages:
+        if self._source is not None and self._source.kind == "drawing":
+            self.original.value = blank_png()           # the drawing is on the pad already: never shown twice
+            self.original_note.value = "<div class='lenet-card-note'>your drawing is on the pad</div>"
+        elif "oriented" in stages:
             shown = stages["oriented"]
             self.original.value = png_bytes(shown, VIEW_SIDE if max(shown.shape[:2]) > VIEW_SIDE else None)
             w, h = original_size(self._source.data) or (shown.shape[1], shown.shape[0])   # not the working copy's

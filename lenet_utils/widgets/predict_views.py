@@ -64,7 +64,8 @@ def _pct(p: float) -> str:
 
 def answer_html(pred: Prediction | None) -> str:
     """The big digit and its confidence; a grey dash when there is no answer, and a plain "this
-    doesn't look like a digit" (the closest digit in small print) when the input is not one digit.
+    doesn't look like a digit" first, then the closest digit without a percentage, when the input
+    is not one digit.
     ``data-state`` names which: empty, error, not-a-digit, unsure or sure."""
     if pred is None or pred.label is None or not math.isfinite(pred.confidence or 0.0):
         why = "no digit found" if pred is not None and "no digit found" in (pred.error or "") else \
@@ -72,11 +73,12 @@ def answer_html(pred: Prediction | None) -> str:
         state = "empty" if pred is None else "error"
         return (f"<div class='lenet-answer' data-label='' data-state='{state}'><div class='lenet-digit lenet-none'>"
                 f"&ndash;</div><div class='lenet-confidence'>{html.escape(why)}</div></div>")
-    if pred.not_a_digit:
+    if pred.not_a_digit:   # no confident number here: the network's 99% for a smiley's closest digit misleads
         return (f"<div class='lenet-answer' data-label='{pred.label}' data-state='not-a-digit'>"
-                "<div class='lenet-digit lenet-none lenet-odd'>?</div>"
                 "<div class='lenet-not-digit'>This doesn't look like a digit</div>"
-                f"<div class='lenet-closest'>closest digit: {pred.label} ({pred.confidence:.0%})</div></div>")
+                f"<div class='lenet-closest'>closest digit: <b>{pred.label}</b></div>"
+                "<div class='lenet-closest-why'>The network has to pick one of ten digits, even for a "
+                "smiley.</div></div>")
     unsure = ("<div class='lenet-unsure' title='The network is unsure: is it one clear digit, large and centred "
               "in the picture?'>Unsure: is it one clear, centred digit?</div>") if pred.confidence < UNSURE else ""
     return (f"<div class='lenet-answer' data-label='{pred.label}' data-state='{'unsure' if unsure else 'sure'}'>"

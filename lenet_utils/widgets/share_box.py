@@ -1,8 +1,14 @@
 """'Share with the class': the predict panel's box for sending one answered digit to the class store.
 
-Sharing is an explicit choice per image: after an answer the box offers the network's label as
-the true label (correct it if the network was wrong), an optional nickname, and a button. A
-student can list and delete their own shares. Nothing is shared without the button.
+Sharing is an explicit choice per image: after an answer the student picks which digit it truly
+is, adds an optional nickname, and presses the button. A student can list and delete their own
+shares. Nothing is shared without the button.
+
+The network's answer is never preset as the true label (only a course example's known label is):
+a preset guess would be shared by whoever clicks through, so a smiley the network reads as a 0
+(the not-a-digit detector misses some) would enter the class gallery as a "0", and the gallery's
+accuracy would count the network's own guesses as right. An answer flagged "not a digit" says so
+here too. The button stays off until a label is picked.
 
     box = ShareBox()               # the panel hosts one; box.offer(prediction) after each answer
 """
@@ -65,7 +71,8 @@ class ShareBox(W.VBox):
         self.owner = owner or default_owner()
         self._pred: Prediction | None = None
         self._kind = "upload"
-        self.true_label = W.Dropdown(options=[(str(d), d) for d in range(10)], value=0, description="It is a",
+        self._shared = False           # this answer is shared already: one image, one share
+        self.true_label = W.Dropdown(options=[(str(d), d) for d in range(10)], value=None, description="It is a",
                                      layout=W.Layout(width="130px"), style={"description_width": "52px"})
         self.true_label.add_class("lenet-share-label")
         self.nickname = W.Text(placeholder="nickname (optional)", layout=W.Layout(width="170px"))
@@ -88,6 +95,7 @@ class ShareBox(W.VBox):
         self.add_class("lenet-card")
         self.add_class("lenet-share")
         self.share_button.on_click(lambda _: self._safely(self.share))
+        self.true_label.observe(lambda _: self._enable(), names="value")
         self.delete_button.on_click(lambda _: self._safely(self.delete_selected))
 
     @property
@@ -97,22 +105,36 @@ class ShareBox(W.VBox):
         return self._db
 
     def offer(self, pred: Prediction | None, kind: str = "upload", truth: int | None = None) -> None:
-        """After an answer: offer it for sharing, the true label preset to ``truth`` or the answer."""
+        """After an answer: offer it for sharing. The true label is preset only to a known ``truth``
+        (a course example); otherwise the student picks it, so no guess is shared by a click."""
         self._pred = pred if pred is not None and pred.ok else None
         self._kind = kind
-        self.share_button.disabled = self._pred is None
-        if self._pred is not None:
-            self.true_label.value = truth if truth is not None else int(pred.label)
-            self._say("Is the label right? Correct it if not, then share.")
-        else:
+        self._shared = False
+        self.true_label.value = truth if self._pred is not None else None
+        if self._pred is None:
             self._say("Answer a digit first, then share it if you like.")
+        elif truth is not None:
+            self._say("This example's true label is set. Share it if you like.")
+        elif self._pred.not_a_digit:
+            self._say("This doesn't look like a digit, so it is not shared as one. If it is a digit, pick "
+                      "which, then share.", data="data-not-a-digit='1'")
+        else:
+            self._say("Which digit is it really? Pick it (the network may be wrong), then share.")
+        self._enable()
+
+    def _enable(self) -> None:
+        """The button is on only with an answer, a label chosen, and nothing shared from it yet."""
+        self.share_button.disabled = self._pred is None or self.true_label.value is None or self._shared
 
     def share(self) -> int:
         """Store the offered digit with the chosen label; returns the share's id."""
+        if self._pred is not None and self.true_label.value is None:
+            raise ValueError("Pick the digit it shows first: no label is guessed for you")
         share = share_from_prediction(self._pred, self.true_label.value, nickname=self.nickname.value,
                                       owner=self.owner, source=self._kind)
         share_id = self.db.add(share)
-        self.share_button.disabled = True          # one image, one share: the next answer re-enables
+        self._shared = True                        # one image, one share: the next answer re-enables
+        self._enable()
         self._say(f"Shared as a {share.true_label} (#{share_id}). Thank you!", data=f"data-shared='{share_id}'")
         self.refresh_mine()
         return share_id

@@ -98,3 +98,47 @@ def _settings(page) -> dict:
     values = ast.literal_eval(kernel_value(page, "{k: v for k, v in lab.config.to_dict().items()}"))
     values["fc_widths"] = tuple(values["fc_widths"])
     return values
+
+
+# The lab's diagram and table as laid out: the diagram's scale (rendered width / its own width) and
+# smallest label in CSS px, each box's right edge against the notebook cell's, and whether the box
+# that holds each scrolls sideways (its content wider than itself).
+_READABLE_JS = """(lab) => {
+  const svg = lab.querySelector('.lenet-lab-diagram svg');
+  const cell = lab.closest('.jp-Cell').getBoundingClientRect();
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  const sizes = [...svg.querySelectorAll('text')].map(t => parseFloat(t.getAttribute('font-size')) * scale);
+  const held = (el) => { const r = el.getBoundingClientRect(); return {right: Math.round(r.right),
+      scrolls: el.scrollWidth > el.clientWidth + 1, overflow_x: getComputedStyle(el).overflowX}; };
+  const table = lab.querySelector('.lenet-lab-summary table');
+  return {scale, smallest: Math.min(...sizes), cell_right: Math.round(cell.right),
+          diagram: held(lab.querySelector('.lenet-lab-diagram').closest('.widget-html')),
+          table: {...held(table.closest('.widget-html')), table_width: Math.round(table.scrollWidth)},
+          macs_header: !![...table.querySelectorAll('th')].find(th => th.textContent.includes('MACs'))};
+}"""
+
+
+def test_the_lab_is_readable_on_a_projector_at_1366_px_with_the_file_browser_open(jupyterlab, browser_page):
+    from panel_states import open_file_browser
+    from phone_states import SHOTS
+
+    page = browser_page
+    page.set_viewport_size({"width": 1366, "height": 768})
+    run_notebook(page, jupyterlab, NOTEBOOK)
+    open_file_browser(page)
+    lab = page.locator(".lenet-layer-lab").first
+    lab.scroll_into_view_if_needed()
+    lab.locator(".lenet-lab-params").wait_for(state="visible")
+    page.wait_for_function("(lab) => lab.querySelector('.lenet-lab-summary table')", arg=lab.element_handle())
+    seen = lab.evaluate(_READABLE_JS)
+    print(f"\nlayer lab at 1366 px, file browser open: {seen}")
+    assert abs(seen["scale"] - 1) < 0.01, f"the diagram is scaled to {seen['scale']:.0%}"
+    assert seen["smallest"] >= 12, f"its smallest label is {seen['smallest']:.1f} px"
+    assert seen["macs_header"]
+    for part in ("diagram", "table"):                       # inside the cell, scrolling in its own box if wider
+        box = seen[part]
+        assert box["right"] <= seen["cell_right"], f"the {part} runs past the notebook cell: {seen}"
+        assert not box["scrolls"] or box["overflow_x"] in ("auto", "scroll"), f"the {part} is cut off: {seen}"
+    assert not seen["table"]["scrolls"], f"the layer table does not fit at 1366 px (it goes under the controls): {seen}"
+    SHOTS.joinpath("1366px").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "1366px" / "layer-lab.png"))
