@@ -29,7 +29,7 @@ SIZING = REPO / "hub" / "z2jh" / "sizing.json"
 MEASURED = REPO / "benchmarks" / "results" / "classroom_hub.json"   # benchmarks/classroom.py --hub
 CHART_VERSION = z2jh_chart.CHART_VERSION
 # Values that are examples, never real: each must sit next to a CHANGE-ME marker in the same value.
-EXAMPLE_VALUE = re.compile(r"example\.(org|com|net)|\bREGISTRY\b|^TAG$|your[-_ ]|<[^>]+>|lecturer@", re.I)
+EXAMPLE_VALUE = re.compile(r"example\.(org|com|net)|(?-i:\bREGISTRY\b|^TAG$)|your[-_ ]|<[^>]+>|lecturer@", re.I)
 
 
 def _schema_errors(values: dict) -> list[str]:
@@ -165,6 +165,7 @@ def _unmarked_examples(text: str) -> list[str]:
 
 
 def test_placeholders_are_marked():
+    """Each value a class must supply is either a real one or marked CHANGE-ME, never a bare example."""
     cfg = _config()
     needs_real = {
         "singleuser.image.name": cfg["singleuser"]["image"]["name"],
@@ -172,7 +173,9 @@ def test_placeholders_are_marked():
         "proxy.https.hosts": " ".join(cfg["proxy"]["https"]["hosts"]),
         "proxy.https.letsencrypt.contactEmail": cfg["proxy"]["https"]["letsencrypt"]["contactEmail"],
     }
-    assert {k: v for k, v in needs_real.items() if "CHANGE-ME" not in v} == {}, "mark it CHANGE-ME"
+    unmarked = {k: v for k, v in needs_real.items()
+                if "CHANGE-ME" not in v and (EXAMPLE_VALUE.search(v) or v in ("TAG", "latest", ""))}
+    assert unmarked == {}, "an example value where a real one is needed: mark it CHANGE-ME or fill it in"
     assert _unmarked_examples(CONFIG.read_text()) == []
 
 
@@ -183,6 +186,14 @@ def test_the_placeholder_check_catches_the_old_unmarked_values():
     found = "\n".join(_unmarked_examples(old))
     for value in ("REGISTRY/lenet-by-hand", "hub.example.org", "lecturer@example.org"):
         assert value in found
+
+
+def test_a_filled_in_config_passes_the_placeholder_check():
+    real = CONFIG.read_text().replace("CHANGE-ME-registry", "registry.uni.edu/ml").replace("CHANGE-ME-tag", "2026-12")
+    real = real.replace("CHANGE-ME.hub.example.org", "lenet.uni.edu").replace("CHANGE-ME@example.org", "ml@uni.edu")
+    # the check the docs give the lecturer: grep -n 'CHANGE-ME[-.@]' prints nothing
+    assert not re.search(r"CHANGE-ME[-.@]", real) and _unmarked_examples(real) == []
+    assert re.search(r"CHANGE-ME[-.@]", CONFIG.read_text())          # and something before filling in
 
 
 def test_the_helm_commands_are_complete():

@@ -110,11 +110,12 @@ def test_the_build_command_is_complete():
     cmd = re.search(r"jupyter-repo2docker .*?--appendix \"([^\"]*)\" \.", config, re.S)
     assert cmd, "no repo2docker command building from the repository root"
     text = cmd.group(0)
-    for flag in ("--no-run", "--user-id 1000", "--user-name jovyan", "--target-repo-dir /srv/course",
-                 "--image-name CHANGE-ME-registry/lenet-by-hand:CHANGE-ME-tag"):
+    for flag in ("--no-run", "--user-id 1000", "--user-name jovyan", "--target-repo-dir /srv/course"):
         assert flag in text, f"the build command lacks {flag}"
     assert cmd.group(1) == "RUN cd /srv/course && python -m lenet_utils data"   # MNIST once, in the image
-    assert "docker push CHANGE-ME-registry/lenet-by-hand:CHANGE-ME-tag" in config
+    image = z2jh_chart.values()["singleuser"]["image"]
+    ref = f"{image['name']}:{image['tag']}"            # the image the pods run is the one built and pushed
+    assert f"--image-name {ref}" in text and f"docker push {ref}" in config
     # the pods run as the image's user and start from the script the image holds
     values = z2jh_chart.values()
     assert values["singleuser"]["uid"] == 1000

@@ -91,7 +91,8 @@ def test_the_start_command_prepares_the_home_then_runs_the_server(pod):
     assert pod.container["args"] == ["sh", "/srv/course/hub/z2jh/start-student.sh", "jupyterhub-singleuser"]
     assert "command" not in pod.container              # the image's entrypoint (repo2docker's) stays
     assert not pod.container.get("lifecycle")          # no postStart racing the server
-    assert pod.container["image"] == "CHANGE-ME-registry/lenet-by-hand:CHANGE-ME-tag"
+    image = z2jh_chart.values()["singleuser"]["image"]
+    assert pod.container["image"] == f"{image['name']}:{image['tag']}"
     sc = pod.container["securityContext"]
     assert sc["runAsUser"] == 1000 and sc["allowPrivilegeEscalation"] is False
     assert pod.manifest["spec"]["securityContext"]["fsGroup"] == 100
