@@ -1,26 +1,27 @@
 """What goes into the course image: the files the repository's ``.dockerignore`` leaves.
 
-``jupyter-repo2docker`` builds the image from a build context, the repository's files less those
-its ``.dockerignore`` excludes (repo2docker reads the file as ``docker build`` does, through
-docker-py). This module applies the same rules, so a lecturer can see what the image will hold
-before building and pushing it, and tests/test_z2jh_image.py can check that no secret and no
-virtualenv gets in:
+``jupyter-repo2docker`` builds the image from a build context: the repository's files less those
+its ``.dockerignore`` (or ``.containerignore``) excludes, computed by docker-py's
+``docker.utils.build.exclude_paths``. This module applies the same rules, so a lecturer can see
+what the image will hold before building and pushing it, and tests/test_z2jh_image.py can check
+that no secret and no virtualenv gets in:
 
     python hub/z2jh/build_context.py            # this repository: files, size, largest folders
     python hub/z2jh/build_context.py --compare  # and what it would be without .dockerignore
 
-The rules (Docker's, from moby's patternmatcher, "MatchesOrParentMatches"): one pattern a line;
-``#`` starts a comment; a pattern is cleaned like a path and a leading ``/`` dropped; ``*`` is any
-run of characters but ``/``, ``?`` one such character, ``**`` any number of folders (none
-included), ``[...]`` a class, ``\\`` escapes; a pattern that matches a folder excludes all inside
-it; ``!`` re-includes; the last pattern that matches a path decides.
+The rules, as docker-py implements them (after moby's): one pattern a line, ``#`` lines and blank
+lines skipped; a pattern is split at ``/`` with empty and ``.`` parts dropped and ``..`` removing
+the part before it; ``*`` is any run of characters but ``/``, ``?`` one such character, ``**`` any
+number of folders (none included), ``[...]`` a class (``[!...]`` negated); there is no escape
+character. A path is excluded when the last pattern that matches it, or matches its parent folder
+cut to the pattern's number of parts, is not a ``!`` one. An excluded folder is not walked
+unless a ``!`` pattern starts with its path. ``.dockerignore`` itself is always kept.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,68 +32,86 @@ REPO = Path(__file__).resolve().parents[2]
 @dataclass(frozen=True)
 class Pattern:
     text: str          # the cleaned pattern, e.g. "hub/state" or "**/*.pem"
+    parts: int         # how many path parts it has
     exclusion: bool    # a "!" line: re-includes what matches
     regex: re.Pattern
 
+    def match(self, path: str) -> bool:
+        return bool(self.regex.match(path))
 
-def _compile(pattern: str) -> re.Pattern:
-    out, i = "^", 0
-    while i < len(pattern):
+
+def _translate(pattern: str) -> str:
+    out, i, n = "^", 0, len(pattern)
+    while i < n:
         ch = pattern[i]
-        if pattern.startswith("**", i):
-            i += 2
-            if pattern.startswith("/", i):      # "**/" is "**": the slash is optional
-                i += 1
-            out += ".*" if i == len(pattern) else "(.*/)?"
-            continue
+        i += 1
         if ch == "*":
-            out += "[^/]*"
+            if i < n and pattern[i] == "*":          # "**": any number of folders
+                i += 1
+                if i < n and pattern[i] == "/":      # "**/" is "**"
+                    i += 1
+                out += ".*" if i >= n else "(.*/)?"
+            else:
+                out += "[^/]*"
         elif ch == "?":
             out += "[^/]"
-        elif ch == "\\" and i + 1 < len(pattern):
-            i += 1
-            out += re.escape(pattern[i])
         elif ch == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                raise ValueError(f"bad .dockerignore pattern {pattern!r}: '[' without ']'")
-            body = pattern[i + 1:end]
-            out += "[" + ("^" + body[1:] if body.startswith("^") else body) + "]"
-            i = end
+            j = i
+            if j < n and pattern[j] == "!":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 1
+            if j >= n:
+                out += "\\["
+            else:
+                body = pattern[i:j].replace("\\", "\\\\")
+                i = j + 1
+                if body[0] == "!":
+                    body = "^" + body[1:]
+                elif body[0] == "^":
+                    body = "\\" + body
+                out += f"[{body}]"
         else:
             out += re.escape(ch)
-        i += 1
-    return re.compile(out + "$")
+    return out + "$"
+
+
+def _pattern(line: str) -> Pattern | None:
+    exclusion = line.startswith("!")
+    if exclusion:
+        line = line[1:]
+    parts = [part for part in line.strip().split("/") if part and part != "."]
+    i = 0
+    while i < len(parts):                 # ".." removes the part before it
+        if parts[i] == "..":
+            del parts[i]
+            if i > 0:
+                del parts[i - 1]
+                i -= 1
+        else:
+            i += 1
+    if not parts:
+        return None
+    text = "/".join(parts)
+    return Pattern(text, len(parts), exclusion, re.compile(_translate(text)))
 
 
 def read_patterns(text: str) -> list[Pattern]:
-    patterns = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        exclusion = line.startswith("!")
-        if exclusion:
-            line = line[1:].strip()
-        line = posixpath.normpath(line)
-        if len(line) > 1 and line.startswith("/"):
-            line = line.lstrip("/")
-        if line in (".", ""):
-            continue
-        patterns.append(Pattern(line, exclusion, _compile(line)))
-    return patterns
+    lines = [line.strip() for line in text.splitlines()]
+    patterns = [_pattern(line) for line in lines if line and not line.startswith("#")]
+    return [p for p in patterns if p] + [_pattern("!Dockerfile"), _pattern("!.dockerignore")]
 
 
 def is_excluded(path: str, patterns: list[Pattern]) -> bool:
-    """True when ``path`` (relative, with "/") stays out of the build context."""
-    parent = posixpath.dirname(path)
-    parents = parent.split("/") if parent else []
+    """True when ``path`` (relative, with "/") matches the rules as excluded."""
+    parents = [part for part in os.path.dirname(path).split("/") if part]
     matched = False
     for pattern in patterns:
-        if pattern.exclusion != matched:   # only a "!" can undo a match, only a pattern can make one
-            continue
-        hit = bool(pattern.regex.match(path)) or any(
-            pattern.regex.match("/".join(parents[:i + 1])) for i in range(len(parents)))
+        hit = pattern.match(path)
+        if not hit and parents and pattern.parts <= len(parents):
+            hit = pattern.match("/".join(parents[:pattern.parts]))
         if hit:
             matched = not pattern.exclusion
     return matched
@@ -102,25 +121,22 @@ def build_context(root: Path = REPO, ignore_file: str | None = ".dockerignore") 
     """{relative path: size in bytes} of every file the build context holds."""
     root = Path(root)
     ignore = root / ignore_file if ignore_file else None
-    patterns = read_patterns(ignore.read_text()) if ignore and ignore.is_file() else []
-    literal_reincludes = all(not any(c in p.text for c in "*?[\\") for p in patterns if p.exclusion)
+    patterns = read_patterns(ignore.read_text() if ignore and ignore.is_file() else "")
     files: dict[str, int] = {}
-    for folder, dirs, names in os.walk(root):
-        rel = Path(folder).relative_to(root).as_posix()
-        rel = "" if rel == "." else rel + "/"
-        keep = []
-        for d in dirs:
-            path = rel + d
-            # a folder left out is not walked, unless a "!" line could bring something inside back
-            reincluded = any(p.exclusion and (p.text + "/").startswith(path + "/") for p in patterns)
-            if is_excluded(path, patterns) and literal_reincludes and not reincluded:
-                continue
-            keep.append(d)
-        dirs[:] = keep
-        for name in names:
-            path = rel + name
-            if not is_excluded(path, patterns):
-                files[path] = os.lstat(os.path.join(folder, name)).st_size
+
+    def walk(rel: str) -> None:
+        for name in sorted(os.listdir(root / rel if rel else root)):
+            path = f"{rel}/{name}" if rel else name
+            excluded = is_excluded(path, patterns)
+            full = root / path
+            if full.is_dir() and not full.is_symlink():
+                # an excluded folder is walked only if a "!" pattern starts with its path
+                if not excluded or any(p.exclusion and p.text.startswith(path) for p in patterns):
+                    walk(path)
+            elif not excluded:
+                files[path] = full.lstat().st_size
+
+    walk("")
     return files
 
 
