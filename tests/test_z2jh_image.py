@@ -1,11 +1,12 @@
 """The course image for Zero to JupyterHub: its build context and the build command, offline.
 
 No image is built here (no Docker on this machine): the tests compute the build context that
-``jupyter-repo2docker`` would send, with hub/z2jh/build_context.py (Docker's .dockerignore rules),
-over a copy of the repository *with* the folders that must never ship present (a virtualenv,
-.git, the hub's state with its secrets, MNIST, build output, node_modules, keys), and check the
-build command and the image's JupyterHub against the chart's. What needs Docker and a registry:
-that repo2docker builds the image from this context and that pods can pull it.
+``jupyter-repo2docker`` would send, with hub/z2jh/build_context.py (the .dockerignore rules of
+docker-py, which repo2docker calls), over a copy of the repository *with* the folders that must
+never ship present (a virtualenv, .git, the hub's state with its secrets, MNIST, build output,
+node_modules, keys); and they check the build command and the image's JupyterHub against the
+chart's. What needs Docker and a registry: that repo2docker builds the image from this context,
+and that pods can pull it.
 """
 
 from __future__ import annotations
