@@ -87,7 +87,7 @@ def throwaway_prefix() -> str:
 def start_hub(state: Path, port: int | None = None, *, api_port: int | None = None,
               proxy_api_port: int | None = None, extra: tuple[str, ...] = (), timeout: float = 120,
               prefix: str | None = None, admin_password: str | None = None, scheme: str = "http",
-              verify: bool | str = True) -> Hub:
+              verify: bool | str = True, env: dict | None = None) -> Hub:
     """Start ``hub/launch.py`` on free loopback ports; return once the login page answers.
     The lecturer's account is made at the first start with a password of ours (``hub.admin_password``).
     Raises RuntimeError with the hub's log when it exits or does not answer in time."""
@@ -96,9 +96,9 @@ def start_hub(state: Path, port: int | None = None, *, api_port: int | None = No
     api_port = api_port or free_port()
     proxy_api_port = proxy_api_port or free_port()
     prefix = prefix or throwaway_prefix()
-    admin_password = admin_password or secrets.token_urlsafe(PASSWORD_LEN)
+    admin_password = admin_password or secrets.token_urlsafe(32)  # workshop mode wants 32+ characters
     log_path = state / f"hub-{int(time.time() * 1000)}.log"
-    env = dict(os.environ, HUB_ADMIN_PASSWORD=admin_password)
+    env = dict(os.environ, HUB_ADMIN_PASSWORD=admin_password, **(env or {}))
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(hub_command(state, port, api_port, proxy_api_port, "--quiet",
                                             "--account-prefix", prefix, *extra),
@@ -109,6 +109,7 @@ def start_hub(state: Path, port: int | None = None, *, api_port: int | None = No
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
+            remove_accounts(hub)  # what a failed start made (the class DB's group and folder)
             raise RuntimeError(f"the hub exited with status {proc.returncode}. Log:\n{hub.log_tail()}")
         try:
             if requests.get(hub.url + "hub/login", timeout=5, verify=verify).status_code == 200:

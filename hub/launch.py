@@ -249,6 +249,8 @@ def prepare(args) -> dict:
         admin_pw = state / "admin_password"
         if not admin_pw.is_file():  # the lecturer's own password in workshop mode: made once, kept
             given = os.environ.get("HUB_ADMIN_PASSWORD", "")
+            if given and len(given) < 32:
+                fail("HUB_ADMIN_PASSWORD must have 32 or more characters in workshop mode (--auth shared)")
             _write_secret(admin_pw, given or secrets.token_urlsafe(32))
             if not given:
                 printed.append(f"  {args.admin:<24} {admin_pw.read_text()}   lecturer (admin)")

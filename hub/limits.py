@@ -97,10 +97,10 @@ class ProcessLimits:
                     return cls()
                 ours = CGROUP / f"lenet-hub-{HUB_ID}"
                 _enable(CGROUP, wanted)
-                ours.mkdir(exist_ok=True)
+                _mkdir(ours)
                 _enable(ours, wanted)
                 g = ours / name
-                g.mkdir(exist_ok=True)
+                _mkdir(g)
                 if MEM:
                     (g / "memory.max").write_text(str(MEM))
                     (g / "memory.swap.max").write_text("0")  # the limit means RAM, not RAM + swap
@@ -115,7 +115,8 @@ class ProcessLimits:
                     if parent is None or not parent.is_dir():
                         continue
                     g = parent / f"lenet-hub-{HUB_ID}" / name
-                    g.mkdir(parents=True, exist_ok=True)
+                    _mkdir(g.parent)
+                    _mkdir(g)
                     if ctl == "memory" and MEM:
                         (g / "memory.limit_in_bytes").write_text(str(MEM))
                     if ctl == "cpu" and CPUS:
@@ -152,6 +153,13 @@ class ProcessLimits:
                 f.write_text(str(os.getpid()))
             except OSError:
                 pass  # logged as enforced in the parent; a failure here is rare and not fatal
+
+
+def _mkdir(group: Path) -> None:
+    """A group its student can look into (kernel_note.py reads its OOM counter) but not change:
+    0755 whatever the hub's umask (077), root-owned like every file the kernel makes in it."""
+    group.mkdir(exist_ok=True)
+    group.chmod(0o755)
 
 
 def _enable(group: Path, controllers: list[str]) -> None:

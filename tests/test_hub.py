@@ -38,7 +38,21 @@ def proxy_installed():
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory, proxy_installed, mnist_ready):
+def runtime_built():
+    """As root the hub runs students from the root-owned runtime (`make hub-runtime`): a missing or
+    stale one is a FAILURE, never a skip."""
+    if os.geteuid() != 0:
+        return
+    sys.path.insert(0, str(REPO / "hub"))
+    import runtime
+
+    problem = runtime.check(runtime.DEFAULT)
+    if problem:
+        pytest.fail(problem, pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, proxy_installed, runtime_built, mnist_ready):
     state = tmp_path_factory.mktemp("hub") / "state"
     try:
         h = start_hub(state)
@@ -76,10 +90,15 @@ def test_a_taken_port_gives_one_line_naming_the_port_and_the_fix(tmp_path, proxy
     assert f"port {port}" in lines[0] and "taken" in lines[0] and "HUB_PORT=" in lines[0]
 
 
-def test_a_network_address_without_tls_is_refused(tmp_path, proxy_installed):
+def test_a_network_address_without_tls_is_refused_with_the_two_routes(tmp_path, proxy_installed):
     r = _launch("--ip", "0.0.0.0", "--port", "1", "--state", str(tmp_path / "state"), "--quiet")
     assert r.returncode == 2
-    assert r.stderr.strip().count("\n") == 0 and "TLS" in r.stderr and "--ssl-cert" in r.stderr
+    first, *guidance = r.stderr.strip().splitlines()
+    assert first.startswith("error: --ip 0.0.0.0") and "TLS" in first and "--ssl-cert" in first
+    text = "\n".join(guidance)
+    assert "certbot certonly --standalone -d" in text and "--ssl-key /etc/letsencrypt/live/" in text
+    assert "ssh -N -L 8000:127.0.0.1:8000" in text
+    assert not (tmp_path / "state").exists()  # refused before anything was made
 
 
 def test_a_bad_memory_limit_is_one_line(tmp_path, proxy_installed):
@@ -128,7 +147,7 @@ def test_each_student_has_an_own_copy_of_the_course(hub, class_of_two):
     bobs = bob.server_api("GET", "contents/05_predict_panel.ipynb").json()
     assert "alice was here" not in json.dumps(bobs["content"])
     assert "alice was here" not in (REPO / "notebooks" / "05_predict_panel.ipynb").read_text()
-    assert "alice was here" in (hub.state / "students" / "alice" / "notebooks" / "05_predict_panel.ipynb").read_text()
+    assert "alice was here" in (hub.home("alice") / "notebooks" / "05_predict_panel.ipynb").read_text()
     # bob cannot reach alice's server with his cookies
     assert bob.s.get(hub.url + "user/alice/api/contents", timeout=30).status_code in (403, 404) or \
         "/hub/login" in bob.s.get(hub.url + "user/alice/api/contents", timeout=30).url
@@ -211,7 +230,8 @@ def test_a_hub_restart_keeps_servers_kernels_files_and_logins(hub, class_of_two)
     server_pid = _server_pid(hub, "alice")
 
     stop_hub(hub, everything=False)        # the hub process only, as Ctrl-C on `make hub` does
-    restarted = start_hub(hub.state, hub.port, api_port=hub.api_port, proxy_api_port=hub.proxy_api_port)
+    restarted = start_hub(hub.state, hub.port, api_port=hub.api_port, proxy_api_port=hub.proxy_api_port,
+                          prefix=hub.prefix, admin_password=hub.admin_password)
     hub.process, hub.log_path = restarted.process, restarted.log_path  # the fixture stops the new one
 
     assert _server_pid(hub, "alice") == server_pid        # the same server process, never restarted
@@ -240,7 +260,7 @@ def _restarted_kernel(student, session, timeout: float = 90):
 def _server_pid(hub, name) -> int:
     import psutil
 
-    home = str(hub.state / "students" / name)
+    home = str(hub.home(name))
     for p in psutil.process_iter(["pid", "cmdline", "environ"]):
         try:
             if (p.info["environ"] or {}).get("HOME") == home and any("jupyterhub-singleuser" in c
@@ -277,10 +297,12 @@ def test_two_students_run_notebooks_03_and_05_through_the_hub(proxy_installed, m
                                                 for r in results]}, indent=1))
 
 
-def test_workshop_mode_one_shared_password(tmp_path, proxy_installed, mnist_ready):
+def test_workshop_mode_one_shared_password(tmp_path, proxy_installed, runtime_built, mnist_ready):
     """--auth shared: any name with the workshop password; a wrong one is refused; the lecturer's
-    admin password is made once and kept in the state folder."""
-    h = start_hub(tmp_path / "state", extra=("--auth", "shared", "--password", "workshop-pass-1"))
+    admin password (here given in $HUB_ADMIN_PASSWORD) is kept in the state folder, 0600; the
+    workshop password is in a 0600 file, not in the hub's environment."""
+    h = start_hub(tmp_path / "state", extra=("--auth", "shared"),
+                  env={"HUB_PASSWORD": "workshop-pass-1"})
     try:
         dora = Student(h, "dora", password="workshop-pass-1")
         dora.log_in()
@@ -288,7 +310,10 @@ def test_workshop_mode_one_shared_password(tmp_path, proxy_installed, mnist_read
         wrong = Student(h, "erin", password="not-the-password")
         assert "Invalid username or password" in wrong.log_in().text and not wrong.logged_in
         admin_pw = (h.state / "admin_password").read_text().strip()
-        assert len(admin_pw) >= 32 and oct((h.state / "admin_password").stat().st_mode)[-3:] == "600"
+        assert admin_pw == h.admin_password and oct((h.state / "admin_password").stat().st_mode)[-3:] == "600"
+        assert oct((h.state / "workshop_password").stat().st_mode)[-3:] == "600"
+        environ = Path(f"/proc/{h.process.pid}/environ").read_bytes()
+        assert b"workshop-pass-1" not in environ and admin_pw.encode() not in environ
         lecturer = Student(h, "lecturer", password=admin_pw)
         lecturer.log_in()
         assert lecturer.logged_in and lecturer.api("GET", "users").status_code == 200
