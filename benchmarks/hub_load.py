@@ -98,7 +98,7 @@ def start_hub(state: Path, port: int | None = None, *, api_port: int | None = No
     prefix = prefix or throwaway_prefix()
     admin_password = admin_password or secrets.token_urlsafe(32)  # workshop mode wants 32+ characters
     log_path = state / f"hub-{int(time.time() * 1000)}.log"
-    env = dict(os.environ, HUB_ADMIN_PASSWORD=admin_password, **(env or {}))
+    env = {**os.environ, "HUB_ADMIN_PASSWORD": admin_password, **(env or {})}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(hub_command(state, port, api_port, proxy_api_port, "--quiet",
                                             "--account-prefix", prefix, *extra),

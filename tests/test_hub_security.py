@@ -404,3 +404,36 @@ def test_the_hub_over_tls_logs_a_student_in(tmp_path, prerequisites):
         assert all(c.secure for c in carol.s.cookies if c.name.startswith("jupyterhub"))
     finally:
         stop_hub(h, everything=True)
+
+
+# ---- the lecturer's account and the roster, made at the first start ------------------------------
+def test_first_start_makes_the_lecturer_and_the_roster_with_passwords_shown_once(tmp_path, prerequisites):
+    import re
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("name,display name,password\nErin,Erin E.,\nfrank,Frank F.,franks-password-1\n")
+    state = tmp_path / "state"
+    h = start_hub(state, extra=("--students", str(roster)), env={"HUB_ADMIN_PASSWORD": ""})
+    try:
+        log = h.log_path.read_text()
+        shown = dict(re.findall(r"^  (\S+)\s+(\S+)   ", log, re.M))
+        assert set(shown) == {"lecturer", "erin"}, log[:2000]  # frank brought his own
+        assert "franks-password-1" not in log
+        lecturer = Student(h, "lecturer", password=shown["lecturer"])
+        lecturer.log_in()
+        assert lecturer.logged_in and lecturer.api("GET", "users").status_code == 200
+        for name, pw in (("erin", shown["erin"]), ("frank", "franks-password-1")):
+            st = Student(h, name, password=pw)
+            st.log_in()
+            assert st.logged_in, name   # approved by the roster, no /hub/authorize
+        assert "already" in Student(h, "lecturer", password="another-password-1").sign_up().lower()
+        stop_hub(h, everything=False)
+        again = start_hub(state, h.port, api_port=h.api_port, proxy_api_port=h.proxy_api_port, prefix=h.prefix,
+                          env={"HUB_ADMIN_PASSWORD": ""})
+        h.process, h.log_path = again.process, again.log_path
+        assert "Passwords made now" not in again.log_path.read_text()  # shown once, at the first start
+        lecturer = Student(h, "lecturer", password=shown["lecturer"])
+        lecturer.log_in()
+        assert lecturer.logged_in
+    finally:
+        stop_hub(h, everything=True)
