@@ -334,11 +334,18 @@ class ConnectionClosed(KernelDied):
 
 
 class Kernel:
-    """The kernel's websocket (``/api/kernels/<id>/channels``), authenticated by the browser's cookies."""
+    """The kernel's websocket (``/api/kernels/<id>/channels``), authenticated by the browser's cookies.
+
+    Like a browser, it answers the server's websocket pings even while nobody reads from it: Jupyter
+    Server pings every 30 s and closes a connection whose pong is 90 s late (issue 31: a kernel left
+    idle while a classmate's cell ran for minutes lost its connection, its kernel unharmed). A
+    background thread reads (and so answers pings) whenever no cell is running; ``keepalive=False``
+    gives the old behaviour, for the test that shows it.
+    """
 
     # JupyterLab keeps waiting for a kernel that is still starting; 8 kernels importing PyTorch at
     # once on 2 cores can take over a minute, so the handshake gets as long as a patient student.
-    def __init__(self, student: Student, kernel_id: str, timeout: float = 300):
+    def __init__(self, student: Student, kernel_id: str, timeout: float = 300, *, keepalive: bool = True):
         u = urlparse(student.hub.url)
         ws = "wss" if u.scheme == "https" else "ws"
         url = f"{ws}://{u.netloc}/user/{student.name}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}"
@@ -347,10 +354,44 @@ class Kernel:
         self.ws = websocket.create_connection(url, timeout=timeout, header=[f"Cookie: {cookie}"],
                                               origin=f"{u.scheme}://{u.netloc}", sslopt=sslopt)
         self.session = uuid.uuid4().hex
+        self.closed_with: str | None = None  # "connection closed (code, reason)" once the server closed it
+        self._busy = threading.Lock()
+        self._open = True
+        if keepalive:
+            threading.Thread(target=self._answer_pings, daemon=True).start()
+
+    def _answer_pings(self) -> None:
+        while self._open and self.closed_with is None:
+            time.sleep(0.5)
+            if not self._busy.acquire(blocking=False):
+                continue  # a cell is running: execute() reads, and answers pings itself
+            try:
+                self.ws.settimeout(0.2)
+                while self._open:
+                    opcode, frame = self.ws.recv_data_frame(True)  # websocket-client pongs a ping here
+                    if opcode == websocket.ABNF.OPCODE_CLOSE:
+                        self.closed_with = f"connection closed {close_code(frame.data if frame else b'')}"
+                        return
+                    # anything else between cells: status broadcasts, nothing a later cell waits for
+            except websocket.WebSocketTimeoutException:
+                pass
+            except (websocket.WebSocketConnectionClosedException, OSError) as err:
+                if self._open:
+                    self.closed_with = f"connection closed (no close frame: {err or type(err).__name__})"
+                return
+            finally:
+                self._busy.release()
 
     def execute(self, code: str, timeout: float = 1800) -> tuple[str, str | None]:
         """Run ``code``; return (text output, error or None). A kernel that dies mid-cell is an error
-        that says so (Jupyter restarts it; the student's notebook shows the same)."""
+        that says so (Jupyter restarts it; the student's notebook shows the same); a closed
+        connection raises ConnectionClosed naming the close code and reason."""
+        with self._busy:
+            return self._execute(code, timeout)
+
+    def _execute(self, code: str, timeout: float) -> tuple[str, str | None]:
+        if self.closed_with:
+            raise ConnectionClosed(self.closed_with)
         msg_id = uuid.uuid4().hex
         self.ws.send(json.dumps({
             "header": {"msg_id": msg_id, "username": "", "session": self.session, "msg_type": "execute_request",
@@ -396,6 +437,7 @@ class Kernel:
         return "".join(out), error
 
     def close(self):
+        self._open = False
         try:
             self.ws.close()
         except Exception:  # closing a dead socket is fine

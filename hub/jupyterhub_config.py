@@ -248,7 +248,8 @@ class AccountSpawner(LocalProcessSpawner):
     async def start(self):
         entry = accounts.ensure_account(self.user.name)
         home = Path(entry.pw_dir)
-        for path in _hand_out(home, RUNTIME / "course", RUNTIME / "kernel_note.py", RUNTIME / "data" / "MNIST"):
+        made = _hand_out(home, RUNTIME / "course" / "notebooks", RUNTIME / "kernel_note.py", RUNTIME / "data" / "MNIST")
+        for path in made:
             accounts.chown_tree(path, entry.pw_uid, entry.pw_gid)
         class_db.admit(CLASS_DIR, self.account)
         self.notebook_dir = str(home / "notebooks")

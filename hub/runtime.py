@@ -96,7 +96,8 @@ def wanted_stamp(mnist: Path) -> dict:
     return {
         "pins": _digest([REPO / "pyproject.toml", REPO / "constraints.txt"], REPO),
         "package": _digest(_files(REPO / "lenet_utils"), REPO),
-        "course": _digest(_files(REPO / "notebooks", (".ipynb", ".py", ".cfg", ".png", ".md")), REPO),
+        "course": _digest(_files(REPO / "notebooks", (".ipynb", ".py", ".cfg", ".png", ".md"))
+                          + _files(REPO / "data" / "examples") + _files(REPO / "data" / "variants"), REPO),
         "note": _digest([HERE / "kernel_note.py"], HERE),
         "mnist": _digest(sorted((mnist / "raw").glob("*")), mnist) if (mnist / "raw").is_dir() else "",
     }
@@ -136,6 +137,24 @@ def _pip(venv: Path, *args: str) -> None:
         fail(f"pip could not install the students' runtime ({' '.join(args)}): see pip's message above")
 
 
+def snapshot(course: Path) -> None:
+    """Copy the course (package, notebooks, example digits, variants table) into ``course``, whole:
+    a half-made copy from a crash is never what students run."""
+    tmp = course.with_name(course.name + ".new")
+    shutil.rmtree(tmp, ignore_errors=True)
+    skip = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.egg-info")
+    tmp.mkdir()
+    shutil.copy2(REPO / "pyproject.toml", tmp / "pyproject.toml")
+    for part in ("lenet_utils", "notebooks", "data/examples", "data/variants"):
+        shutil.copytree(REPO / part, tmp / part, ignore=skip)
+    old = course.with_name(course.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if course.exists():
+        course.rename(old)
+    tmp.rename(course)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def build(runtime: Path, python: str | None = None, *, quiet: bool = False) -> dict:
     """Build or refresh ``runtime``; returns what was done and how long it took."""
     if os.geteuid() != 0:
@@ -157,15 +176,13 @@ def build(runtime: Path, python: str | None = None, *, quiet: bool = False) -> d
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run([py, "-m", "venv", str(venv)], check=True)
         _pip(venv, "--upgrade", "pip")             # Debian's bundled pip 23.0 resolves these pins badly
-        _pip(venv, *SERVER_PACKAGES, str(REPO))   # the package non-editable: a copy in site-packages
+        _pip(venv, *SERVER_PACKAGES, str(REPO))   # the package's dependencies, pinned
         done.append("venv")
-    elif have.get("package") != want["package"]:
-        _pip(venv, "--no-deps", "--force-reinstall", str(REPO))
-        done.append("package")
-    if have.get("course") != want["course"]:
-        shutil.rmtree(runtime / "course", ignore_errors=True)
-        shutil.copytree(REPO / "notebooks", runtime / "course",
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    if have.get("package") != want["package"] or have.get("course") != want["course"] or done:
+        snapshot(runtime / "course")
+        # The package from the snapshot, which root owns and nobody edits: its metadata in the venv,
+        # its code in <runtime>/course, so lenet_utils.paths.repo_root() finds the course there.
+        _pip(venv, "--no-deps", "--no-build-isolation", "--editable", str(runtime / "course"))
         done.append("course")
     if have.get("note") != want["note"]:
         shutil.copyfile(HERE / "kernel_note.py", runtime / "kernel_note.py")
@@ -174,6 +191,10 @@ def build(runtime: Path, python: str | None = None, *, quiet: bool = False) -> d
         lock_down(runtime)
         (runtime / "stamp.json").write_text(json.dumps(want, indent=1))
         lock_down(runtime)
+    # MNIST's own record holds each file's ctime, which lock_down's chmod/chown changes: refresh it as
+    # root now, or every student's first kernel would try (and fail) to write it.
+    prepare_mnist(data, download=False)
+    lock_down(data)
     seconds = time.monotonic() - t0
     if not quiet:
         print(f"students' runtime {runtime}: {'rebuilt ' + ', '.join(done) if done else 'up to date'} "

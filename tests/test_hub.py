@@ -319,3 +319,48 @@ def test_workshop_mode_one_shared_password(tmp_path, proxy_installed, runtime_bu
         assert lecturer.logged_in and lecturer.api("GET", "users").status_code == 200
     finally:
         stop_hub(h, everything=True)
+
+
+# ---- issue 31: an idle kernel connection while a classmate's cell runs long -------------------------
+FAST_PINGS = '--ServerApp.tornado_settings={"ws_ping_interval": 1000, "ws_ping_timeout": 4000}'
+
+
+def test_an_idle_connection_that_answers_no_ping_is_closed_and_reported_as_such_kernel_unharmed(
+        tmp_path, proxy_installed, runtime_built, mnist_ready):
+    """Jupyter Server pings each kernel websocket (every 30 s) and closes one whose pong is late
+    (90 s). A client that reads nothing while a classmate's out-of-memory cell runs for minutes on a
+    busy machine answers no ping, so its connection is closed while its kernel lives: the cause of
+    issue 31. Here pings every 1 s, 4 s of patience: the old client (no keepalive) is closed, and says
+    'connection closed (code, reason)', never a JSON error; the kernel keeps its variables (a new
+    connection finds them, as JupyterLab's reconnect does); the client that answers pings, as a
+    browser does, is still connected after the same wait."""
+    h = start_hub(tmp_path / "state", extra=("--singleuser-arg", FAST_PINGS))
+    try:
+        _, (bob,) = admit(h, ["bob"])
+        bob.start_server()
+        session = bob.open_session("01_mnist_data.ipynb")
+        kid = session["kernel"]["id"]
+        old = hub_load.Kernel(bob, kid, keepalive=False)
+        new = bob.kernel(kid)
+        out, err = old.execute("import os; y = 6; print(os.getpid())")
+        pid = int(out.strip())
+        time.sleep(8)  # both idle: twice the ping timeout
+        with pytest.raises(hub_load.ConnectionClosed, match=r"^connection closed \("):
+            old.execute("print(y * 7)")
+        old.close()
+        out, err = new.execute("import os; print(y * 7, os.getpid())")
+        assert err is None and out.split() == ["42", str(pid)]
+        again = bob.kernel(kid)           # reconnecting to the same kernel finds y
+        out, err = again.execute("print(y)")
+        assert err is None and out.strip() == "6"
+        for k in (new, again):
+            k.close()
+        assert "WebSocket ping timeout" in h.log_tail(200_000)  # the server's own reason, in its log
+    finally:
+        stop_hub(h, everything=True)
+
+
+def test_a_close_frame_or_empty_frame_is_reported_as_connection_closed():
+    """The client's reading of a websocket close (code and reason) and of an empty frame."""
+    assert hub_load.close_code((1001).to_bytes(2, "big") + b"going away") == "(1001, 'going away')"
+    assert hub_load.close_code(b"") == "(1005, no status)"

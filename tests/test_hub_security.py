@@ -177,12 +177,13 @@ def test_a_cannot_read_or_write_bs_home_notebooks_checkpoints_or_startup(hub, ro
 def test_a_cannot_change_the_code_every_kernel_runs(hub, room):
     out, err = room["ka"].execute("import lenet_utils, sys; print(lenet_utils.__file__); print(sys.executable)")
     pkg, python = out.split()
-    assert pkg.startswith("/opt/lenet-hub/venv/") and "/work/" not in pkg  # the runtime, not the repository
+    assert pkg == "/opt/lenet-hub/course/lenet_utils/__init__.py"  # the runtime's snapshot, not the repository
     refused(attempt(room, f"open({pkg!r}, 'a').write('# planted')"), "EACCES")
     refused(attempt(room, f"open({str(Path(pkg).parent / 'planted.py')!r}, 'w')"), "EACCES")
     refused(attempt(room, "open('/opt/lenet-hub/venv/lib/python3.11/site-packages/planted.pth', 'w')"), "EACCES")
     refused(attempt(room, "open('/opt/lenet-hub/kernel_note.py', 'a')"), "EACCES")
-    refused(attempt(room, "open('/opt/lenet-hub/course/01_mnist_data.ipynb', 'a')"), "EACCES")
+    refused(attempt(room, "open('/opt/lenet-hub/course/notebooks/01_mnist_data.ipynb', 'a')"), "EACCES")
+    refused(attempt(room, "open('/opt/lenet-hub/venv/lib/python3.11/site-packages/lenet-course.pth', 'a')"), "EACCES")
 
 
 def test_a_cannot_write_the_shared_mnist(hub, room):
