@@ -77,8 +77,11 @@ def remove_account(account: str) -> None:
 
 
 def chown_tree(path: Path, uid: int, gid: int) -> None:
-    """Give ``path`` and everything below it to the student (never following symlinks)."""
+    """Give ``path`` and everything below it to the student (never following symlinks: the link to
+    the shared MNIST is the student's, what it points to stays root's)."""
     os.chown(path, uid, gid, follow_symlinks=False)
+    if path.is_symlink():
+        return
     for dirpath, dirnames, filenames in os.walk(path):
         for n in dirnames + filenames:
             os.chown(os.path.join(dirpath, n), uid, gid, follow_symlinks=False)

@@ -186,6 +186,13 @@ def test_a_cannot_change_the_code_every_kernel_runs(hub, room):
     refused(attempt(room, "open('/opt/lenet-hub/venv/lib/python3.11/site-packages/lenet-course.pth', 'a')"), "EACCES")
 
 
+def test_the_runtime_stays_roots_after_students_started(hub, room):
+    for part in ("data", "course"):
+        for p in Path("/opt/lenet-hub", part).rglob("*"):
+            st = p.lstat()
+            assert (st.st_uid, st.st_gid) == (0, 0) and not st.st_mode & 0o022, f"{p} is not root's alone"
+
+
 def test_a_cannot_write_the_shared_mnist(hub, room):
     raw = "/opt/lenet-hub/data/MNIST/raw/train-images-idx3-ubyte"
     refused(attempt(room, f"open({raw!r}, 'r+b').write(b'x')"), "EACCES")
