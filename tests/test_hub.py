@@ -199,7 +199,9 @@ def test_an_out_of_memory_kernel_restarts_and_the_student_is_told_why(hub, class
     a_session, b_session = alice.open_session("02_architecture.ipynb"), bob.open_session("02_architecture.ipynb")
     a, b = alice.kernel(a_session["kernel"]["id"]), bob.kernel(b_session["kernel"]["id"])
     try:
+        who = "import os; print(os.getpid(), [l for l in open('/proc/self/cgroup') if ':memory:' in l][0].strip())"
         b.execute("y = 6")
+        bob_before, _ = b.execute(who)
         out, err = a.execute("print('warm-up')")  # not the first kernel ever: nothing to report yet
         assert err is None and "out-of-memory" not in out
         with pytest.raises(KernelDied):
@@ -213,6 +215,8 @@ def test_an_out_of_memory_kernel_restarts_and_the_student_is_told_why(hub, class
         assert "out-of-memory" not in out
         out, err = b.execute("print(y * 7)")
         assert err is None and out.strip() == "42"
+        bob_after, _ = b.execute(who)   # bob's kernel: the same process, in bob's own group
+        assert bob_after == bob_before and bob_before.strip().endswith("/bob"), (bob_before, bob_after)
     finally:
         a.close()
         b.close()
