@@ -60,6 +60,10 @@ import limits  # noqa: E402
 if MODE == "accounts" and os.geteuid() != 0:
     raise SystemExit("error: LENET_HUB_MODE=accounts needs root (it creates one system account per student)")
 CLASS_DIR = class_db.folder(STATE, MODE)
+if MODE == "shared-account":  # in the hub's own log too, not only in the launcher's start-up text
+    print("[lenet hub] shared-account mode (no root): every student's server runs as this hub's own user; "
+          "students can read and change each other's files. For a class, run the hub as root (hub/README.md).",
+          file=sys.stderr, flush=True)
 
 # ---- where the hub stores things (all under the state folder, only the hub can read it) ------------
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"

@@ -184,3 +184,17 @@ def test_the_roster_is_checked_line_by_line(tmp_path, capsys):
         with pytest.raises(SystemExit):
             launch.read_roster(roster)
         assert why in capsys.readouterr().err
+
+
+def test_the_readmes_class_figures_with_accounts_come_from_the_result_file():
+    """hub/README.md quotes the 8-student run with one account per student; its figures are these."""
+    import json
+
+    r = json.loads((REPO / "benchmarks" / "results" / "classroom_hub_accounts.json").read_text())
+    readme = (REPO / "hub" / "README.md").read_text()
+    assert r["students"] == 8 and r["failures"] == 0 and r["mode"] == "hub" and r["commit"] and r["date"]
+    for figure in (f"efficiency {r['efficiency']:.2f}", f"{r['alone_s']:.0f} s alone",
+                   f"{r['class_s']:.0f} s for the class", f"{r['class_pss_mb_per_student']} MB per student (PSS)",
+                   f"{r['student_cgroup_peak_mb']['median']:.0f} MB median",
+                   f"load average {r['load_start']:.1f} at the start and {r['load_end']:.1f} at the end"):
+        assert figure in readme, figure
