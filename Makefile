@@ -23,7 +23,7 @@ override LENET_MNIST_DIR := $(abspath $(LENET_MNIST_DIR))
 endif
 export LENET_MNIST_DIR
 
-.PHONY: help setup lab test lint format test-unit test-notebooks browser data notebooks pretrained bench lock clean hub hub-proxy app app-voila
+.PHONY: help setup lab test lint format test-unit test-notebooks browser data notebooks pretrained bench lock clean hub hub-proxy hub-runtime app app-voila
 
 help:
 	@echo "make lab     set up .venv, then open the course in JupyterLab on notebooks/"
@@ -77,6 +77,14 @@ $(HUB_PROXY): hub/proxy/package.json hub/proxy/package-lock.json
 	npm ci --prefix hub/proxy --no-audit --no-fund --loglevel=error
 	@touch $(HUB_PROXY)
 
+# The students' runtime for a hub run as root (hub/runtime.py): a root-owned venv every student account can
+# run, with lenet_utils installed non-editable, MNIST, the course and the kernel note, in /opt/lenet-hub.
+# Its stamp makes a second run take under a second; without root there is nothing to build.
+HUB_RUNTIME ?= /opt/lenet-hub
+hub-runtime: setup
+	@if [ "$$(id -u)" = 0 ]; then $(PY) hub/runtime.py --runtime $(HUB_RUNTIME); \
+	else echo "hub-runtime: not root, so the hub runs students as your own account (hub/README.md)"; fi
+
 # ---- the two commands -------------------------------------------------------------------
 # Jupyter refuses to start as root unless told to; containers and classroom VMs often run as root.
 # LAB_ARGS passes more options, e.g. make lab LAB_ARGS="--no-browser --port=8900".
@@ -85,7 +93,7 @@ lab: setup
 	-@$(PY) -m lenet_utils data
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-test: setup browser hub-proxy
+test: setup browser hub-proxy hub-runtime
 	$(MAKE) --no-print-directory lint test-unit test-notebooks
 
 # ruff, configured in pyproject.toml: lint errors fail `make test` (and CI)
@@ -100,8 +108,8 @@ format: setup
 # The class's JupyterHub on this machine: prints its URL and how to add students (hub/README.md).
 HUB_PORT ?=
 HUB_ARGS ?=
-hub: setup hub-proxy
-	$(PY) hub/launch.py $(if $(HUB_PORT),--port $(HUB_PORT)) $(HUB_ARGS)
+hub: setup hub-proxy hub-runtime
+	$(PY) hub/launch.py --runtime $(HUB_RUNTIME) $(if $(HUB_PORT),--port $(HUB_PORT)) $(HUB_ARGS)
 
 # The predict panel as a standalone page, no code cells (app/README.md): Solara, one process for every
 # visitor; make app-voila serves the same page with Voila (a kernel per visitor). Both listen on this

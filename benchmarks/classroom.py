@@ -29,6 +29,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -296,6 +297,14 @@ def shared_mnist() -> Path:
     return Path(done.stdout.strip().splitlines()[-1]) / "MNIST" / "raw"
 
 
+def _commit(checkout: Path) -> str:
+    """The checkout's commit, '+dirty' when it has uncommitted changes ('' outside git)."""
+    head = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True)
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "") if head.returncode == 0 else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -326,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     summary.update(label=args.label, mode="hub" if args.hub else "kernels",
                    notebooks=list(HUB_NOTEBOOKS if args.hub else args.notebooks),
                    load_start=round(load_start[0], 2), load_end=round(os.getloadavg()[0], 2),
-                   cpus=psutil.cpu_count(), code=str(args.code or REPO),
+                   cpus=psutil.cpu_count(), code=str(args.code or REPO), commit=_commit(args.code or REPO),
                    date=time.strftime("%Y-%m-%d %H:%M"))
     print(report(summary))
     args.out.parent.mkdir(parents=True, exist_ok=True)

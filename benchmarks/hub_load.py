@@ -56,6 +56,15 @@ class Hub:
     proxy_api_port: int
     admin: str = ADMIN
     admin_password: str = ""
+    prefix: str = ""              # students' accounts are <prefix><name> (a hub running as root)
+
+    def home(self, name: str) -> Path:
+        """A student's home: their own account's (as root) or a folder in the state (without root)."""
+        if self.prefix and os.geteuid() == 0:
+            import pwd
+
+            return Path(pwd.getpwnam(self.prefix + name).pw_dir)
+        return self.state / "students" / name
 
     def log_tail(self, chars: int = 4000) -> str:
         try:
@@ -69,26 +78,41 @@ def hub_command(state: Path, port: int, api_port: int, proxy_api_port: int, *ext
             "--api-port", str(api_port), "--proxy-api-port", str(proxy_api_port), "--admin", ADMIN, *extra]
 
 
+def throwaway_prefix() -> str:
+    """Account prefix for a test's hub: 'lt' and 4 hex digits, so its accounts never clash with a
+    real class's 'jupyter-<name>' and are found (and removed) by stop_hub."""
+    return f"lt{secrets.token_hex(2)}-"
+
+
 def start_hub(state: Path, port: int | None = None, *, api_port: int | None = None,
-              proxy_api_port: int | None = None, extra: tuple[str, ...] = (), timeout: float = 120) -> Hub:
+              proxy_api_port: int | None = None, extra: tuple[str, ...] = (), timeout: float = 120,
+              prefix: str | None = None, admin_password: str | None = None, scheme: str = "http",
+              verify: bool | str = True, env: dict | None = None) -> Hub:
     """Start ``hub/launch.py`` on free loopback ports; return once the login page answers.
+    The lecturer's account is made at the first start with a password of ours (``hub.admin_password``).
     Raises RuntimeError with the hub's log when it exits or does not answer in time."""
     state.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     api_port = api_port or free_port()
     proxy_api_port = proxy_api_port or free_port()
+    prefix = prefix or throwaway_prefix()
+    admin_password = admin_password or secrets.token_urlsafe(32)  # workshop mode wants 32+ characters
     log_path = state / f"hub-{int(time.time() * 1000)}.log"
+    env = {**os.environ, "HUB_ADMIN_PASSWORD": admin_password, **(env or {})}
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(hub_command(state, port, api_port, proxy_api_port, "--quiet", *extra),
+        proc = subprocess.Popen(hub_command(state, port, api_port, proxy_api_port, "--quiet",
+                                            "--account-prefix", prefix, *extra),
                                 cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-    hub = Hub(f"http://127.0.0.1:{port}/", state, proc, log_path, port, api_port, proxy_api_port)
+                                start_new_session=True, env=env)
+    hub = Hub(f"{scheme}://127.0.0.1:{port}/", state, proc, log_path, port, api_port, proxy_api_port,
+              admin_password=admin_password, prefix=prefix)
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
+            remove_accounts(hub)  # what a failed start made (the class DB's group and folder)
             raise RuntimeError(f"the hub exited with status {proc.returncode}. Log:\n{hub.log_tail()}")
         try:
-            if requests.get(hub.url + "hub/login", timeout=5).status_code == 200:
+            if requests.get(hub.url + "hub/login", timeout=5, verify=verify).status_code == 200:
                 return hub
         except requests.RequestException:
             pass
@@ -98,7 +122,7 @@ def start_hub(state: Path, port: int | None = None, *, api_port: int | None = No
         time.sleep(0.5)
 
 
-def _pids_from(state: Path) -> set[int]:
+def _pids_from(state: Path, prefix: str = "") -> set[int]:
     """The proxy's pid (its pid file) and every process below the hub's students' servers."""
     import psutil
 
@@ -109,10 +133,10 @@ def _pids_from(state: Path) -> set[int]:
             pids.add(int(f.read_text().strip()))
         except ValueError:
             pass
-    home = str(state / "students")
+    homes = (str(state / "students"),) + ((f"/home/{prefix}",) if prefix else ())
     for p in psutil.process_iter(["pid", "environ"]):  # students' servers and kernels: HOME in our state
         try:
-            if (p.info["environ"] or {}).get("HOME", "").startswith(home):
+            if (p.info["environ"] or {}).get("HOME", "").startswith(homes):
                 pids.add(p.info["pid"])
         except (psutil.Error, TypeError):
             continue
@@ -138,13 +162,13 @@ def stop_hub(hub: Hub, *, everything: bool = True, timeout: float = 30) -> None:
             hub.process.wait(10)
     if not everything:
         return
-    for pid in started | _pids_from(hub.state):
+    for pid in started | _pids_from(hub.state, hub.prefix):
         try:
             os.kill(pid, signal.SIGTERM)
         except (ProcessLookupError, PermissionError):
             pass
     deadline = time.monotonic() + 10
-    for pid in started | _pids_from(hub.state):
+    for pid in started | _pids_from(hub.state, hub.prefix):
         while time.monotonic() < deadline and psutil.pid_exists(pid):
             try:
                 if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
@@ -158,6 +182,30 @@ def stop_hub(hub: Hub, *, everything: bool = True, timeout: float = 30) -> None:
             pass
     time.sleep(0.5)  # the kernel empties a cgroup shortly after its last process is reaped
     _limits().remove_hub_groups(str(hub.state.resolve()))
+    remove_accounts(hub)
+
+
+def remove_accounts(hub: Hub) -> None:
+    """A stopped test hub's students: their system accounts and homes (userdel -r), the class DB's
+    group and folder. Only names with the hub's own throw-away prefix ('lt' + 4 hex digits)."""
+    import grp
+    import hashlib
+    import pwd
+    import shutil
+
+    if not re.fullmatch(r"lt[0-9a-f]{4}-", hub.prefix or "") or os.geteuid() != 0:
+        return
+    for entry in pwd.getpwall():
+        if entry.pw_name.startswith(hub.prefix):
+            subprocess.run(["userdel", "--remove", entry.pw_name], capture_output=True)
+    group = hub.prefix.rstrip("-") + "_classdb"
+    try:
+        grp.getgrnam(group)
+        subprocess.run(["groupdel", group], capture_output=True)
+    except KeyError:
+        pass
+    hub_id = hashlib.sha1(str(hub.state.resolve()).encode()).hexdigest()[:10]
+    shutil.rmtree(f"/var/lib/lenet-hub/class-{hub_id}", ignore_errors=True)
 
 
 def _limits():
@@ -280,22 +328,70 @@ class KernelDied(HubError):
     pass
 
 
+class ConnectionClosed(KernelDied):
+    """The kernel's websocket was closed (by the server, the proxy or the network): the message
+    names the close code and reason, e.g. 'connection closed (1006, '')'."""
+
+
 class Kernel:
-    """The kernel's websocket (``/api/kernels/<id>/channels``), authenticated by the browser's cookies."""
+    """The kernel's websocket (``/api/kernels/<id>/channels``), authenticated by the browser's cookies.
+
+    Like a browser, it answers the server's websocket pings even while nobody reads from it: Jupyter
+    Server pings every 30 s and closes a connection whose pong is 90 s late (issue 31: a kernel left
+    idle while a classmate's cell ran for minutes lost its connection, its kernel unharmed). A
+    background thread reads (and so answers pings) whenever no cell is running; ``keepalive=False``
+    gives the old behaviour, for the test that shows it.
+    """
 
     # JupyterLab keeps waiting for a kernel that is still starting; 8 kernels importing PyTorch at
     # once on 2 cores can take over a minute, so the handshake gets as long as a patient student.
-    def __init__(self, student: Student, kernel_id: str, timeout: float = 300):
+    def __init__(self, student: Student, kernel_id: str, timeout: float = 300, *, keepalive: bool = True):
         u = urlparse(student.hub.url)
-        url = f"ws://{u.netloc}/user/{student.name}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}"
+        ws = "wss" if u.scheme == "https" else "ws"
+        url = f"{ws}://{u.netloc}/user/{student.name}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4().hex}"
         cookie = "; ".join(f"{c.name}={c.value}" for c in student.s.cookies)
+        sslopt = {"ca_certs": student.s.verify} if isinstance(student.s.verify, str) else None
         self.ws = websocket.create_connection(url, timeout=timeout, header=[f"Cookie: {cookie}"],
-                                              origin=f"http://{u.netloc}")
+                                              origin=f"{u.scheme}://{u.netloc}", sslopt=sslopt)
         self.session = uuid.uuid4().hex
+        self.closed_with: str | None = None  # "connection closed (code, reason)" once the server closed it
+        self._busy = threading.Lock()
+        self._open = True
+        if keepalive:
+            threading.Thread(target=self._answer_pings, daemon=True).start()
+
+    def _answer_pings(self) -> None:
+        while self._open and self.closed_with is None:
+            time.sleep(0.5)
+            if not self._busy.acquire(blocking=False):
+                continue  # a cell is running: execute() reads, and answers pings itself
+            try:
+                self.ws.settimeout(0.2)
+                while self._open:
+                    opcode, frame = self.ws.recv_data_frame(True)  # websocket-client pongs a ping here
+                    if opcode == websocket.ABNF.OPCODE_CLOSE:
+                        self.closed_with = f"connection closed {close_code(frame.data if frame else b'')}"
+                        return
+                    # anything else between cells: status broadcasts, nothing a later cell waits for
+            except websocket.WebSocketTimeoutException:
+                pass
+            except (websocket.WebSocketConnectionClosedException, OSError) as err:
+                if self._open:
+                    self.closed_with = f"connection closed (no close frame: {err or type(err).__name__})"
+                return
+            finally:
+                self._busy.release()
 
     def execute(self, code: str, timeout: float = 1800) -> tuple[str, str | None]:
         """Run ``code``; return (text output, error or None). A kernel that dies mid-cell is an error
-        that says so (Jupyter restarts it; the student's notebook shows the same)."""
+        that says so (Jupyter restarts it; the student's notebook shows the same); a closed
+        connection raises ConnectionClosed naming the close code and reason."""
+        with self._busy:
+            return self._execute(code, timeout)
+
+    def _execute(self, code: str, timeout: float) -> tuple[str, str | None]:
+        if self.closed_with:
+            raise ConnectionClosed(self.closed_with)
         msg_id = uuid.uuid4().hex
         self.ws.send(json.dumps({
             "header": {"msg_id": msg_id, "username": "", "session": self.session, "msg_type": "execute_request",
@@ -310,14 +406,16 @@ class Kernel:
             if time.monotonic() > deadline:
                 return "".join(out), f"cell did not finish within {timeout:.0f} s"
             try:
-                raw = self.ws.recv()
+                opcode, frame = self.ws.recv_data_frame(True)
             except websocket.WebSocketTimeoutException:
                 continue
             except (websocket.WebSocketConnectionClosedException, OSError) as err:
-                raise KernelDied(f"kernel connection lost: {err}") from err
-            if not isinstance(raw, str):
-                continue  # binary frames carry widget buffers; their text is not needed here
-            msg = json.loads(raw)
+                raise ConnectionClosed(f"connection closed (no close frame: {err or type(err).__name__})") from err
+            if opcode == websocket.ABNF.OPCODE_CLOSE or (opcode == websocket.ABNF.OPCODE_TEXT and not frame.data):
+                raise ConnectionClosed(f"connection closed {close_code(frame.data if frame else b'')}")
+            if opcode != websocket.ABNF.OPCODE_TEXT:
+                continue  # binary frames carry widget buffers; pings and pongs carry nothing for us
+            msg = json.loads(frame.data.decode("utf-8"))
             mtype, content = msg.get("msg_type") or msg["header"]["msg_type"], msg.get("content", {})
             if mtype == "status" and content.get("execution_state") in ("restarting", "dead"):
                 raise KernelDied(f"the kernel died ({content['execution_state']}) while running a cell: "
@@ -339,10 +437,18 @@ class Kernel:
         return "".join(out), error
 
     def close(self):
+        self._open = False
         try:
             self.ws.close()
         except Exception:  # closing a dead socket is fine
             pass
+
+
+def close_code(payload: bytes) -> str:
+    """'(code, reason)' of a websocket close frame's payload; '(1005, no status)' when it is empty."""
+    if len(payload) < 2:
+        return "(1005, no status)"
+    return f"({int.from_bytes(payload[:2], 'big')}, {payload[2:].decode('utf-8', 'replace')!r})"
 
 
 def code_cells(notebook: Path) -> list[str]:
@@ -353,10 +459,9 @@ def code_cells(notebook: Path) -> list[str]:
 
 # ---- the classroom ------------------------------------------------------------------------------
 def admit(hub: Hub, names: list[str]) -> tuple[Student, list[Student]]:
-    """The lecturer signs up (admin), students sign up, the lecturer approves them, all log in."""
-    lecturer = Student(hub, hub.admin, password=hub.admin_password or secrets.token_urlsafe(PASSWORD_LEN))
-    hub.admin_password = lecturer.password
-    lecturer.sign_up()
+    """The lecturer (made at the hub's first start) logs in, students sign up, the lecturer approves
+    them, all log in."""
+    lecturer = Student(hub, hub.admin, password=hub.admin_password)
     lecturer.log_in()
     if not lecturer.logged_in:
         raise HubError("the lecturer could not log in")

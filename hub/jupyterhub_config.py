@@ -1,26 +1,30 @@
 """JupyterHub for a class on one machine (``make hub``; hub/README.md explains every choice).
 
 Everything is driven by environment variables that ``hub/launch.py`` sets, so one file serves the
-lecturer's ``make hub`` and the tests (which start a hub on a free port in a temporary folder):
+lecturer's ``make hub`` and the tests (which start a hub on free ports in a temporary folder):
 
-  LENET_HUB_STATE     folder for everything the hub stores: its user DB, cookie secret, students'
-                      homes (students/<name>/), the class's shared-digit DB (class/). Never reset.
+  LENET_HUB_STATE     folder for what only the hub may read (mode 0700, files 0600): its user DB,
+                      cookie secret, proxy token, the workshop and admin passwords. Never reset.
+  LENET_HUB_MODE      "accounts" (the hub runs as root: one system account per student, servers
+                      from the root-owned runtime, hub/runtime.py) or "shared-account" (no root:
+                      every student runs as the hub's own user; a trusted group only).
+  LENET_HUB_RUNTIME   the students' runtime (venv, MNIST, course, kernel note), /opt/lenet-hub.
+  LENET_HUB_ACCOUNT_PREFIX / LENET_HUB_HOMES   accounts are <prefix><name> ("jupyter-"), homes in /home.
+  LENET_HUB_CLASS_DIR the class's shared-digit DB folder (group-writable, sticky: see class_db_folder).
   LENET_HUB_IP/PORT   where the proxy listens (127.0.0.1:8000 by default).
   LENET_HUB_API_PORT  the hub's own port behind the proxy (loopback only).
   LENET_HUB_PROXY_API_PORT  the proxy's REST API port (loopback only).
   LENET_HUB_ADMIN     the lecturer's user name (admin: sees and stops students' servers).
-  LENET_HUB_AUTH      "native" (default: students sign up, the lecturer approves) or "shared"
-                      (one workshop password, LENET_HUB_PASSWORD, for everybody).
+  LENET_HUB_AUTH      "native" (default: the lecturer's account made by launch.py, students sign up
+                      or come from a roster, the lecturer approves) or "shared" (one workshop password).
+  LENET_HUB_TERMINALS "1": students get terminals too (off by default; the lecturer always has them).
   LENET_HUB_MEM       memory limit per student, e.g. "2G" (from issue 11's measurements).
   LENET_HUB_CPUS      CPU limit per student, e.g. "1.0".
   LENET_HUB_CULL_IDLE seconds of inactivity after which a student's server is stopped (3600).
   LENET_HUB_SSL_CERT / LENET_HUB_SSL_KEY   TLS for the proxy (needed when listening on a network).
-  LENET_DATA_ROOT     the prepared data root whose MNIST/ every student shares (read-only use).
+  LENET_DATA_ROOT     the prepared data root whose MNIST/ students share in shared-account mode.
 
-Students run as the hub's own Unix user (there are no per-student system accounts here); each one
-gets a home folder of their own under the state folder, with their own copy of notebooks/.
-That is isolation of *files by convention*, not a security boundary: a student's code could read
-another student's folder. hub/README.md says so, and what to use when that matters (z2jh).
+No secret travels in an environment variable: passwords are read from files in the state folder.
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from jupyterhub.spawner import SimpleLocalProcessSpawner
+from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
+from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner, set_user_setuid
+from nativeauthenticator import NativeAuthenticator
 from traitlets import default
 
 c = get_config()  # noqa: F821 - JupyterHub provides get_config() when it loads this file
@@ -39,15 +45,27 @@ c = get_config()  # noqa: F821 - JupyterHub provides get_config() when it loads 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 STATE = Path(os.environ.get("LENET_HUB_STATE", HERE / "state")).resolve()
-NOTEBOOKS = REPO / "notebooks"
+MODE = os.environ.get("LENET_HUB_MODE", "accounts" if os.geteuid() == 0 else "shared-account")
+RUNTIME = Path(os.environ.get("LENET_HUB_RUNTIME", "/opt/lenet-hub"))
 DATA_ROOT = Path(os.environ.get("LENET_DATA_ROOT", REPO / "data")).resolve()
 ADMIN = os.environ.get("LENET_HUB_ADMIN", "lecturer")
-STUDENTS = STATE / "students"
+TERMINALS = os.environ.get("LENET_HUB_TERMINALS", "") == "1"
+STUDENTS = STATE / "students"   # homes in shared-account mode only
 
-sys.path.insert(0, str(HERE))  # limits.py lives next to this file; JupyterHub does not add it
+sys.path.insert(0, str(HERE))  # limits.py and accounts.py live next to this file; JupyterHub does not add it
+import accounts  # noqa: E402
+import class_db  # noqa: E402
 import limits  # noqa: E402
 
-# ---- where the hub stores things (all under the state folder, never reset) -------------------
+if MODE == "accounts" and os.geteuid() != 0:
+    raise SystemExit("error: LENET_HUB_MODE=accounts needs root (it creates one system account per student)")
+CLASS_DIR = class_db.folder(STATE, MODE)
+if MODE == "shared-account":  # in the hub's own log too, not only in the launcher's start-up text
+    print("[lenet hub] shared-account mode (no root): every student's server runs as this hub's own user; "
+          "students can read and change each other's files. For a class, run the hub as root (hub/README.md).",
+          file=sys.stderr, flush=True)
+
+# ---- where the hub stores things (all under the state folder, only the hub can read it) ------------
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = str(STATE / "jupyterhub.pid")
@@ -70,28 +88,87 @@ if os.environ.get("LENET_HUB_SSL_CERT"):
 c.ConfigurableHTTPProxy.command = [str(HERE / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy")]
 # The proxy keeps running when the hub stops, so routes to students' servers survive a restart.
 c.ConfigurableHTTPProxy.should_start = True
-# The hub and a proxy left running from before a restart must share a token: kept in the state folder.
-_token = STATE / "proxy_auth_token"
-if not _token.is_file():
-    import secrets
+# The hub and a proxy left running from before a restart share a token, kept in the state folder
+# (launch.py made it, mode 0600). JupyterHub hands it to the proxy in the proxy's environment, which
+# only root (the hub's user) can read.
+c.ConfigurableHTTPProxy.auth_token = (STATE / "proxy_auth_token").read_text().strip()
 
-    STATE.mkdir(parents=True, exist_ok=True)
-    _token.write_text(secrets.token_hex(32))
-    _token.chmod(0o600)
-c.ConfigurableHTTPProxy.auth_token = _token.read_text().strip()
+
+def _secret(name: str) -> str:
+    return (STATE / name).read_text().strip()
+
 
 # ---- who may log in ----------------------------------------------------------------------------
+# One name rule for every authenticator (accounts.NAME_PATTERN), checked on the lower-cased name
+# before any admin check, route, folder, account or cgroup is made from it.
+c.Authenticator.username_pattern = accounts.NAME_PATTERN
 c.Authenticator.admin_users = {ADMIN}
+
+
+class ClassSharedPassword(SharedPasswordAuthenticator):
+    """Workshop mode: any valid name with the workshop password; the lecturer's name only with the
+    admin password. The name is normalised and checked *first*, so ``LECTURER`` is ``lecturer`` and
+    needs the admin password, and ``..`` or ``a/b`` never reach JupyterHub's routes."""
+
+    def validate_username(self, username):
+        try:
+            accounts.check_name(username)
+        except accounts.UnsafeName:
+            return False
+        return super().validate_username(username)
+
+    async def authenticate(self, handler, data):
+        name = self.normalize_username(data.get("username", ""))
+        if not self.validate_username(name):
+            return None
+        return await super().authenticate(handler, dict(data, username=name))
+
+
+class ClassNativeAuthenticator(NativeAuthenticator):
+    """Term mode: NativeAuthenticator, with the lecturer's account and the roster made by the
+    lecturer (launch.py leaves them in the state folder as bcrypt hashes) and nobody able to sign up
+    under the admin's name."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._take_pending_accounts()
+
+    def validate_username(self, username):
+        try:
+            accounts.check_name(username)
+        except accounts.UnsafeName:
+            return False
+        return super().validate_username(username)
+
+    def create_user(self, username, password, **kwargs):
+        if self.normalize_username(username) in self.admin_users:
+            return None  # the lecturer's account is made by `make hub`, never by a sign-up
+        return super().create_user(username, password, **kwargs)
+
+    def _take_pending_accounts(self):
+        """Accounts launch.py prepared (the lecturer at the first start, a roster): made approved,
+        then the file is removed. A name that exists already keeps its password."""
+        from nativeauthenticator.orm import UserInfo
+
+        pending = STATE / "pending_accounts.json"
+        if not pending.is_file():
+            return
+        for entry in json.loads(pending.read_text()):
+            name = self.normalize_username(entry["name"])
+            if not self.validate_username(name) or self.user_exists(name):
+                continue
+            self.db.add(UserInfo(username=name, password=entry["bcrypt"].encode(), is_authorized=True))
+        self.db.commit()
+        pending.unlink()
+
+
 if os.environ.get("LENET_HUB_AUTH", "native") == "shared":
-    # Workshop mode: any name with the one shared password (JupyterHub's own SharedPasswordAuthenticator).
-    # The lecturer logs in with a separate admin password (32+ characters) kept in the state folder.
-    c.JupyterHub.authenticator_class = "shared-password"
-    c.SharedPasswordAuthenticator.user_password = os.environ["LENET_HUB_PASSWORD"]
-    c.SharedPasswordAuthenticator.admin_password = (STATE / "admin_password").read_text().strip()
+    c.JupyterHub.authenticator_class = ClassSharedPassword
+    c.SharedPasswordAuthenticator.user_password = _secret("workshop_password")
+    c.SharedPasswordAuthenticator.admin_password = _secret("admin_password")
     c.Authenticator.allow_all = True
 else:
-    # Term mode: students sign up at /hub/signup; the lecturer approves each at /hub/authorize.
-    c.JupyterHub.authenticator_class = "nativeauthenticator.NativeAuthenticator"
+    c.JupyterHub.authenticator_class = ClassNativeAuthenticator
     c.NativeAuthenticator.open_signup = False          # approval by the lecturer
     c.NativeAuthenticator.minimum_password_length = 8
     c.NativeAuthenticator.check_common_password = True
@@ -100,48 +177,132 @@ else:
     c.Authenticator.allow_all = True                   # approval is NativeAuthenticator's job
     c.JupyterHub.template_paths = [str(Path(__import__("nativeauthenticator").__file__).parent / "templates")]
 
+
 # ---- each student's server ---------------------------------------------------------------------
+def _hand_out(home: Path, course: Path, note: Path, mnist: Path) -> list[Path]:
+    """The student's folders on the first start (course copy, data root linking the shared MNIST)
+    and the kernel note (rewritten on each start). Returns what was made, to give to the student."""
+    made = []
+    notebooks = home / "notebooks"
+    if not notebooks.exists():  # first spawn only: the student's copy is theirs from now on
+        tmp = home / ".notebooks-copying"
+        shutil.rmtree(tmp, ignore_errors=True)  # a half copy from a crash, never the student's files
+        shutil.copytree(course, tmp, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        tmp.rename(notebooks)  # atomic: the student sees the whole course or none
+        made.append(notebooks)
+    data = home / "lenet-data"
+    if not data.exists():
+        data.mkdir()
+        made.append(data)
+    link = data / "MNIST"
+    if not link.exists() and not link.is_symlink():
+        link.symlink_to(mnist, target_is_directory=True)
+        made.append(link)
+    # Every kernel of this student runs it at start: after an out-of-memory kill, the first cell
+    # they run says why (hub/kernel_note.py).
+    startup = home / ".ipython" / "profile_default" / "startup"
+    if not startup.is_dir():
+        startup.mkdir(parents=True)
+        made.append(home / ".ipython")
+    target = startup / "00-lenet-kernel-note.py"
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        target.unlink()
+    shutil.copyfile(note, target)
+    made.append(target)
+    return made
 
 
-class ClassroomSpawner(SimpleLocalProcessSpawner):
-    """A student's JupyterLab as a local process of the hub's own user, in the student's own folder.
+def _class_env(env: dict, home: Path) -> dict:
+    env["LENET_DATA_DIR"] = str(home / "lenet-data")              # own checkpoints, shared MNIST
+    env["LENET_CLASS_DB"] = str(CLASS_DIR / "class.sqlite")       # the class's shared digits
+    env["JUPYTER_CONFIG_DIR"] = str(home / ".jupyter")
+    env["JUPYTER_DATA_DIR"] = str(home / ".local" / "share" / "jupyter")
+    env["JUPYTER_RUNTIME_DIR"] = str(home / ".local" / "share" / "jupyter" / "runtime")
+    env["IPYTHONDIR"] = str(home / ".ipython")
+    env["MPLCONFIGDIR"] = str(home / ".config" / "matplotlib")
+    env.pop("LENET_MNIST_DIR", None)  # students read the one prepared copy, never a source folder
+    if limits.CPUS:
+        # Only with an explicit CPU limit: otherwise the package's own thread policy decides.
+        env["LENET_HUB_CPU_LIMIT"] = str(limits.CPUS)
+    return env
 
-    On the first spawn the course's notebooks/ are copied into ``<state>/students/<name>/notebooks``;
-    later spawns never copy again, so a student's edits are never overwritten and never reach the
-    repository or another student. MNIST is shared: each student's data root links to the one
-    prepared ``data/MNIST`` (memory-mapped by every kernel, so the page cache holds one copy),
-    while their checkpoints and runs stay in their own folder.
+
+def _server_args(spawner) -> list[str]:
+    terminals = TERMINALS or spawner.user.admin
+    return [f"--ServerApp.terminals_enabled={terminals}",
+            # a kernel that dies (killed, out of memory) is restarted; its notebook says so
+            "--KernelManager.autorestart=True",
+            *json.loads(os.environ.get("LENET_HUB_SINGLEUSER_ARGS", "[]"))]
+
+
+class AccountSpawner(LocalProcessSpawner):
+    """A student's JupyterLab as their own system account (``jupyter-<name>``), from the root-owned
+    runtime, in their own home (mode 0700), inside their own memory/CPU cgroup.
+
+    On the first spawn the account is created and the course copied into ``~/notebooks``; later
+    spawns never copy again, so a student's edits are never overwritten and never reach the
+    repository or another student. MNIST is shared read-only from the runtime (memory-mapped by
+    every kernel, one copy in the page cache), checkpoints and runs stay in the student's home.
     """
+
+    @property
+    def account(self) -> str:
+        return accounts.account_name(self.user.name)
+
+    async def start(self):
+        entry = accounts.ensure_account(self.user.name)
+        home = Path(entry.pw_dir)
+        made = _hand_out(home, RUNTIME / "course" / "notebooks", RUNTIME / "kernel_note.py", RUNTIME / "data" / "MNIST")
+        for path in made:
+            accounts.chown_tree(path, entry.pw_uid, entry.pw_gid)
+        class_db.admit(CLASS_DIR, self.account)
+        self.notebook_dir = str(home / "notebooks")
+        self.default_url = "/lab/tree/01_mnist_data.ipynb"
+        self.cmd = [str(RUNTIME / "venv" / "bin" / "jupyterhub-singleuser")]
+        self.args = _server_args(self)
+        return await super().start()
+
+    async def stop(self, now=False):
+        await super().stop(now=now)
+        limits.ProcessLimits.remove_for_student(self.user.name)
+
+    def make_preexec_fn(self, name):
+        limit = limits.ProcessLimits.for_student(self.user.name)
+        become = set_user_setuid(self.account)
+
+        def preexec():
+            limit.apply_in_child()  # join the student's cgroup while still root: afterwards it cannot
+            become()
+
+        return preexec
+
+    def user_env(self, env):
+        import pwd
+
+        entry = pwd.getpwnam(self.account)
+        env["USER"] = env["LOGNAME"] = self.account
+        env["HOME"] = entry.pw_dir
+        env["SHELL"] = "/bin/bash" if TERMINALS else entry.pw_shell
+        env["PATH"] = f"{RUNTIME / 'venv' / 'bin'}{os.pathsep}/usr/local/bin:/usr/bin:/bin"
+        env.pop("VIRTUAL_ENV", None)
+        return _class_env(env, Path(entry.pw_dir))
+
+
+class SharedAccountSpawner(SimpleLocalProcessSpawner):
+    """Without root: every student's server runs as the hub's own user, in ``<state>/students/<name>``.
+    Files are separated by folder, not by permissions: a trusted group only (launch.py says so)."""
 
     @default("home_dir_template")
     def _home_template(self):
         return str(STUDENTS / "{username}")
 
-    def prepare_home(self) -> Path:
+    async def start(self):
         home = Path(self.home_dir)
         home.mkdir(parents=True, exist_ok=True)
-        course = home / "notebooks"
-        if not course.exists():  # first spawn only: the student's copy is theirs from now on
-            tmp = home / ".notebooks-copying"
-            shutil.rmtree(tmp, ignore_errors=True)  # a half copy from a crash, never the student's files
-            shutil.copytree(NOTEBOOKS, tmp, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-            tmp.rename(course)  # atomic: the student sees the whole course or none
-        data = home / "lenet-data"
-        data.mkdir(exist_ok=True)
-        mnist = data / "MNIST"
-        if not mnist.exists() and not mnist.is_symlink():
-            mnist.symlink_to(DATA_ROOT / "MNIST", target_is_directory=True)
-        # Every kernel of this student runs it at start: after an out-of-memory kill, the first cell
-        # they run says why (hub/kernel_note.py). Rewritten on each spawn: the hub owns this file.
-        startup = home / ".ipython" / "profile_default" / "startup"
-        startup.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(HERE / "kernel_note.py", startup / "00-lenet-kernel-note.py")
-        return home
-
-    async def start(self):
-        home = self.prepare_home()
+        _hand_out(home, REPO / "notebooks", HERE / "kernel_note.py", DATA_ROOT / "MNIST")
         self.notebook_dir = str(home / "notebooks")
         self.default_url = "/lab/tree/01_mnist_data.ipynb"
+        self.args = _server_args(self)
         return await super().start()
 
     async def stop(self, now=False):
@@ -150,47 +311,29 @@ class ClassroomSpawner(SimpleLocalProcessSpawner):
 
     def make_preexec_fn(self, name):
         base = super().make_preexec_fn(name)
-        limit = limits.ProcessLimits.for_student(name)
+        limit = limits.ProcessLimits.for_student(self.user.name)
 
         def preexec():
             base()
-            limit.apply_in_child()  # memory/CPU cgroup where the machine lets us (limits.py)
+            limit.apply_in_child()
 
         return preexec
 
     def user_env(self, env):
-        env = super().user_env(env)
-        home = Path(self.home_dir)
-        env["LENET_DATA_DIR"] = str(home / "lenet-data")              # own checkpoints, shared MNIST
-        env["LENET_CLASS_DB"] = str(STATE / "class" / "class.sqlite")   # the class's shared digits
-        env["JUPYTER_CONFIG_DIR"] = str(home / ".jupyter")
-        env["JUPYTER_DATA_DIR"] = str(home / ".local" / "share" / "jupyter")
-        env["JUPYTER_RUNTIME_DIR"] = str(home / ".local" / "share" / "jupyter" / "runtime")
-        env["IPYTHONDIR"] = str(home / ".ipython")
-        env["MPLCONFIGDIR"] = str(home / ".config" / "matplotlib")
-        if os.environ.get("LENET_MNIST_DIR"):
-            env["LENET_MNIST_DIR"] = os.environ["LENET_MNIST_DIR"]
-        if limits.CPUS:
-            # Only with an explicit CPU limit: otherwise the package's own thread policy decides.
-            env["LENET_HUB_CPU_LIMIT"] = str(limits.CPUS)
-        return env
+        return _class_env(super().user_env(env), Path(self.home_dir))
 
 
-(STATE / "class").mkdir(parents=True, exist_ok=True)
-c.JupyterHub.spawner_class = ClassroomSpawner
-# The single-user server of this venv (jupyterhub-singleuser), running JupyterLab.
-c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
-c.Spawner.args = ["--ServerApp.terminals_enabled=True",
-                  # a kernel that dies (killed, out of memory) is restarted; its notebook says so
-                  "--KernelManager.autorestart=True"]
-c.Spawner.args += json.loads(os.environ.get("LENET_HUB_SINGLEUSER_ARGS", "[]"))
-if os.geteuid() == 0:
-    c.Spawner.args.append("--allow-root")  # classroom VMs and containers often run as root
+if MODE == "accounts":
+    c.JupyterHub.spawner_class = AccountSpawner
+    c.Spawner.env_keep = ["LANG", "LC_ALL"]
+else:
+    c.JupyterHub.spawner_class = SharedAccountSpawner
+    c.Spawner.cmd = [str(Path(sys.executable).with_name("jupyterhub-singleuser"))]
+    c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "OMP_NUM_THREADS"]
 c.Spawner.start_timeout = 180     # a cold JupyterLab on a busy 2-core machine: 5-60 s
 c.Spawner.http_timeout = 180
 c.Spawner.mem_limit = limits.MEM_TEXT or None      # shown to the student (JupyterLab resource use)
 c.Spawner.cpu_limit = float(limits.CPUS) if limits.CPUS else None
-c.Spawner.env_keep = ["PATH", "LANG", "LC_ALL", "VIRTUAL_ENV", "LENET_MNIST_DIR", "OMP_NUM_THREADS"]
 
 # ---- idle culling (jupyterhub-idle-culler as a hub-managed service) ----------------------------
 CULL_IDLE = int(os.environ.get("LENET_HUB_CULL_IDLE", "3600"))

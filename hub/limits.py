@@ -3,10 +3,18 @@
 JupyterHub's LocalProcessSpawner does not enforce ``mem_limit``/``cpu_limit`` (its docs say so):
 it only passes them to the server as information. So this module does what the machine allows:
 
-* cgroup v2 (``/sys/fs/cgroup/cgroup.controllers`` with memory and cpu) or cgroup v1 (separate
-  ``memory`` and ``cpu`` hierarchies), writable by the hub: one group per student, nested under
-  the hub's *own* group (so the machine's own limits still apply above it), with
-  ``memory.max``/``memory.limit_in_bytes`` and a CPU quota. The student's server and every kernel
+* cgroup v1 (separate ``memory`` and ``cpu`` hierarchies), writable by the hub: one group per
+  student, nested under the hub's *own* group (so the machine's own limits still apply above it),
+  ``.../lenet-hub-<id>/<name>``, with ``memory.limit_in_bytes`` and a CPU quota. Tested for real.
+* cgroup v2 (``/sys/fs/cgroup/cgroup.controllers``; the default on current Ubuntu/Debian): v2 lets
+  a group hand controllers to children only when it holds no processes itself, and the hub's own
+  group holds the hub. So the groups go under the root: ``/sys/fs/cgroup/lenet-hub-<id>/<name>``,
+  after ``+memory +cpu`` is written to ``cgroup.subtree_control`` of the root and of
+  ``lenet-hub-<id>``; then ``memory.max``, ``memory.swap.max`` 0 and ``cpu.max``. Tested against a
+  fake hierarchy in a folder (tests/test_hub_limits.py), not on a v2 kernel.
+* Either way the groups and their files belong to root: a student can neither raise their limit
+  nor move a process out of their group (EACCES), and a name that is not one safe path component
+  is refused before any folder is made from it. The student's server and every kernel
   it starts are inside. When a kernel passes the limit the kernel (the biggest process) is killed
   by the kernel's OOM killer, Jupyter restarts it, JupyterLab says the kernel died, and the first
   cell the student runs next says it was the memory limit (hub/kernel_note.py); other students are
@@ -23,11 +31,14 @@ import hashlib
 import logging
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger("JupyterHub")
 CGROUP = Path("/sys/fs/cgroup")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from accounts import check_name  # noqa: E402
 
 
 def parse_bytes(text: str) -> int | None:
@@ -72,17 +83,27 @@ class ProcessLimits:
 
     @classmethod
     def for_student(cls, name: str) -> ProcessLimits:
+        check_name(name)  # UnsafeName: never a folder from '..', 'a/b' or the like
         if MEM is None and CPUS is None:
             return cls()
         groups = []
         try:
             v2 = CGROUP / "cgroup.controllers"
             if v2.is_file():
-                parent = _own_group(None)
-                g = parent / f"lenet-hub-{HUB_ID}" / name
-                g.mkdir(parents=True, exist_ok=True)
+                wanted = [c for c, on in (("memory", MEM), ("cpu", CPUS)) if on]
+                have = set(v2.read_text().split())
+                if not set(wanted) <= have:
+                    log.warning("limits for %s NOT enforced (cgroup v2 lacks %s)", name, set(wanted) - have)
+                    return cls()
+                ours = CGROUP / f"lenet-hub-{HUB_ID}"
+                _enable(CGROUP, wanted)
+                _mkdir(ours)
+                _enable(ours, wanted)
+                g = ours / name
+                _mkdir(g)
                 if MEM:
                     (g / "memory.max").write_text(str(MEM))
+                    (g / "memory.swap.max").write_text("0")  # the limit means RAM, not RAM + swap
                 if CPUS:
                     (g / "cpu.max").write_text(f"{int(CPUS * 100000)} 100000")
                 groups = [g]
@@ -94,7 +115,8 @@ class ProcessLimits:
                     if parent is None or not parent.is_dir():
                         continue
                     g = parent / f"lenet-hub-{HUB_ID}" / name
-                    g.mkdir(parents=True, exist_ok=True)
+                    _mkdir(g.parent)
+                    _mkdir(g)
                     if ctl == "memory" and MEM:
                         (g / "memory.limit_in_bytes").write_text(str(MEM))
                     if ctl == "cpu" and CPUS:
@@ -115,8 +137,9 @@ class ProcessLimits:
     @staticmethod
     def remove_for_student(name: str) -> None:
         """After the student's server stopped: remove their (now empty) groups; busy ones stay."""
+        check_name(name)
         for ctl in (None, "memory", "cpu"):
-            parent = _own_group(ctl)
+            parent = CGROUP if ctl is None else _own_group(ctl)
             if parent is not None:
                 try:
                     (parent / f"lenet-hub-{HUB_ID}" / name).rmdir()
@@ -132,13 +155,29 @@ class ProcessLimits:
                 pass  # logged as enforced in the parent; a failure here is rare and not fatal
 
 
+def _mkdir(group: Path) -> None:
+    """A group its student can look into (kernel_note.py reads its OOM counter) but not change:
+    0755 whatever the hub's umask (077), root-owned like every file the kernel makes in it."""
+    group.mkdir(exist_ok=True)
+    group.chmod(0o755)
+
+
+def _enable(group: Path, controllers: list[str]) -> None:
+    """Let ``group``'s children use ``controllers`` (cgroup v2 ``cgroup.subtree_control``)."""
+    control = group / "cgroup.subtree_control"
+    on = set(control.read_text().split()) if control.exists() else set()
+    missing = [c for c in controllers if c not in on]
+    if missing:
+        control.write_text(" ".join(f"+{c}" for c in missing))
+
+
 def peak_memory(state: str, name: str) -> int | None:
     """The most memory the student's group (server and kernels together) has held since it was
     made, in bytes (cgroup v2 ``memory.peak``, v1 ``memory.max_usage_in_bytes``); None when the
     hub on ``state`` enforced no memory limit for them."""
     hub_id = hashlib.sha1(state.encode()).hexdigest()[:10]
     for ctl, file in ((None, "memory.peak"), ("memory", "memory.max_usage_in_bytes")):
-        parent = _own_group(ctl)
+        parent = CGROUP if ctl is None and (CGROUP / "cgroup.controllers").is_file() else _own_group(ctl)
         if parent is None:
             continue
         try:
@@ -152,7 +191,7 @@ def remove_hub_groups(state: str) -> None:
     """Remove the (empty) groups of the hub on ``state``, e.g. after a test stopped it."""
     hub_id = hashlib.sha1(state.encode()).hexdigest()[:10]
     for ctl in (None, "memory", "cpu"):
-        parent = _own_group(ctl)
+        parent = CGROUP if ctl is None else _own_group(ctl)
         folder = parent / f"lenet-hub-{hub_id}" if parent is not None else None
         if folder is None or not folder.is_dir():
             continue

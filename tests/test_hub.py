@@ -38,7 +38,21 @@ def proxy_installed():
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory, proxy_installed, mnist_ready):
+def runtime_built():
+    """As root the hub runs students from the root-owned runtime (`make hub-runtime`): a missing or
+    stale one is a FAILURE, never a skip."""
+    if os.geteuid() != 0:
+        return
+    sys.path.insert(0, str(REPO / "hub"))
+    import runtime
+
+    problem = runtime.check(runtime.DEFAULT)
+    if problem:
+        pytest.fail(problem, pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, proxy_installed, runtime_built, mnist_ready):
     state = tmp_path_factory.mktemp("hub") / "state"
     try:
         h = start_hub(state)
@@ -76,10 +90,15 @@ def test_a_taken_port_gives_one_line_naming_the_port_and_the_fix(tmp_path, proxy
     assert f"port {port}" in lines[0] and "taken" in lines[0] and "HUB_PORT=" in lines[0]
 
 
-def test_a_network_address_without_tls_is_refused(tmp_path, proxy_installed):
+def test_a_network_address_without_tls_is_refused_with_the_two_routes(tmp_path, proxy_installed):
     r = _launch("--ip", "0.0.0.0", "--port", "1", "--state", str(tmp_path / "state"), "--quiet")
     assert r.returncode == 2
-    assert r.stderr.strip().count("\n") == 0 and "TLS" in r.stderr and "--ssl-cert" in r.stderr
+    first, *guidance = r.stderr.strip().splitlines()
+    assert first.startswith("error: --ip 0.0.0.0") and "TLS" in first and "--ssl-cert" in first
+    text = "\n".join(guidance)
+    assert "certbot certonly --standalone -d" in text and "--ssl-key /etc/letsencrypt/live/" in text
+    assert "ssh -N -L 8000:127.0.0.1:8000" in text
+    assert not (tmp_path / "state").exists()  # refused before anything was made
 
 
 def test_a_bad_memory_limit_is_one_line(tmp_path, proxy_installed):
@@ -128,7 +147,7 @@ def test_each_student_has_an_own_copy_of_the_course(hub, class_of_two):
     bobs = bob.server_api("GET", "contents/05_predict_panel.ipynb").json()
     assert "alice was here" not in json.dumps(bobs["content"])
     assert "alice was here" not in (REPO / "notebooks" / "05_predict_panel.ipynb").read_text()
-    assert "alice was here" in (hub.state / "students" / "alice" / "notebooks" / "05_predict_panel.ipynb").read_text()
+    assert "alice was here" in (hub.home("alice") / "notebooks" / "05_predict_panel.ipynb").read_text()
     # bob cannot reach alice's server with his cookies
     assert bob.s.get(hub.url + "user/alice/api/contents", timeout=30).status_code in (403, 404) or \
         "/hub/login" in bob.s.get(hub.url + "user/alice/api/contents", timeout=30).url
@@ -180,7 +199,9 @@ def test_an_out_of_memory_kernel_restarts_and_the_student_is_told_why(hub, class
     a_session, b_session = alice.open_session("02_architecture.ipynb"), bob.open_session("02_architecture.ipynb")
     a, b = alice.kernel(a_session["kernel"]["id"]), bob.kernel(b_session["kernel"]["id"])
     try:
+        who = "import os; print(os.getpid(), [l for l in open('/proc/self/cgroup') if ':memory:' in l][0].strip())"
         b.execute("y = 6")
+        bob_before, _ = b.execute(who)
         out, err = a.execute("print('warm-up')")  # not the first kernel ever: nothing to report yet
         assert err is None and "out-of-memory" not in out
         with pytest.raises(KernelDied):
@@ -194,6 +215,8 @@ def test_an_out_of_memory_kernel_restarts_and_the_student_is_told_why(hub, class
         assert "out-of-memory" not in out
         out, err = b.execute("print(y * 7)")
         assert err is None and out.strip() == "42"
+        bob_after, _ = b.execute(who)   # bob's kernel: the same process, in bob's own group
+        assert bob_after == bob_before and bob_before.strip().endswith("/bob"), (bob_before, bob_after)
     finally:
         a.close()
         b.close()
@@ -211,7 +234,8 @@ def test_a_hub_restart_keeps_servers_kernels_files_and_logins(hub, class_of_two)
     server_pid = _server_pid(hub, "alice")
 
     stop_hub(hub, everything=False)        # the hub process only, as Ctrl-C on `make hub` does
-    restarted = start_hub(hub.state, hub.port, api_port=hub.api_port, proxy_api_port=hub.proxy_api_port)
+    restarted = start_hub(hub.state, hub.port, api_port=hub.api_port, proxy_api_port=hub.proxy_api_port,
+                          prefix=hub.prefix, admin_password=hub.admin_password)
     hub.process, hub.log_path = restarted.process, restarted.log_path  # the fixture stops the new one
 
     assert _server_pid(hub, "alice") == server_pid        # the same server process, never restarted
@@ -240,7 +264,7 @@ def _restarted_kernel(student, session, timeout: float = 90):
 def _server_pid(hub, name) -> int:
     import psutil
 
-    home = str(hub.state / "students" / name)
+    home = str(hub.home(name))
     for p in psutil.process_iter(["pid", "cmdline", "environ"]):
         try:
             if (p.info["environ"] or {}).get("HOME") == home and any("jupyterhub-singleuser" in c
@@ -277,10 +301,12 @@ def test_two_students_run_notebooks_03_and_05_through_the_hub(proxy_installed, m
                                                 for r in results]}, indent=1))
 
 
-def test_workshop_mode_one_shared_password(tmp_path, proxy_installed, mnist_ready):
+def test_workshop_mode_one_shared_password(tmp_path, proxy_installed, runtime_built, mnist_ready):
     """--auth shared: any name with the workshop password; a wrong one is refused; the lecturer's
-    admin password is made once and kept in the state folder."""
-    h = start_hub(tmp_path / "state", extra=("--auth", "shared", "--password", "workshop-pass-1"))
+    admin password (here given in $HUB_ADMIN_PASSWORD) is kept in the state folder, 0600; the
+    workshop password is in a 0600 file, not in the hub's environment."""
+    h = start_hub(tmp_path / "state", extra=("--auth", "shared"),
+                  env={"HUB_PASSWORD": "workshop-pass-1"})
     try:
         dora = Student(h, "dora", password="workshop-pass-1")
         dora.log_in()
@@ -288,9 +314,57 @@ def test_workshop_mode_one_shared_password(tmp_path, proxy_installed, mnist_read
         wrong = Student(h, "erin", password="not-the-password")
         assert "Invalid username or password" in wrong.log_in().text and not wrong.logged_in
         admin_pw = (h.state / "admin_password").read_text().strip()
-        assert len(admin_pw) >= 32 and oct((h.state / "admin_password").stat().st_mode)[-3:] == "600"
+        assert admin_pw == h.admin_password and oct((h.state / "admin_password").stat().st_mode)[-3:] == "600"
+        assert oct((h.state / "workshop_password").stat().st_mode)[-3:] == "600"
+        environ = Path(f"/proc/{h.process.pid}/environ").read_bytes()
+        assert b"workshop-pass-1" not in environ and admin_pw.encode() not in environ
         lecturer = Student(h, "lecturer", password=admin_pw)
         lecturer.log_in()
         assert lecturer.logged_in and lecturer.api("GET", "users").status_code == 200
     finally:
         stop_hub(h, everything=True)
+
+
+# ---- issue 31: an idle kernel connection while a classmate's cell runs long -------------------------
+FAST_PINGS = '--ServerApp.tornado_settings={"ws_ping_interval": 1000, "ws_ping_timeout": 4000}'
+
+
+def test_an_idle_connection_that_answers_no_ping_is_closed_and_reported_as_such_kernel_unharmed(
+        tmp_path, proxy_installed, runtime_built, mnist_ready):
+    """Jupyter Server pings each kernel websocket (every 30 s) and closes one whose pong is late
+    (90 s). A client that reads nothing while a classmate's out-of-memory cell runs for minutes on a
+    busy machine answers no ping, so its connection is closed while its kernel lives: the cause of
+    issue 31. Here pings every 1 s, 4 s of patience: the old client (no keepalive) is closed, and says
+    'connection closed (code, reason)', never a JSON error; the kernel keeps its variables (a new
+    connection finds them, as JupyterLab's reconnect does); the client that answers pings, as a
+    browser does, is still connected after the same wait."""
+    h = start_hub(tmp_path / "state", extra=("--singleuser-arg", FAST_PINGS))
+    try:
+        _, (bob,) = admit(h, ["bob"])
+        bob.start_server()
+        session = bob.open_session("01_mnist_data.ipynb")
+        kid = session["kernel"]["id"]
+        old = hub_load.Kernel(bob, kid, keepalive=False)
+        new = bob.kernel(kid)
+        out, err = old.execute("import os; y = 6; print(os.getpid())")
+        pid = int(out.strip())
+        time.sleep(8)  # both idle: twice the ping timeout
+        with pytest.raises(hub_load.ConnectionClosed, match=r"^connection closed \("):
+            old.execute("print(y * 7)")
+        old.close()
+        out, err = new.execute("import os; print(y * 7, os.getpid())")
+        assert err is None and out.split() == ["42", str(pid)]
+        again = bob.kernel(kid)           # reconnecting to the same kernel finds y
+        out, err = again.execute("print(y)")
+        assert err is None and out.strip() == "6"
+        for k in (new, again):
+            k.close()
+        assert "WebSocket ping timeout" in h.log_tail(200_000)  # the server's own reason, in its log
+    finally:
+        stop_hub(h, everything=True)
+
+
+def test_a_close_frame_or_empty_frame_is_reported_as_connection_closed():
+    """The client's reading of a websocket close (code and reason) and of an empty frame."""
+    assert hub_load.close_code((1001).to_bytes(2, "big") + b"going away") == "(1001, 'going away')"
+    assert hub_load.close_code(b"") == "(1005, no status)"
