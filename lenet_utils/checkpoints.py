@@ -26,6 +26,7 @@ import torch
 from .config import ConfigError, LeNetConfig
 from .data import MNIST_MEAN, MNIST_STD
 from .lab_net import LabNet
+from .messages import one_line
 from .model import LeNet5
 from .paths import PACKAGE_DIR
 
@@ -130,7 +131,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu", *, dig
         model.load_state_dict(state)
     except (ConfigError, KeyError, RuntimeError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: damaged checkpoint, its weights and config do not fit "
-                              f"({str(err).splitlines()[0][:160]})") from None
+                              f"({one_line(err)})") from None
     model.to(device).eval()
     return Checkpoint(
         model=model, config=config, recipe=payload.get("recipe"), seed=payload.get("seed"),
@@ -183,7 +184,7 @@ def _validate(path: Path, payload: dict, digits: bool) -> tuple[LeNetConfig, dic
     except ConfigError as err:
         raise refuse(f"config.{err.field}" if err.field != "config" else "config", err.reason) from None
     except TypeError as err:
-        raise refuse("config", str(err).splitlines()[0][:160]) from None
+        raise refuse("config", one_line(err)) from None
     if digits and (config.in_channels, config.image_size, config.num_classes) != (1, 28, 10):
         raise refuse("config", f"a model for {config.in_channels}x{config.image_size}x{config.image_size} images "
                                f"and {config.num_classes} classes, not for MNIST digits (1x28x28 input, 10 "

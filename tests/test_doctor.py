@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import lenet_utils.doctor as doc
+import lenet_utils.cli.doctor as doc
 from lenet_utils.cli import main
-from lenet_utils.doctor import FAIL, OK, WARN, Check, DoctorReport, doctor
+from lenet_utils.cli.doctor import FAIL, OK, WARN, Check, DoctorReport, doctor
 
 EXPECTED = ["python", "torch", "torchvision", "ipywidgets", "jupyterlab", "ipykernel", "anywidget", "device", "threads",
             "widget front end", "anywidget front end", "MNIST", "shipped model"]
@@ -215,7 +215,7 @@ def test_the_versions_are_the_builds_own_and_torchvision_is_not_imported():
     import torchvision
 
     assert doc._builds() == (torch.__version__, torchvision.__version__)
-    done = subprocess.run([sys.executable, "-c", "import sys, lenet_utils.doctor as d; d._torchvision(); "
+    done = subprocess.run([sys.executable, "-c", "import sys, lenet_utils.cli.doctor as d; d._torchvision(); "
                            "print('torchvision' in sys.modules)"], capture_output=True, text=True, timeout=300)
     assert done.stdout.strip() == "False", done.stderr[-2000:]
 

@@ -42,7 +42,7 @@ def test_every_subpackage_is_packaged():
     packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
     listed = set(find_packages(str(REPO), include=packages["find"]["include"])) if "find" in packages else set(packages)
     found = {".".join(p.relative_to(REPO).parent.parts) for p in (REPO / "lenet_utils").rglob("__init__.py")}
-    assert listed == found and "lenet_utils.experiments" in found
+    assert listed == found and "lenet_utils.lessons.experiments" in found
 
 
 def test_environment_yml_has_the_same_packages_as_pyproject():

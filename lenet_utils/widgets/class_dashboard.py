@@ -1,6 +1,6 @@
 """The lecturer's dashboard: the class's digits as they arrive, refreshed while students share.
 
-    from lenet_utils.widgets.class_dashboard import class_dashboard
+    from .class_dashboard import class_dashboard
     class_dashboard()             # filter by digit and right/wrong; accuracy next to MNIST's
 
 A background thread asks the store every ``every`` seconds whether anything changed (one cheap
@@ -15,8 +15,8 @@ import threading
 
 import ipywidgets as W
 
-from ..classdb import ClassDB
-from ..gallery import Gallery, confusion, load_gallery, per_nickname, plot_accuracy, plot_gallery
+from ..classroom.gallery import Gallery, confusion, load_gallery, per_nickname, plot_accuracy, plot_gallery
+from ..classroom.store import ClassDB
 
 
 def _png(fig) -> bytes:
@@ -68,7 +68,7 @@ class ClassDashboard(W.VBox):
     def redraw(self) -> None:
         import matplotlib.pyplot as plt
 
-        from ..plots import plot_confusion_matrix
+        from ..lessons.plots import plot_confusion_matrix
 
         g = self.gallery
         shown = g.only(self.label_filter.value, self.right_filter.value)

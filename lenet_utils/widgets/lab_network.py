@@ -10,7 +10,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..config import ACTIVATIONS, POOLS, ConfigError, LeNetConfig
-from ..experiments import VariantTable
+from ..lessons.experiments import VariantTable
 from ..summary import LayerSummary, layer_summary
 
 REFERENCE = LeNetConfig()

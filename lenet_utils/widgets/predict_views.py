@@ -16,8 +16,8 @@ import ipywidgets as W
 import numpy as np
 from PIL import Image
 
-from ..predict import Prediction
-from ..preprocess import STAGES
+from ..images.preprocess import STAGES
+from ..predict.answer import Prediction
 
 VIEW_SIDE = 200                # px: your image and the drawing pad
 STEP_SIDE = 96                 # px: each stage in "show the steps" (8 fit in a notebook's width)

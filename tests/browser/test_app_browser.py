@@ -18,7 +18,7 @@ import pytest
 from panel_states import CARDS, WIDTHS, measure
 from playwright.sync_api import expect
 
-from lenet_utils.classdb import ClassDB
+from lenet_utils.classroom.store import ClassDB
 from lenet_utils.predict import example_images, example_label
 
 REPO = Path(__file__).resolve().parents[2]
