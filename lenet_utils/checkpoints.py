@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from .config import ConfigError, LeNetConfig
+from .config import ConfigError, LeNetConfig, is_int
 from .data import MNIST_MEAN, MNIST_STD
 from .lab_net import LabNet
 from .messages import one_line
@@ -148,7 +148,7 @@ def _validate(path: Path, payload: dict, digits: bool) -> tuple[LeNetConfig, dic
         return CheckpointError(f"{path}: {field_name}: {why}")
 
     version = payload.get("format_version")
-    if not _is_int(version) or version < 1:
+    if not is_int(version) or version < 1:
         raise refuse("format_version", f"expected a whole number from 1 to {FORMAT_VERSION}, got {_short(version)}; "
                                        "the file was not written by lenet_utils (save it again with save_checkpoint)")
     if version > FORMAT_VERSION:
@@ -165,7 +165,7 @@ def _validate(path: Path, payload: dict, digits: bool) -> tuple[LeNetConfig, dic
         raise refuse("history", "expected a list of per-epoch records (dicts)")
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in (payload.get("versions") or {}).items()):
         raise refuse("versions", "expected library names mapped to version strings")
-    if payload.get("seed") is not None and not _is_int(payload["seed"]):
+    if payload.get("seed") is not None and not is_int(payload["seed"]):
         raise refuse("seed", f"expected a whole number, got {_short(payload['seed'])}")
     norm = payload.get("normalization")
     if norm is not None:
@@ -239,10 +239,6 @@ def migrate_keys(state: dict, config: LeNetConfig) -> dict:
         key = key.removeprefix("features.").removeprefix("classifier.")
         return last + key.removeprefix("out.") if key.startswith("out.") else key
     return {rename(k): v for k, v in state.items()}
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_number(value: Any) -> bool:

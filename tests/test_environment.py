@@ -76,7 +76,6 @@ def test_every_subpackage_is_packaged():
 
 
 def test_environment_yml_has_the_same_packages_as_pyproject():
-    project = _pyproject()
     wanted = {_name(r) for r in _requirements("course")}      # conda's default is the student's install
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     assert "conda-forge" in env["channels"]
@@ -87,7 +86,6 @@ def test_environment_yml_has_the_same_packages_as_pyproject():
 
 
 def test_environment_yml_versions_match_pyproject_minimums():
-    project = _pyproject()
     minimums = {_name(r): r.split(">=")[1].split(",")[0].strip() for r in _requirements("dev") if ">=" in r}
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     for dep in env["dependencies"]:
@@ -103,7 +101,6 @@ def test_constraints_pin_every_dependency_and_the_working_torch_pair():
         if line and not line.startswith("#"):
             name, _, version = line.partition("==")
             pins[_name(name)] = version
-    project = _pyproject()
     for req in _requirements("dev"):
         assert _name(req) in pins, f"{req} is not pinned in constraints.txt"
     assert pins["torch"] == "2.14.1" and pins["torchvision"] == "0.29.1"

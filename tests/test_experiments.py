@@ -22,10 +22,10 @@ from lenet_utils.lessons.experiments import (
     default_runs_path,
     load_runs,
     load_variant_table,
-    plot_runs,
     run_variants,
     train_variant,
 )
+from lenet_utils.lessons.plots import plot_runs
 from lenet_utils.model import count_parameters
 from lenet_utils.summary import layer_summary
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from .. import palette
 from ..data import MNISTSplit
 from .store import ClassDB, Share
 
@@ -153,7 +154,7 @@ def plot_accuracy(class_acc: float, mnist_acc: float, ax: Axes | None = None,
     if ax is None:
         _, ax = plt.subplots(figsize=(3.2, 2.6))
     values = [mnist_acc, class_acc]
-    bars = ax.bar(labels, [0 if np.isnan(v) else v * 100 for v in values], color=["#90a4ae", "#1565c0"])
+    bars = ax.bar(labels, [0 if np.isnan(v) else v * 100 for v in values], color=[palette.BASELINE, palette.ACCENT])
     for b, v in zip(bars, values):
         ax.text(b.get_x() + b.get_width() / 2, b.get_height() + 1, "n/a" if np.isnan(v) else f"{v:.1%}",
                 ha="center", fontsize=9)

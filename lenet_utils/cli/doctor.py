@@ -19,13 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import palette
 from ..tables import html_table, text_table
 
 __all__ = ["FAIL", "OK", "WARN", "Check", "DoctorReport", "doctor"]
 
 # --- the report: one check per line, with its fix ------------------------------------------------
 OK, WARN, FAIL = "ok", "warning", "problem"
-COLORS = {OK: "#2e7d32", WARN: "#ef6c00", FAIL: "#c62828"}
+COLORS = {OK: palette.OK, WARN: palette.WARN, FAIL: palette.ERROR}
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ _TORCHVISION_PROBE = ("import torch, torchvision; from torchvision.ops import nm
 
 
 def _torchvision(full: bool = False) -> Check:
-    fix = "install the matching pair: pip install torch==2.14.1 torchvision==0.29.1 (see constraints.txt)"
+    fix = _torch_pair_fix()
     try:
         torch_version, vision = _builds()
     except (ImportError, OSError):
@@ -155,6 +156,22 @@ def _torchvision(full: bool = False) -> Check:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
         return Check("torchvision", FAIL, f"broken ({(lines or ['no output'])[-1][:100]})", fix)
     return Check("torchvision", OK, f"{done.stdout.strip()}, matches torch, its compiled ops load")
+
+
+def _torch_pair_fix() -> str:
+    """How to install the tested torch pair: the pins of constraints.txt (the one place they are
+    stated) when this is a course checkout, else the rule they follow."""
+    from ..paths import repo_root
+
+    root = repo_root()
+    try:
+        lines = (root / "constraints.txt").read_text().splitlines() if root is not None else []
+    except OSError:
+        lines = []
+    pair = [line.strip() for line in lines if line.startswith(("torch==", "torchvision=="))]
+    if len(pair) == 2:
+        return f"install the matching pair: pip install {' '.join(pair)} (constraints.txt, or make setup)"
+    return "install the matching pair: torch 2.N with torchvision 0.(N+15), both from the same build"
 
 
 def _builds() -> tuple[str, str]:

@@ -23,6 +23,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from .. import palette
 from ..config import ConfigError, LeNetConfig
 from ..data import MNISTSplit, MNISTUnavailable
 from ..lessons.curves import plot_runs
@@ -32,6 +33,7 @@ from ..lessons.experiments.files import RunFileError
 from ..lessons.experiments.leaderboard import Leaderboard, default_runs_path, load_runs
 from ..lessons.experiments.runs import RunRecord, budget_steps, train_variant
 from ..lessons.experiments.variant_table import VariantTable, course_table
+from .closing import close_tree
 from .lab_network import ERROR_BORDER, REFERENCE, STYLE, describe, network_column, network_controls, widths_text
 
 REDRAW_SECONDS = 0.5  # the live curve is redrawn at most this often (a PNG takes 0.1-0.3 s)...
@@ -318,7 +320,8 @@ class DiagramView(widgets.HTML):
         note = "This network cannot be built; the picture is the last one that could." if faded else ""
         self.value = (f"<div class='lenet-lab-diagram{' lenet-lab-diagram-faded' if faded else ''}' "
                       f"style='opacity:{0.35 if faded else 1}'>{architecture_diagram(self.drawn).svg}</div>"
-                      f"<div class='lenet-lab-diagram-note' style='color:#c62828;min-height:1.3em'>{note}</div>")
+                      f"<div class='lenet-lab-diagram-note' style='color:{palette.ERROR};min-height:1.3em'>"
+                      f"{note}</div>")
 
 
 def curves_png(runs: Sequence[Any], reference: VariantResult | None = None, live: Any = None) -> bytes:
@@ -344,7 +347,7 @@ def curves_png(runs: Sequence[Any], reference: VariantResult | None = None, live
 
 def message(text: str, kind: str = "info") -> str:
     """``text`` (HTML) coloured by ``kind``: ok, warn, error or info."""
-    color = {"ok": "#2e7d32", "warn": "#ef6c00", "error": "#c62828"}.get(kind, "inherit")
+    color = {"ok": palette.OK, "warn": palette.WARN, "error": palette.ERROR}.get(kind, "inherit")
     return f"<div class='lenet-lab-{kind}' style='color:{color}'>{text}</div>"
 
 
@@ -355,9 +358,3 @@ def explain(err: Exception) -> str:
     return (f"Training failed: {html.escape(type(err).__name__)}: {html.escape(str(err))}. "
             "Try a smaller network or budget; if it persists, run <code>python -m lenet_utils doctor</code>.")
 
-
-def close_tree(widget: widgets.Widget) -> None:
-    """Close ``widget`` and every widget inside it (their comms too), children first."""
-    for child in getattr(widget, "children", ()):
-        close_tree(child)
-    widgets.Widget.close(widget)

@@ -24,6 +24,7 @@ from torch import nn
 from ..images.decoding import SUFFIXES
 from ..messages import one_line
 from ..predict.answer import Prediction, default_model, example_images, example_label, predict_image
+from .closing import close_tree
 from .drawing_pad import DrawingPad
 from .look_inside_view import LookInsideView
 from .predict_views import (
@@ -33,7 +34,6 @@ from .predict_views import (
     bars_html,
     blank_png,
     card,
-    close_all,
     original_size,
     png_bytes,
     row,
@@ -261,7 +261,7 @@ class PredictPanel(W.VBox):
         if not self.steps_toggle.value:
             return
         old, self.steps.children = self.steps.children, step_tiles(stages)
-        close_all(old)                   # else every upload leaves its tiles alive in the kernel
+        close_tree(*old)                 # else every upload leaves its tiles alive in the kernel
 
     def _say(self, text: str, error: bool = False) -> None:
         """One line under the cards: what happened, or (in red) why not."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import ipywidgets as W
 import numpy as np
@@ -133,13 +133,3 @@ def card(title: str, *children: W.Widget, note: W.Widget | None = None, kind: st
         box.add_class(f"lenet-card-{kind}")
     return box
 
-
-def close_all(widgets: Sequence[W.Widget]) -> None:
-    """Close widgets and everything inside them, their layout and style included (each is a
-    widget of its own: a closed widget leaves ``Widget.widgets``, its layout does not by itself)."""
-    for w in widgets:
-        close_all(getattr(w, "children", ()))
-        for part in (getattr(w, "layout", None), getattr(w, "style", None)):
-            if isinstance(part, W.Widget):
-                part.close()
-        w.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from ... import palette
+
 
 @dataclass(frozen=True)
 class Feedback:
@@ -20,7 +22,7 @@ class Feedback:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        color, title = ("#2e7d32", "Correct!") if self.passed else ("#ef6c00", "Not yet. Hint:")
+        color, title = (palette.OK, "Correct!") if self.passed else (palette.WARN, "Not yet. Hint:")
         return (f"<div style='border-left:4px solid {color};padding:4px 8px'>"
                 f"<b style='color:{color}'>{title}</b> {html.escape(self.message)}</div>")
 

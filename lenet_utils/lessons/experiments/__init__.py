@@ -6,11 +6,10 @@
 * ``variant_table``  its answers (``data/variants/results.json``), a run compared with them: :class:`VariantTable`
 * ``files``          the JSON files, written atomically, read with a clear error: :class:`RunFileError`
 
-Tables print through :mod:`lenet_utils.tables`; the loss curves draw with :func:`lenet_utils.lessons.plots.plot_runs`.
+Tables print through :mod:`lenet_utils.tables`; the loss curves draw with ``lessons.plots.plot_runs``.
 The layer lab (``widgets/layer_lab.py``) is a thin front end over this package.
 """
 
-from ..curves import plot_runs
 from .files import RunFileError
 from .leaderboard import Leaderboard, default_runs_path, load_runs
 from .runs import BATCH_SIZE, DEFAULT_BUDGET, STEPS_PER_EPOCH, TRAIN_SIZE, RunRecord, budget_steps, train_variant
@@ -21,6 +20,6 @@ __all__ = [
     "BATCH_SIZE", "DEFAULT_BUDGET", "REFERENCE_VARIANTS", "STEPS_PER_EPOCH", "TRAIN_SIZE", "Comparison", "Leaderboard",
     "RunFileError", "RunRecord", "Variant", "VariantResult", "VariantTable", "budget_steps", "course_table",
     "default_runs_path",
-    "default_table_path", "load_runs", "load_variant_table", "plot_runs", "run_variants",
+    "default_table_path", "load_runs", "load_variant_table", "run_variants",
     "train_variant",
 ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ...config import LeNetConfig
 from ...data import MNISTSplit, load_mnist
+from ...fast.threads import load_average
 from .runs import BATCH_SIZE, RunRecord, train_variant
 from .variant_table import VariantResult, VariantTable
 
@@ -80,7 +81,4 @@ def run_variants(variants: Sequence[Variant], steps: int, seeds: Sequence[int], 
 
 def _load_average() -> float:
     """The 1-minute load average (runnable processes), or 0 where the OS does not say."""
-    try:
-        return round(os.getloadavg()[0], 1)
-    except (AttributeError, OSError):
-        return 0.0
+    return round(load_average(), 1)
