@@ -9,8 +9,9 @@ The camera's EXIF orientation is then applied, and any Pillow mode becomes 8-bit
 
 Anything refused raises :class:`ImageError`: one line naming the file, the problem and the fix.
 
-Two settings outside this module, made once and said here: Pillow's metadata warnings are
-filtered at import (``warnings.catch_warnings`` per call swaps process-wide filters and is not
+Two settings outside this module, each made the first time it is needed and listed in the
+package's docstring: Pillow's own metadata warnings are filtered at the first decode, for Pillow's
+modules only (``warnings.catch_warnings`` per call swaps process-wide filters and is not
 thread-safe), and libtiff's error printer is switched off the first time a TIFF is read
 (:func:`quiet_libtiff`).
 """
@@ -74,12 +75,22 @@ DECODE_BOUND_MB = 600  # the most one decode may add to the process's memory, wi
 
 LIMITS = Limits()
 
-# Pillow's bomb warning fires above its own 89-megapixel mark, and our lower limit
-# (Limits.max_pixels, checked from the header) has refused such images already; a corrupt EXIF
-# block is reported as a note by read_picture instead.
-warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning, module=r"PIL\.")
-warnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
-warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")   # corrupt tags, truncated metadata
+_warnings_lock = threading.Lock()
+_warnings_quiet = False
+
+
+def quiet_pillow_warnings() -> None:
+    """Filter, once, the warnings Pillow's own modules raise while reading a file: its bomb warning
+    fires above its own 89-megapixel mark, and our lower limit (``Limits.max_pixels``, checked from
+    the header) has refused such images already; a corrupt EXIF block or truncated metadata is
+    reported as a note by :func:`read_picture` instead. Only warnings from ``PIL.*`` are filtered:
+    a ``UserWarning`` from anyone else's code still shows."""
+    global _warnings_quiet
+    with _warnings_lock:
+        if not _warnings_quiet:
+            warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning, module=r"PIL\.")
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")   # corrupt EXIF, tags
+            _warnings_quiet = True
 
 
 @dataclass
@@ -155,6 +166,7 @@ def decode(source: ImageSource, name: str | None = None, limits: Limits = LIMITS
     pixels. ``work_side`` lets JPEG decode at a reduced scale when the image is far larger.
     """
     name = source_name(source, name)
+    quiet_pillow_warnings()
     if isinstance(source, Image.Image):
         check_dimensions(*source.size, name, limits)
         try:

@@ -17,6 +17,7 @@ import ipywidgets as W
 
 from ..classroom.gallery import Gallery, confusion, load_gallery, per_nickname, plot_accuracy, plot_gallery
 from ..classroom.store import ClassDB
+from .saved_view import register_once
 
 
 def _png(fig) -> bytes:
@@ -101,4 +102,5 @@ class ClassDashboard(W.VBox):
 
 
 def class_dashboard(db: ClassDB | None = None, **kwargs) -> ClassDashboard:
+    register_once()          # a saved, unexecuted notebook shows the dashboard's title, not its repr
     return ClassDashboard(db, **kwargs)

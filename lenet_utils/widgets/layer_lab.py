@@ -35,6 +35,7 @@ from ..lessons.experiments.runs import RunRecord, budget_steps, train_variant
 from ..lessons.experiments.variant_table import VariantTable, course_table
 from .closing import close_tree
 from .lab_network import ERROR_BORDER, REFERENCE, STYLE, describe, network_column, network_controls, widths_text
+from .saved_view import register_once
 
 REDRAW_SECONDS = 0.5  # the live curve is redrawn at most this often (a PNG takes 0.1-0.3 s)...
 DRAW_SHARE = 0.05     # ...and only while drawing has taken at most 5% of the run: the run's seconds stay honest
@@ -300,6 +301,7 @@ class LayerLab(widgets.VBox):
 def layer_lab(**kwargs: Any) -> LayerLab:
     """Build the layer lab. Keyword arguments go to :class:`LayerLab` (``train``/``test`` splits,
     ``table``, ``budget`` in epochs, ``seed``, ``device``, ``runs_path``)."""
+    register_once()          # a saved, unexecuted notebook shows the lab's title, not its repr
     return LayerLab(**kwargs)
 
 

@@ -39,6 +39,7 @@ from .predict_views import (
     row,
     step_tiles,
 )
+from .saved_view import register_once
 from .share_box import ShareBox
 
 __all__ = ["GIVEN", "SHIPPED", "PredictPanel", "predict_panel"]   # GIVEN, SHIPPED: the chooser's values
@@ -288,6 +289,7 @@ def predict_panel(model: nn.Module | None = None, *, examples: str | Path | None
                   checkpoints: str | Path | None = None) -> PredictPanel:
     """Build the panel. ``model`` (optional) is offered first in the model chooser; ``examples``
     and ``checkpoints`` replace ``data/examples`` and ``data/checkpoints`` (for tests)."""
+    register_once()          # a saved, unexecuted notebook shows the panel's title, not its repr
     return PredictPanel(model, examples=examples, checkpoints=checkpoints)
 
 

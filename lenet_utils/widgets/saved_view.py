@@ -46,7 +46,10 @@ def mimebundle(widget, title: str, **kwargs) -> dict:
 
 
 def register(shell=None) -> bool:
-    """Install the fallbacks in IPython's display formatter; False where there is none to install them in."""
+    """Install the fallbacks in IPython's display formatter; False where there is none to install them in.
+
+    A process-wide change (listed in the package's docstring), made when a panel is first built
+    (:func:`register_once`), not when ``lenet_utils.widgets`` is imported."""
     if shell is None:
         try:
             from IPython import get_ipython
@@ -60,3 +63,18 @@ def register(shell=None) -> bool:
     for (module, name), title in PANELS.items():
         formatter.for_type_by_name(module, name, lambda w, include=None, exclude=None, t=title: mimebundle(w, t))
     return True
+
+
+_registered: set[int] = set()      # the formatters already holding the fallbacks
+
+
+def register_once() -> None:
+    """:func:`register` in the running IPython, the first time a course panel is built there."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    formatter = getattr(getattr(shell, "display_formatter", None), "mimebundle_formatter", None)
+    if formatter is not None and id(formatter) not in _registered and register(shell):
+        _registered.add(id(formatter))
