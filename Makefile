@@ -38,6 +38,7 @@ help:
 	@echo "make notebooks   re-execute every notebook in place (restart and run all)"
 	@echo "make pretrained  retrain the shipped model (lenet_utils/pretrained/lenet5_mnist.pt)"
 	@echo "make bench   run the benchmark suite (benchmarks/), then a class of 8 students at once"
+	@echo "             (benchmarks/run.py --list: every benchmark, by group: speed, memory, classroom, quality)"
 	@echo "make hub     JupyterHub for a class on this machine (hub/README.md; HUB_PORT=8000, HUB_ARGS=...)"
 	@echo "make lock    regenerate constraints.txt from a fresh resolve"
 
