@@ -1,7 +1,7 @@
 """LeNet-5 drawn as in LeCun's 1998 figure: a stack of feature maps per layer, then the Linear layers
 as bars, input on the left, the ten scores on the right (notebook 02; the layer lab, notebook 06).
 
-    from .diagram import architecture_diagram
+    from lenet_utils.lessons.diagram import architecture_diagram
     architecture_diagram()                       # the reference: shows itself in a notebook cell
     architecture_diagram(LeNetConfig(pool="max")).svg    # the SVG text, e.g. for an HTML widget
 

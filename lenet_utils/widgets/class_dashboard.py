@@ -1,6 +1,6 @@
 """The lecturer's dashboard: the class's digits as they arrive, refreshed while students share.
 
-    from .class_dashboard import class_dashboard
+    from lenet_utils.widgets.class_dashboard import class_dashboard
     class_dashboard()             # filter by digit and right/wrong; accuracy next to MNIST's
 
 A background thread asks the store every ``every`` seconds whether anything changed (one cheap

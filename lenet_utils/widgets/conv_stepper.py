@@ -2,7 +2,7 @@
 a real digit; each step shows the patch under it, the 25 products, their sum plus the bias, and the
 output map filling in.
 
-    from .conv_stepper import conv_stepper
+    from lenet_utils.widgets.conv_stepper import conv_stepper
     conv_stepper()            # the first test digit and the shipped model's conv1: press play
 
 The arithmetic is :func:`conv_step`, a plain function a test compares with ``F.conv2d``; the widget

@@ -1,10 +1,11 @@
 """The layer lab: change LeNet-5's layers, watch shapes and parameters follow, train the variant.
 
-    from . import layer_lab
+    from lenet_utils.widgets import layer_lab
     lab = layer_lab()        # shows itself in a notebook cell
 
 Thin on purpose: the network's controls and table come from :mod:`.lab_network`, its picture, the
-curves and messages from :mod:`.lab_views`, training and the leaderboard from :mod:`lenet_utils.lessons.experiments`.
+curves and messages from the views at the end of this module, training and the leaderboard from
+:mod:`lenet_utils.lessons.experiments`.
 Training runs in a background thread, so the kernel keeps answering the controls while a variant
 trains; the thread only sets widget values, which ipywidgets sends to the browser from any thread.
 """
@@ -305,7 +306,7 @@ def layer_lab(**kwargs: Any) -> LayerLab:
     return LayerLab(**kwargs)
 
 
-# --- what the lab shows besides its controls (was lab_views.py) -----------------------------------
+# --- what the lab shows besides its controls: the picture, the curves, the messages ---------------
 class DiagramView(widgets.HTML):
     """The network the controls describe, drawn as in LeCun's figure (:mod:`lenet_utils.lessons.diagram`)
     and redrawn by :meth:`show` on every change. While the controls describe no network, the last

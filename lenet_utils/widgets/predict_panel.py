@@ -1,6 +1,6 @@
 """The predict panel: upload, pick or draw a digit; see what the network sees and what it answers.
 
-    from . import predict_panel
+    from lenet_utils.widgets import predict_panel
     predict_panel()
 
 Every input (an uploaded file, an example from ``data/examples``, the drawing pad) becomes bytes
@@ -293,7 +293,7 @@ def predict_panel(model: nn.Module | None = None, *, examples: str | Path | None
     return PredictPanel(model, examples=examples, checkpoints=checkpoints)
 
 
-# --- which models the panel offers (was predict_models.py) ----------------------------------------
+# --- which models the panel offers, each loaded once -----------------------------------------------
 SHIPPED = "shipped"            # model chooser value of the checkpoint inside the package
 GIVEN = "given"                # ... of a model passed to predict_panel(model=...)
 
