@@ -88,8 +88,8 @@ def test_figures_agree_with_their_details(smoke):
     assert f"batch_{ev['default_batch_size']}" in ev["images_per_s"]
     assert ev["relative_to_default"][f"batch_{ev['default_batch_size']}"] == pytest.approx(1.0)
     assert f"batch_{ev['default_batch_size']}_layer_by_layer" in ev["images_per_s"]  # what folding gains
-    assert set(d["latency"]["latency_us"]) == {"forward_single", "freeze_checked", "model_call", "onednn_off",
-                                               "one_thread"}
+    assert set(d["latency"]["latency_us"]) == {"forward_single", "freeze_sealed", "freeze_checked", "model_call",
+                                               "onednn_off", "one_thread"}
     p = d["predict"]
     assert p["predict_image_ms"] == results["predict_latency_ms_median"]
     assert all(positive(p[f"{stage}_ms"]) for stage in ("decode", "preprocess", "forward", "predict_image",
