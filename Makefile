@@ -1,6 +1,6 @@
 # LeNet-5 by hand. A fresh clone needs two commands:
-#   make lab    set up, then open the course in JupyterLab
-#   make test   set up, then run every test (unit, notebooks under nbval, browser)
+#   make lab    set up the course (a student's install), then open it in JupyterLab
+#   make test   set up everything a maintainer uses, then run every test (unit, notebooks under nbval, browser)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -8,6 +8,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.lenet-setup-done
+COURSE_STAMP := $(VENV)/.lenet-course-done
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 CHROMIUM ?= /usr/bin/chromium
 # Optional: a PyTorch wheel index, e.g. https://download.pytorch.org/whl/cpu for the small CPU-only build.
@@ -23,7 +24,7 @@ override LENET_MNIST_DIR := $(abspath $(LENET_MNIST_DIR))
 endif
 export LENET_MNIST_DIR
 
-.PHONY: help setup lab test lint format test-unit test-notebooks browser data notebooks pretrained bench lock clean hub hub-proxy hub-runtime app app-voila
+.PHONY: help setup course lab test lint format test-unit test-notebooks browser data notebooks pretrained bench lock clean hub hub-proxy hub-runtime app app-voila
 
 help:
 	@echo "make lab     set up .venv, then open the course in JupyterLab on notebooks/"
@@ -31,31 +32,48 @@ help:
 	@echo "make app-voila   the same page served by Voila instead (a kernel per visitor; app/README.md)"
 	@echo "make test    set up .venv, then run unit tests, every notebook (nbval) and browser tests"
 	@echo "make lint    ruff over the code and notebooks (part of make test); make format applies its safe fixes"
-	@echo "make setup   create or refresh .venv (does nothing when up to date)"
+	@echo "make setup   create or refresh .venv with everything (make test's; does nothing when up to date)"
+	@echo "make course  only what the notebooks need (make lab's): no hub, app, browser tests or npm"
 	@echo "make data    fetch MNIST (or copy it from LENET_MNIST_DIR) into data/"
 	@echo "make notebooks   re-execute every notebook in place (restart and run all)"
 	@echo "make pretrained  retrain the shipped model (lenet_utils/pretrained/lenet5_mnist.pt)"
 	@echo "make bench   run the benchmark suite (benchmarks/), then a class of 8 students at once"
+	@echo "             (benchmarks/run.py --list: every benchmark, by group: speed, memory, classroom, quality)"
 	@echo "make hub     JupyterHub for a class on this machine (hub/README.md; HUB_PORT=8000, HUB_ARGS=...)"
 	@echo "make lock    regenerate constraints.txt from a fresh resolve"
 
 # ---- set-up -----------------------------------------------------------------------------
+# Two installs into the same .venv, by audience (pyproject.toml's extras): `course` is a student's
+# (the package and JupyterLab: make lab), `setup` a maintainer's (every extra: make test, make app,
+# make hub, make bench). The torch pair comes from constraints.txt, the one place it is pinned.
 setup: $(STAMP)
+course: $(COURSE_STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+define VENV_AND_TORCH
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || \
 	  { echo "error: Python 3.10 or newer is needed as '$(PYTHON)'; run e.g. 'make PYTHON=python3.11 ...'"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@if [ -n "$(TORCH_INDEX)" ]; then \
 	  $(PY) -m pip install --quiet --disable-pip-version-check --no-deps --index-url "$(TORCH_INDEX)" \
 	    $$(grep -E '^(torch|torchvision)==' constraints.txt); fi
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,solara]"
+endef
+SETUP_DONE = @echo "set-up done: $(VENV) ($$($(PY) -c 'import torch, torchvision; print("torch", torch.__version__, "torchvision", torchvision.__version__)'))"
+
+$(COURSE_STAMP): pyproject.toml constraints.txt
+	$(VENV_AND_TORCH)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[course]"
+	@touch $(COURSE_STAMP)
+	$(SETUP_DONE)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(VENV_AND_TORCH)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	@# make app's Solara page offline: what solara-assets lacks, packed from npm into .venv (app/solara_offline.py)
 	$(PY) app/solara_offline.py
-	@touch $(STAMP)
-	@echo "set-up done: $(VENV) ($$($(PY) -c 'import torch, torchvision; print("torch", torch.__version__, "torchvision", torchvision.__version__)'))"
+	@touch $(STAMP) $(COURSE_STAMP)
+	$(SETUP_DONE)
 
-data: setup
+data: course
 	$(PY) -m lenet_utils data
 
 # Debian's chromium for the real-browser tests (Playwright cannot download its own browsers here).
@@ -89,7 +107,7 @@ hub-runtime: setup
 # Jupyter refuses to start as root unless told to; containers and classroom VMs often run as root.
 # LAB_ARGS passes more options, e.g. make lab LAB_ARGS="--no-browser --port=8900".
 LAB_ARGS ?=
-lab: setup
+lab: course
 	-@$(PY) -m lenet_utils data
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
@@ -152,7 +170,7 @@ bench: setup
 
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet "torch==2.14.1" "torchvision==0.29.1" -e ".[dev,solara]"
+	.lock-venv/bin/pip install --quiet $$(grep -E '^(torch|torchvision)==' constraints.txt) -e ".[dev]"
 	{ sed -n '1,4p' constraints.txt; .lock-venv/bin/pip freeze --exclude-editable | grep -v '^pip=='; } > constraints.new
 	mv constraints.new constraints.txt && rm -rf .lock-venv
 

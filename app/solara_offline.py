@@ -2,12 +2,12 @@
 
 Solara's page loads its front end (the Vuetify app, requirejs, Font Awesome) through its own
 server, ``/_solara/cdn/``, which serves files from a cache folder and fetches what is missing from
-a CDN at run time. The ``solara`` extra (``pip install -e ".[solara]"``) installs solara-assets,
+a CDN at run time. The ``app`` extra (``pip install -e ".[app]"``) installs solara-assets,
 which fills that folder, but its newest release (1.58.2) predates the Vue 3 front end that solara
 1.64.1 uses with ipyvue 3 (``@widgetti/solara-vuetify3-app@5.2.0``). This script reads what the
 installed Solara's page template asks for and ``npm pack``s whatever the folder lacks into it.
 
-    python app/solara_offline.py            # make setup runs it after pip install -e ".[dev,solara]"; needs npm
+    python app/solara_offline.py            # make setup runs it after pip install -e ".[dev]"; needs npm
     python app/solara_offline.py --check    # list what is missing; exit status 1 if anything is
 """
 

@@ -24,7 +24,7 @@ The browser may only talk to 127.0.0.1: any other request is aborted, counted an
 any local request answered with an error (a missing offline asset) is counted too, so an offline
 page is proved, not assumed. (Voila's page asks a CDN for Font Awesome's CSS: its icons are
 missing offline; nothing else is.) Solara serves its JavaScript offline from ``solara-assets``
-(``pip install -e ".[solara]"``) and ``app/solara_offline.py`` (what solara-assets lacks, from
+(``pip install -e ".[app]"``) and ``app/solara_offline.py`` (what solara-assets lacks, from
 npm); without them the Solara page cannot render here and the run says so.
 
 Prints a table and writes ``benchmarks/results/app_memory.json`` (or ``--out``).

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from lenet_utils.cli_parser import build_parser
+from lenet_utils.cli.parser import build_parser
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cli_help.json"
 TARGET_S = 0.5

@@ -7,7 +7,7 @@ For each format, an image of ``--side`` x ``--side`` pixels (default: the larges
 ``Limits.max_pixels``, 7071 x 7071 = 50 megapixels) is written to a temporary file, then a fresh
 process runs ``predict_image`` on its bytes and reports its peak resident memory above its own
 baseline (after imports, the model and one small prediction). The bound the code promises is
-``lenet_utils.decoding.DECODE_BOUND_MB`` above the baseline; a row over it is marked and the exit status is 1.
+``lenet_utils.images.decoding.DECODE_BOUND_MB`` above the baseline; a row over it is marked and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from lenet_utils.decoding import DECODE_BOUND_MB as BOUND_MB
-from lenet_utils.decoding import LIMITS
+from lenet_utils.images.decoding import DECODE_BOUND_MB as BOUND_MB
+from lenet_utils.images.decoding import LIMITS
 
 REPO = Path(__file__).resolve().parents[1]
 

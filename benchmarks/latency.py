@@ -1,9 +1,11 @@
 """Single-image latency: a tensor to logits, and PNG bytes to a prediction.
 
-The interactive path for the shipped model (``predict_image``'s default, the CLI) is a
-``fast.Frozen`` copy folded once at load, reported as ``forward_single``: one 28x28 image, one
-forward pass. ``freeze_checked`` is the path of any other model, ``fast.freeze(model)(x)``, which
-also compares the weights with its copy on every call. It is compared, in the same rounds, with
+The interactive path for the shipped model (``predict_image``'s default, the predict panel, the
+app, the CLI) is a ``fast.Frozen`` copy folded once at load, reported as ``forward_single``: one
+28x28 image, one forward pass. ``freeze_sealed`` is the same path as those callers reach it,
+``fast.freeze(model)(x)`` on a model ``fast.seal`` ed for answers (the one cache's lookup, no weight
+check). ``freeze_checked`` is the path of any other model, ``fast.freeze(model)(x)``, which also
+compares the weights with its copy on every call. It is compared, in the same rounds, with
 a plain ``model(x)`` under ``torch.no_grad()`` with PyTorch's defaults (oneDNN on, every
 thread), with oneDNN off, and on one thread.
 ``predict_image`` adds decoding and the MNIST-style preprocessing of an uploaded digit.
@@ -11,12 +13,14 @@ thread), with oneDNN off, and on one thread.
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from timing import interleaved, median, per_call_seconds, ratios, spread
 from torch import nn
 
 from lenet_utils import MNISTSplit
-from lenet_utils.fast import Frozen, freeze
+from lenet_utils.fast import Frozen, freeze, seal
 
 
 def measure_forward(model: nn.Module, test: MNISTSplit, *, calls: int, blocks: int) -> dict:
@@ -38,9 +42,11 @@ def measure_forward(model: nn.Module, test: MNISTSplit, *, calls: int, blocks: i
                 torch.set_num_threads(saved)
         return call
 
-    frozen = Frozen(model)                                           # what predict.py builds at load
+    frozen = Frozen(model)                                           # what fast.seal builds at load
+    sealed = seal(copy.deepcopy(model))                              # the shipped model as predict holds it
     variants = {"forward_single": lambda: frozen(x),                 # the shipped model's one-image path
-                "freeze_checked": lambda: freeze(model)(x),           # any other model's (predict.py)
+                "freeze_sealed": lambda: freeze(sealed)(x),           # ... reached through the one cache
+                "freeze_checked": lambda: freeze(model)(x),           # any other model's (predict.answer)
                 "model_call": plain(True, None),                      # PyTorch's defaults
                 "onednn_off": plain(False, None),
                 "one_thread": plain(True, 1)}

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import matplotlib
 
-from lenet_utils import LeNet5, TrainConfig, fit, load_mnist, plots, set_seed
+from lenet_utils import LeNet5, TrainConfig, fit, load_mnist, set_seed
+from lenet_utils.lessons import plots
 
 
 def one_run(train, test, steps: int | None, live: bool, epochs: int = 5,

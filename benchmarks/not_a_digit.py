@@ -5,16 +5,16 @@
 
 Everything goes through ``predict_image``, as the panel and the CLI call it:
 
-* the non-digit set of ``benchmarks/non_digits.py`` with seed 1 (the detector was fitted on seed 0),
+* the non-digit set of ``lenet_utils/synthetic/non_digits.py`` with seed 1 (the detector was fitted on seed 0),
   its handwritten pairs made of MNIST *test* digits: the share flagged per kind. A picture the
   pipeline refuses as blank ("no digit found") counts as caught, and is also counted apart;
 * MNIST's 10,000 test digits: the shipped model's accuracy (the detector sits beside the network
   and changes no answer), and the share of the correctly read ones flagged;
-* MNIST test digits dressed as uploads (``lenet_utils.uploads``, as ``benchmarks/upload_accuracy.py``
+* MNIST test digits dressed as uploads (``lenet_utils.synthetic.uploads``, as ``benchmarks/upload_accuracy.py``
   makes them, seed 0): the share of the correctly read ones flagged;
 * the panel's example digits (``data/examples``): how many are flagged (should be none);
 * two controls, not targets: digits typed in the non-digits' fonts, and digits drawn on the panel's
-  pad by ``lenet_utils.classset``'s simulated writers: the share of the correctly read ones flagged;
+  pad by ``lenet_utils.synthetic.simulated_class``'s simulated writers: the share of the correctly read ones flagged;
 * calibration on the MNIST test set: ECE (15 bins) before and after the fitted temperature.
 
 Targets: >= 80% of non-digits flagged; <= 2% of correctly read digits flagged, on MNIST's test set
@@ -32,23 +32,22 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent    # on sys.path when run as a script: non_digits imports from here
+HERE = Path(__file__).resolve().parent
 RESULT = HERE / "results" / "not_a_digit.json"
 TARGET_FLAGGED, TARGET_FALSE = 0.80, 0.02
 
 
 def run(n: int = 300, uploads: int = 1200, seed: int = 1, verbose: bool = True) -> dict:
 
-    from non_digits import KINDS, non_digits, typed_digits
-
     from lenet_utils import load_mnist
     from lenet_utils.calibration import expected_calibration_error, scaled_probabilities
     from lenet_utils.checkpoints import pretrained_checkpoint
-    from lenet_utils.classset import simulate_class
     from lenet_utils.inference import predict_logits
-    from lenet_utils.not_a_digit import conv_features, shipped_detector
     from lenet_utils.predict import example_images, example_label, predict_file, predict_image
-    from lenet_utils.uploads import make_uploads, sample_indices
+    from lenet_utils.predict.not_a_digit import conv_features, shipped_detector
+    from lenet_utils.synthetic.non_digits import KINDS, non_digits, typed_digits
+    from lenet_utils.synthetic.simulated_class import simulate_class
+    from lenet_utils.synthetic.uploads import make_uploads, sample_indices
 
     start = time.perf_counter()
     ckpt = pretrained_checkpoint()
@@ -88,7 +87,8 @@ def run(n: int = 300, uploads: int = 1200, seed: int = 1, verbose: bool = True) 
     upload_false = upload_flagged / max(upload_right, 1)
 
     # Controls, not targets: digits typed in fonts (seed 1), and digits drawn on the panel's pad by the
-    # class simulator's writers (lenet_utils.classset, seed 1). The share of the correctly read ones flagged.
+    # class simulator's writers (lenet_utils.synthetic.simulated_class, seed 1). The share of the correctly
+    # read ones flagged.
     typed = [predict_image(picture, model) for _, picture in typed_digits(n, seed)]
     typed_truth = [digit for digit, _ in typed_digits(n, seed)]
     pad = simulate_class(writers=30, seed=seed)

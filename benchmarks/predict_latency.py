@@ -55,8 +55,8 @@ def run(runs: int = 500, checkpoint: str | Path | None = None, verbose: bool = T
 
     from lenet_utils.checkpoints import load_checkpoint, pretrained_checkpoint
     from lenet_utils.fast import freeze
+    from lenet_utils.images.preprocess import preprocess
     from lenet_utils.predict import predict_image
-    from lenet_utils.preprocess import preprocess
 
     model = (pretrained_checkpoint() if checkpoint is None else load_checkpoint(checkpoint)).model
     png, grey, scan = upload_png(), upload_png(mode="L"), upload_png(kind="scan")

@@ -36,6 +36,33 @@ import torch
 from lenet_utils import LeNet5, load_mnist, pick_device, set_seed
 
 HERE = Path(__file__).resolve().parent
+
+# Every investigation in this folder, by the question it answers. `make bench` runs the speed
+# suite below (the sections) and then the class; each other script runs on its own
+# (`python benchmarks/SCRIPT.py --help`). tests/test_benchmarks.py checks every script is listed.
+GROUPS: dict[str, list[str]] = {
+    "speed": ["epoch.py", "time_to_99.py", "eval_speed.py", "latency.py", "predict_latency.py", "techniques.py",
+              "notebook_times.py", "cli_help.py", "live_plot.py"],
+    "memory": ["app_memory.py", "decode_memory.py", "predict_many_memory.py"],
+    "classroom": ["classroom.py", "hub_load.py", "panel_layout.py"],
+    "quality": ["not_a_digit.py", "upload_accuracy.py", "fuzz.py"],
+}
+HELPERS = ["run.py", "timing.py", "peak.py"]          # the entry point and what the scripts share
+
+
+def list_benchmarks() -> str:
+    """The groups, each script with its docstring's first line: ``run.py --list``."""
+    import ast
+
+    lines = []
+    for group, scripts in GROUPS.items():
+        lines.append(f"{group}:")
+        for script in scripts:
+            doc = ast.get_docstring(ast.parse((HERE / script).read_text())) or ""
+            lines.append(f"  {script:<24}{doc.splitlines()[0] if doc else ''}")
+    lines.append("make bench runs the speed suite (run.py's sections) and then classroom.py --students 8; "
+                 "any script alone: python benchmarks/SCRIPT.py --help")
+    return "\n".join(lines)
 RESULTS = HERE / "results" / "latest.json"
 SECTIONS = ("epoch", "time_to_99", "eval", "latency", "predict", "techniques", "notebooks")
 
@@ -89,7 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", type=Path, metavar="JSON", help="print the table of an earlier run, measure nothing")
     parser.add_argument("--markdown", action="store_true", help="also print the summary as a Markdown table")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, mps")
+    parser.add_argument("--list", action="store_true", help="list every benchmark by group (speed, memory, "
+                        "classroom, quality), measure nothing")
     args = parser.parse_args(argv)
+    if args.list:
+        print(list_benchmarks())
+        return 0
     if args.show:
         results = json.loads(args.show.read_text())
         print_table(results)

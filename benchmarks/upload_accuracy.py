@@ -1,5 +1,5 @@
 """Accuracy on real-looking uploads: MNIST test digits dressed as users' photos and scans
-(``lenet_utils.uploads``), read through the preprocessing pipeline and through a naive resize.
+(``lenet_utils.synthetic.uploads``), read through the preprocessing pipeline and through a naive resize.
 
     python benchmarks/upload_accuracy.py                 # all 10,000 test digits, the shipped model
     python benchmarks/upload_accuracy.py --n 2000        # a seeded subset
@@ -26,7 +26,7 @@ def run(n: int | None = None, seed: int = 0, checkpoint: str | Path | None = Non
         desk: bool = False) -> dict:
     from lenet_utils import load_mnist
     from lenet_utils.checkpoints import load_checkpoint, pretrained_checkpoint
-    from lenet_utils.uploads import format_scores, sample_indices, score_uploads
+    from lenet_utils.synthetic.uploads import format_scores, sample_indices, score_uploads
 
     ckpt = pretrained_checkpoint() if checkpoint is None else load_checkpoint(checkpoint)
     test = load_mnist("test")

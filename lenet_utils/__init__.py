@@ -1,13 +1,30 @@
 """lenet_utils: the package behind the LeNet-5 by hand course.
 
-A digit goes data -> model -> training -> evaluation, or preprocess -> predict; the widgets, the
-command line and doctor sit on top and only arrange those calls; ``fast/`` sits beside the core, so
-the code a lesson shows stays the plain PyTorch version. docs/architecture.md draws the package with
-one line per module. Below: the names the lessons use most.
+The folders are the layers. The root is the core notebooks 01-04 read: a digit goes data -> model
+-> training -> inference and metrics, with checkpoints. ``fast/`` sits beside it (speed, entered at
+one seam, ``fast=True``), so the code a lesson shows stays the plain PyTorch version. Above the
+core: ``images/`` (a photo -> MNIST's input), ``predict/`` (one picture -> an answer),
+``classroom/`` (the class's digits), ``synthetic/`` (generated data), ``lessons/`` (figures,
+exercises, experiments); on top, the front ends ``widgets/`` and ``cli/``, which only arrange
+calls. docs/architecture.md lists every module with its job (generated from these docstrings).
 
-They are imported on first use (PEP 562), not when the package is: ``from lenet_utils import fit``
-works as usual, while ``python -m lenet_utils --help`` answers at once instead of waiting seconds for
-PyTorch, which only the commands that compute need.
+Process-wide changes. Importing the package or any module in it changes nothing outside it
+(tests/test_state.py checks); these are all the changes it makes, each when first needed:
+
+* **threads**: ``fast.use_threads`` sets ``torch.set_num_threads`` for one heavy call (``fit``,
+  ``evaluate``, ``predict_logits``) and restores the count it found when the call ends.
+* **warnings filters**: ``images.decoding.quiet_pillow_warnings``, at the first decode: ignore the
+  ``UserWarning`` s and the ``DecompressionBombWarning`` raised by Pillow's own modules (``PIL.*``:
+  corrupt EXIF, truncated metadata; our own size limits are stricter). Kept: per call it would not
+  be thread-safe. Warnings from any other module still show.
+* **libtiff**: ``images.decoding.quiet_libtiff``, at the first TIFF read: libtiff's error printer
+  off (it writes to stderr behind Python's back; the error still reaches us). Kept for later TIFFs.
+* **IPython display formatters**: ``widgets.saved_view.register_once``, when the first course panel
+  is built in IPython: a saved, unexecuted notebook shows the panel's title instead of its repr.
+
+Below: the names the lessons use most. They are imported on first use (PEP 562), not when the
+package is: ``from lenet_utils import fit`` works as usual, while ``python -m lenet_utils --help``
+answers at once instead of waiting seconds for PyTorch, which only the commands that compute need.
 """
 
 from importlib import import_module

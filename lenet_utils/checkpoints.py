@@ -23,9 +23,10 @@ from typing import Any
 
 import torch
 
-from .config import ConfigError, LeNetConfig
+from .config import ConfigError, LeNetConfig, is_int
 from .data import MNIST_MEAN, MNIST_STD
 from .lab_net import LabNet
+from .messages import one_line
 from .model import LeNet5
 from .paths import PACKAGE_DIR
 
@@ -130,7 +131,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu", *, dig
         model.load_state_dict(state)
     except (ConfigError, KeyError, RuntimeError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: damaged checkpoint, its weights and config do not fit "
-                              f"({str(err).splitlines()[0][:160]})") from None
+                              f"({one_line(err)})") from None
     model.to(device).eval()
     return Checkpoint(
         model=model, config=config, recipe=payload.get("recipe"), seed=payload.get("seed"),
@@ -147,7 +148,7 @@ def _validate(path: Path, payload: dict, digits: bool) -> tuple[LeNetConfig, dic
         return CheckpointError(f"{path}: {field_name}: {why}")
 
     version = payload.get("format_version")
-    if not _is_int(version) or version < 1:
+    if not is_int(version) or version < 1:
         raise refuse("format_version", f"expected a whole number from 1 to {FORMAT_VERSION}, got {_short(version)}; "
                                        "the file was not written by lenet_utils (save it again with save_checkpoint)")
     if version > FORMAT_VERSION:
@@ -164,7 +165,7 @@ def _validate(path: Path, payload: dict, digits: bool) -> tuple[LeNetConfig, dic
         raise refuse("history", "expected a list of per-epoch records (dicts)")
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in (payload.get("versions") or {}).items()):
         raise refuse("versions", "expected library names mapped to version strings")
-    if payload.get("seed") is not None and not _is_int(payload["seed"]):
+    if payload.get("seed") is not None and not is_int(payload["seed"]):
         raise refuse("seed", f"expected a whole number, got {_short(payload['seed'])}")
     norm = payload.get("normalization")
     if norm is not None:
@@ -183,7 +184,7 @@ def _validate(path: Path, payload: dict, digits: bool) -> tuple[LeNetConfig, dic
     except ConfigError as err:
         raise refuse(f"config.{err.field}" if err.field != "config" else "config", err.reason) from None
     except TypeError as err:
-        raise refuse("config", str(err).splitlines()[0][:160]) from None
+        raise refuse("config", one_line(err)) from None
     if digits and (config.in_channels, config.image_size, config.num_classes) != (1, 28, 10):
         raise refuse("config", f"a model for {config.in_channels}x{config.image_size}x{config.image_size} images "
                                f"and {config.num_classes} classes, not for MNIST digits (1x28x28 input, 10 "
@@ -238,10 +239,6 @@ def migrate_keys(state: dict, config: LeNetConfig) -> dict:
         key = key.removeprefix("features.").removeprefix("classifier.")
         return last + key.removeprefix("out.") if key.startswith("out.") else key
     return {rename(k): v for k, v in state.items()}
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_number(value: Any) -> bool:

@@ -82,7 +82,7 @@ class LeNetConfig:
         if not isinstance(self.fc_widths, tuple):
             raise ConfigError("fc_widths", f"must be a list of layer widths, got {self.fc_widths!r}")
         for i, width in enumerate(self.fc_widths):
-            if not _is_int(width) or not 1 <= width <= MAX_WIDTH:
+            if not is_int(width) or not 1 <= width <= MAX_WIDTH:
                 raise ConfigError("fc_widths",
                                   f"layer {i + 1} width must be an integer from 1 to {MAX_WIDTH}, got {width!r}")
         dropout = self.dropout
@@ -158,13 +158,14 @@ class LeNetConfig:
 
 
 # --- helpers --------------------------------------------------------------------------------
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
+    """An int and not a bool (``True`` is an int to Python, never a width or a version here)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check_int(cfg: LeNetConfig, name: str, low: int, high: int) -> None:
     value = getattr(cfg, name)
-    if not _is_int(value) or not low <= value <= high:
+    if not is_int(value) or not low <= value <= high:
         raise ConfigError(name, f"must be an integer from {low} to {high}, got {value!r}")
 
 
@@ -184,7 +185,7 @@ def _total_padding(cfg: LeNetConfig, stage: str) -> int:
         return kernel - 1
     if pad == "valid":
         return 0
-    if not _is_int(pad) or pad < 0:
+    if not is_int(pad) or pad < 0:
         raise ConfigError(name, f"must be 'same', 'valid' or a whole number of pixels >= 0, got {pad!r}")
     if pad >= kernel:
         raise ConfigError(name, f"{pad} pixels of padding on a {kernel}x{kernel} kernel adds borders that only see "

@@ -3,6 +3,10 @@
 LeCun et al. (1998) fed 32x32 images to a 5x5 convolution without padding; ``padding="same"`` on
 28x28 MNIST gives the same 28x28 C1 maps. The layer lab's variants (other kernels, max pooling,
 ...) are built from a :class:`~lenet_utils.config.LeNetConfig` by :mod:`lenet_utils.lab_net`.
+
+The layer order is stated here once, for every reader of a network's parts: :func:`layers_in_order`
+(the shape table, folding) and :func:`conv_stages` (the feature maps a lesson shows, the features
+the not-a-digit detector reads, the folded network's conv part).
 """
 
 from __future__ import annotations
@@ -10,10 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-# Re-exported for code that imported them from here before config.py held them.
-from .config import ConfigError, LeNetConfig
-
-__all__ = ["ConfigError", "LeNet5", "LeNetConfig", "count_parameters"]
+__all__ = ["LeNet5", "conv_stages", "count_parameters", "layers_in_order"]
 
 
 class LeNet5(nn.Module):
@@ -49,3 +50,28 @@ class LeNet5(nn.Module):
 def count_parameters(model: nn.Module) -> int:
     """Trainable parameters of any model: 61,706 for :class:`LeNet5`."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def layers_in_order(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """``[(name, layer), ...]`` in the order ``model``'s forward runs them, for the networks that
+    promise that order: :class:`LeNet5` (its forward above) and any ``nn.Sequential``, such as
+    :class:`~lenet_utils.lab_net.LabNet`. A ``ValueError`` for any other model: its forward may
+    run its layers in any order, so no table or folding can be read off its attributes."""
+    if type(model) is LeNet5 or isinstance(model, nn.Sequential):
+        return list(model.named_children())
+    raise ValueError(f"{type(model).__name__} does not promise to run its layers in the order it lists them; "
+                     "use a LeNet5 or an nn.Sequential (a LabNet)")
+
+
+def conv_stages(model: nn.Module) -> tuple[list[str], list[str]]:
+    """The names of the layers of LeNet-5's two convolution stages: ``conv1`` up to ``conv2``, and
+    ``conv2`` up to ``flatten`` (``(["conv1", "pool1", "relu1"], ["conv2", "pool2", "relu2"])`` for
+    :class:`LeNet5`). Everything from ``flatten`` on is the fully connected head; the conv part,
+    both stages and ``flatten``, turns an image into the 400 numbers ``fc1`` reads."""
+    names = [name for name, _ in layers_in_order(model)]
+    if not {"conv1", "conv2", "flatten"} <= set(names) or not 0 == names.index("conv1") < names.index("conv2") \
+            < names.index("flatten"):
+        raise ValueError("expected a LeNet-5 whose layers are named conv1, ..., conv2, ..., flatten, ... in that "
+                         f"order (this model has {', '.join(names) or 'no named layers'})")
+    conv2, flatten = names.index("conv2"), names.index("flatten")
+    return names[:conv2], names[conv2:flatten]

@@ -16,6 +16,7 @@ from torch import nn
 
 from .config import LeNetConfig
 from .lab_net import LabNet
+from .model import layers_in_order
 from .tables import html_table, text_table
 
 
@@ -104,10 +105,10 @@ def layer_summary(model_or_config: nn.Module | LeNetConfig | None = None) -> Lay
 @torch.no_grad()
 def layer_outputs(model: nn.Module, x: torch.Tensor) -> list[tuple[str, nn.Module, torch.Tensor]]:
     """Run ``x`` through ``model``'s layers one at a time and keep each output: ``[(name, layer,
-    output), ...]``. For networks whose layers are listed in the order the input meets them
-    (``LeNet5``, ``LabNet``): the shape table here, the feature maps in notebook 04."""
+    output), ...]``, in :func:`~lenet_utils.model.layers_in_order` (``LeNet5``, ``LabNet``): the
+    shape table here, the feature maps in notebook 04."""
     outputs = []
-    for name, layer in model.named_children():
+    for name, layer in layers_in_order(model):
         x = layer(x)
         outputs.append((name, layer, x))
     return outputs

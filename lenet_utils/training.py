@@ -19,6 +19,7 @@ import math
 import random
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,68 +168,53 @@ def fit(model: nn.Module, train: MNISTSplit, test: MNISTSplit | None = None,
     choose (``fast/threads.py``: the CPUs this process may use, fewer when other programs keep
     them busy). Returns the :class:`History`.
     """
-    with use_threads(threads) as decision:
-        history = _fit(model, train, test, config or TrainConfig(), callback, step_callback, progress, device,
-                       fast, decision.threads, str(decision))
-    return history
-
-
-def _fit(model, train, test, config, callback, step_callback, progress, device, fast, threads,
-         thread_reason) -> History:
-    device = pick_device(device)
-    model.to(device)
-    loader = BatchLoader(train.pixels, train.labels, config.batch_size, shuffle=True, seed=config.seed,
-                         augment=Augment() if config.augment else None, device=device)
-    total = config.epochs * len(loader)
-    if config.max_steps is not None:
-        total = min(total, config.max_steps)
-    optimizer = make_optimizer(model, config)
-    scheduler = make_scheduler(optimizer, config, total)
-    net, layout = prepare(model) if fast else (model, lambda x: x)  # the same function, fewer operations
-    history = History(total_steps=total, steps_per_epoch=len(loader), device=str(device),
-                      threads=threads, thread_reason=thread_reason)
-
+    config = config or TrainConfig()
     from tqdm.auto import tqdm  # a widget in Jupyter, text in a terminal
 
-    # at most ~100 redraws: a notebook bar is a widget, and a message per batch can flood the kernel
-    bar = tqdm(total=total, unit="batch", desc="training", disable=not progress, dynamic_ncols=True,
-               miniters=max(1, total // 100), mininterval=0.2)
-    try:
-        for epoch in range(1, config.epochs + 1):
-            start = time.perf_counter()
-            model.train()
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), dtype=torch.long, device=device)
-            seen = 0
-            stop = False
-            for x, y in loader:                                                     # (B, 1, 28, 28), (B,)
-                history.lrs.append(optimizer.param_groups[0]["lr"])
-                loss, logits = train_step(net, optimizer, layout(x), y, config)
-                scheduler.step()
-                loss_sum += loss * len(y)
-                correct += (logits.argmax(1) == y).sum()
-                seen += len(y)
-                history.step_losses.append(loss.item())
-                history.step_accs.append((logits.argmax(1) == y).float().mean().item())
-                bar.update(1)
-                if step_callback is not None and step_callback(history) is False:
-                    stop = True
+    with use_threads(threads) as decision:                 # this call's CPU threads, restored after it
+        device = pick_device(device)
+        model.to(device)
+        loader = BatchLoader(train.pixels, train.labels, config.batch_size, shuffle=True, seed=config.seed,
+                             augment=Augment() if config.augment else None, device=device)
+        total = config.epochs * len(loader)
+        if config.max_steps is not None:
+            total = min(total, config.max_steps)
+        optimizer = make_optimizer(model, config)
+        scheduler = make_scheduler(optimizer, config, total)
+        net, layout = prepare(model) if fast else (model, lambda x: x)   # the same function, fewer operations
+        history = History(total_steps=total, steps_per_epoch=len(loader), device=str(device),
+                          threads=decision.threads, thread_reason=str(decision))
+        # at most ~100 redraws: a notebook bar is a widget, and a message per batch can flood the kernel
+        bar = tqdm(total=total, unit="batch", desc="training", disable=not progress, dynamic_ncols=True,
+                   miniters=max(1, total // 100), mininterval=0.2)
+        with closing(bar):
+            for epoch in range(1, config.epochs + 1):
+                start, stop = time.perf_counter(), False
+                model.train()
+                loss_sum, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
+                for x, y in loader:                                             # (B, 1, 28, 28), (B,)
+                    history.lrs.append(optimizer.param_groups[0]["lr"])
+                    loss, logits = train_step(net, optimizer, layout(x), y, config)
+                    scheduler.step()
+                    loss_sum += loss * len(y)
+                    correct += (logits.argmax(1) == y).sum()
+                    seen += len(y)
+                    history.step_losses.append(loss.item())
+                    history.step_accs.append((logits.argmax(1) == y).float().mean().item())
+                    bar.update(1)
+                    stop = step_callback is not None and step_callback(history) is False
+                    if stop or history.steps_done >= total:
+                        break
+                test_eval = evaluate(model, test, fast=fast) if test is not None else Evaluation(math.nan, math.nan, 0)
+                stats = EpochStats(epoch, loss_sum.item() / max(seen, 1), correct.item() / max(seen, 1),
+                                   test_eval.loss, test_eval.accuracy, time.perf_counter() - start,
+                                   history.lrs[-1] if history.lrs else config.lr)
+                history.epochs.append(stats)
+                bar.set_postfix(loss=f"{stats.train_loss:.4f}", test_acc=f"{stats.test_acc:.4f}")
+                stop = stop or (callback is not None and callback(history) is False)
                 if stop or history.steps_done >= total:
+                    history.stopped_early = history.steps_done < total
                     break
-            no_test = Evaluation(float("nan"), float("nan"), 0)
-            test_eval = evaluate(model, test, fast=fast) if test is not None else no_test
-            stats = EpochStats(epoch, loss_sum.item() / max(seen, 1), correct.item() / max(seen, 1),
-                               test_eval.loss, test_eval.accuracy, time.perf_counter() - start,
-                               history.lrs[-1] if history.lrs else config.lr)
-            history.epochs.append(stats)
-            bar.set_postfix(loss=f"{stats.train_loss:.4f}", test_acc=f"{stats.test_acc:.4f}")
-            if callback is not None and callback(history) is False:
-                stop = True
-            if stop or history.steps_done >= total:
-                history.stopped_early = history.steps_done < total
-                break
-    finally:
-        bar.close()
     model.eval()
     return history
 

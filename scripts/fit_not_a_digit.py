@@ -7,13 +7,13 @@ The data, and its seeds:
 
 * positives: MNIST training digits 0-54,999 (``--positives`` of them, chosen with seed 0), and every
   other one of those again as the pipeline redraws a digit (cropped, scaled to 20 px, centred by mass);
-* negatives: ``benchmarks/non_digits.py`` with seed 0 (``--negatives`` of each kind; the handwritten
+* negatives: ``lenet_utils/synthetic/non_digits.py`` with seed 0 (``--negatives`` of each kind; the handwritten
   pairs use training digits), each drawn on paper and read by ``preprocess`` as an upload would be.
   The benchmark measures on seed 1 with MNIST's test digits, pictures the fit never saw;
-  ``--uploads`` of them also dressed as photos and scans (``lenet_utils.uploads``, seed 0), read by the
+  ``--uploads`` of them also dressed as photos and scans (``lenet_utils.synthetic.uploads``, seed 0), read by the
   pipeline; and ``--typed`` digits typed in the non-digits' fonts (``non_digits.typed_digits``, seed 0), so
   that the detector learns "not a digit" rather than "typed"; and each digit drawn on the panel's pad by
-  ``--pad-writers`` simulated writers (``lenet_utils.classset``, seed 0);
+  ``--pad-writers`` simulated writers (``lenet_utils.synthetic.simulated_class``, seed 0);
 * held out: MNIST training digits 55,000-59,999. The temperature is fitted on them, and the threshold
   is set so that at most 1% of the correctly read ones are flagged, as they are and redrawn, and
   (every fifth, 1,000) as uploads. (The shipped model was trained on all
@@ -33,18 +33,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
-
-from non_digits import KINDS, non_digits, typed_digits  # noqa: E402
-
-from lenet_utils import load_mnist  # noqa: E402
-from lenet_utils.calibration import fit_temperature  # noqa: E402
-from lenet_utils.checkpoints import pretrained_checkpoint  # noqa: E402
-from lenet_utils.classset import simulate_class  # noqa: E402
-from lenet_utils.data import normalize  # noqa: E402
-from lenet_utils.inference import predict_logits  # noqa: E402
-from lenet_utils.not_a_digit import (  # noqa: E402
+from lenet_utils import load_mnist
+from lenet_utils.calibration import fit_temperature
+from lenet_utils.checkpoints import pretrained_checkpoint
+from lenet_utils.data import normalize
+from lenet_utils.images.preprocess import NoDigitFound, place_by_mass, preprocess, scale_to_box
+from lenet_utils.inference import predict_logits
+from lenet_utils.predict import blank_scores
+from lenet_utils.predict.not_a_digit import (
     CONV_FEATURES,
     DETECTOR_FILE,
     IMAGE_FEATURES,
@@ -55,10 +51,11 @@ from lenet_utils.not_a_digit import (  # noqa: E402
     ink_of,
     model_features,
 )
-from lenet_utils.predict import blank_scores  # noqa: E402
-from lenet_utils.preprocess import NoDigitFound, place_by_mass, preprocess, scale_to_box  # noqa: E402
-from lenet_utils.uploads import make_uploads  # noqa: E402
+from lenet_utils.synthetic.non_digits import KINDS, non_digits, typed_digits
+from lenet_utils.synthetic.simulated_class import simulate_class
+from lenet_utils.synthetic.uploads import make_uploads
 
+REPO = Path(__file__).resolve().parents[1]
 FIT, HELD_OUT = slice(0, 55_000), slice(55_000, 60_000)
 FLAG_RATE = 0.01          # share of correctly read held-out digits flagged
 
@@ -129,8 +126,8 @@ def through_geometry(pixels: np.ndarray) -> np.ndarray:
 
 
 def as_uploads(pixels: np.ndarray, labels: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST digits dressed as photos and scans (``lenet_utils.uploads``, seed 0) and read back by ``preprocess``:
-    (inputs ``(M, 28, 28)``, labels ``(M,)``); the few the pipeline refuses are dropped."""
+    """MNIST digits dressed as photos and scans (``lenet_utils.synthetic.uploads``, seed 0) and read back by
+    ``preprocess``: (inputs ``(M, 28, 28)``, labels ``(M,)``); the few the pipeline refuses are dropped."""
     inputs, kept = [], []
     for up in make_uploads(pixels, labels, indices, seed=0):
         try:
@@ -215,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                  "positives": f"MNIST train, {args.positives} of 0-54,999 (seed 0), half again redrawn, "
                               f"{args.uploads} again as uploads (seed 0); {args.typed} typed digits (seed 0); "
                               f"pad digits of {args.pad_writers} simulated writers (seed 0)",
-                 "negatives": f"benchmarks/non_digits.py seed 0, {args.negatives} per kind",
+                 "negatives": f"lenet_utils/synthetic/non_digits.py seed 0, {args.negatives} per kind",
                  "threshold": f"<= {FLAG_RATE:.0%} of correctly read MNIST train 55,000-59,999 flagged "
                               "(as is, redrawn, and every fifth as an upload)",
                  "temperature": "MNIST train 55,000-59,999", "training_flagged": rates},

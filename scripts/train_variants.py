@@ -19,7 +19,14 @@ import sys
 import time
 from pathlib import Path
 
-from lenet_utils.experiments import DEFAULT_BUDGET, REFERENCE_VARIANTS, RunFileError, RunRecord, Variant, run_variants
+from lenet_utils.lessons.experiments import (
+    DEFAULT_BUDGET,
+    REFERENCE_VARIANTS,
+    RunFileError,
+    RunRecord,
+    Variant,
+    run_variants,
+)
 from lenet_utils.paths import repo_root
 
 SMOKE = {"variants": ["reference", "max-pool"], "steps": 3, "seeds": [0], "train": 512, "test": 256}

@@ -17,22 +17,22 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lenet_utils import classdb
-from lenet_utils.classdb import ClassDB, ClassDBBusy, ClassDBError, Share
+from lenet_utils.classroom import store as classdb
+from lenet_utils.classroom.store import ClassDB, ClassDBBusy, ClassDBError, Share
 
 WRITERS = 24            # processes sharing at once (the issue asks for >= 20)
 SHARES_EACH = 12
 
-# A writer process. It loads classdb.py without the package's __init__ (no torch: 24 processes importing torch would
-# take a minute on 2 cores), waits for the start signal so all write at the same moment, and uses
+# A writer process. It loads classroom/store.py without the package's __init__ (no torch: 24 processes importing
+# torch would take a minute on 2 cores), waits for the start signal so all write at the same moment, and uses
 # a 1 ms SQLite busy timeout so that contention goes through the module's own retry and backoff.
 WRITER = r"""
 import io, json, os, sys, time, types
 import numpy as np
 from PIL import Image
-package = types.ModuleType("lenet_utils"); package.__path__ = [os.path.dirname(sys.argv[1])]
+package = types.ModuleType("lenet_utils"); package.__path__ = [os.path.dirname(os.path.dirname(sys.argv[1]))]
 sys.modules["lenet_utils"] = package      # the package without its __init__ (which imports torch)
-import lenet_utils.classdb as classdb
+import lenet_utils.classroom.store as classdb
 classdb.BUSY_TIMEOUT_MS = 1
 path, go, proc, n = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 buf = io.BytesIO(); Image.new("L", (40, 30), 200).save(buf, "PNG")
@@ -57,9 +57,9 @@ print(json.dumps({"errors": errors}))
 READER = r"""
 import json, os, sys, time, types
 import numpy as np
-package = types.ModuleType("lenet_utils"); package.__path__ = [os.path.dirname(sys.argv[1])]
+package = types.ModuleType("lenet_utils"); package.__path__ = [os.path.dirname(os.path.dirname(sys.argv[1]))]
 sys.modules["lenet_utils"] = package      # the package without its __init__ (which imports torch)
-import lenet_utils.classdb as classdb
+import lenet_utils.classroom.store as classdb
 path, go, stop = sys.argv[2], sys.argv[3], sys.argv[4]
 while not os.path.exists(go):
     time.sleep(0.005)

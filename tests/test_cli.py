@@ -161,7 +161,7 @@ def test_the_probe_does_see_an_import_of_torch():
 
 
 def test_every_option_has_help_and_every_command_a_description_and_an_example():
-    from lenet_utils.cli_parser import build_parser
+    from lenet_utils.cli.parser import build_parser
 
     parser = build_parser("lenet")
     commands = next(a for a in parser._actions if a.dest == "command").choices

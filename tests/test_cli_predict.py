@@ -113,8 +113,8 @@ def test_usage_errors(capsys):
 
 def test_the_human_output_says_when_it_is_not_a_digit(files, capsys, monkeypatch):
     """The label is still given; a flagged answer says so in words (the JSON has ``not_a_digit``)."""
-    from lenet_utils import predict
     from lenet_utils.predict import Prediction
+    from lenet_utils.predict import answer as predict
 
     good, _, _ = files
     answers = {str(good[0]): Prediction(str(good[0]), 3, 0.61, [0.39 / 9] * 9 + [0.61]),

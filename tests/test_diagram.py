@@ -1,12 +1,12 @@
-"""The architecture diagram (lenet_utils.diagram): the right columns for any config, drawn as valid SVG."""
+"""The architecture diagram (lenet_utils.lessons.diagram): the right columns for any config, drawn as valid SVG."""
 
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from lenet_utils.config import LeNetConfig
-from lenet_utils.diagram import architecture_blocks, architecture_diagram
 from lenet_utils.lab_net import LabNet
+from lenet_utils.lessons.diagram import architecture_blocks, architecture_diagram
 from lenet_utils.model import LeNet5
 from lenet_utils.summary import layer_summary
 
@@ -97,7 +97,7 @@ def test_the_same_picture_as_png_and_on_matplotlib_axes():
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    from lenet_utils.diagram import HEIGHT, plot_architecture
+    from lenet_utils.lessons.diagram import HEIGHT, plot_architecture
 
     diagram = architecture_diagram()
     png = Image.open(io.BytesIO(diagram._repr_png_()))

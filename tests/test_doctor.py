@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import lenet_utils.doctor as doc
+import lenet_utils.cli.doctor as doc
 from lenet_utils.cli import main
-from lenet_utils.doctor import FAIL, OK, WARN, Check, DoctorReport, doctor
+from lenet_utils.cli.doctor import FAIL, OK, WARN, Check, DoctorReport, doctor
 
 EXPECTED = ["python", "torch", "torchvision", "ipywidgets", "jupyterlab", "ipykernel", "anywidget", "device", "threads",
             "widget front end", "anywidget front end", "MNIST", "shipped model"]
@@ -215,7 +215,7 @@ def test_the_versions_are_the_builds_own_and_torchvision_is_not_imported():
     import torchvision
 
     assert doc._builds() == (torch.__version__, torchvision.__version__)
-    done = subprocess.run([sys.executable, "-c", "import sys, lenet_utils.doctor as d; d._torchvision(); "
+    done = subprocess.run([sys.executable, "-c", "import sys, lenet_utils.cli.doctor as d; d._torchvision(); "
                            "print('torchvision' in sys.modules)"], capture_output=True, text=True, timeout=300)
     assert done.stdout.strip() == "False", done.stderr[-2000:]
 
@@ -223,3 +223,15 @@ def test_the_versions_are_the_builds_own_and_torchvision_is_not_imported():
 def test_the_full_check_loads_torchvisions_compiled_ops_in_a_child_process():
     check = doc._torchvision(full=True)
     assert check.status == OK and "its compiled ops load" in check.detail, check
+
+
+def test_the_torch_pair_in_the_fix_is_read_from_constraints_txt():
+    """constraints.txt is the one place the pair is pinned: doctor's fix quotes it, it does not repeat it."""
+    from lenet_utils.paths import repo_root
+
+    pins = [line for line in (repo_root() / "constraints.txt").read_text().splitlines()
+            if line.startswith(("torch==", "torchvision=="))]
+    assert len(pins) == 2 and " ".join(pins) in doc._torch_pair_fix()
+    assert not re.search(r"torch(vision)?==\d", Path(doc.__file__).read_text())
+    makefile = (repo_root() / "Makefile").read_text()
+    assert not re.search(r"torch(vision)?==\d", makefile)

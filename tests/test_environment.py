@@ -27,6 +27,36 @@ def _pyproject():
     return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 
 
+def _requirements(*extras: str) -> list[str]:
+    """The runtime dependencies and those of ``extras``, an extra that names others (dev) expanded."""
+    project, found = _pyproject(), []
+    for req in project["dependencies"] + [r for e in extras for r in project["optional-dependencies"][e]]:
+        if _name(req) == "lenet-utils":
+            found += _requirements(*req.split("[")[1].rstrip("]").split(","))
+        else:
+            found.append(req)
+    return found
+
+
+def test_the_extras_are_by_audience_and_dev_has_them_all():
+    extras = _pyproject()["optional-dependencies"]
+    assert set(extras) == {"course", "hub", "app", "dev"}
+    every = {_name(r) for e in ("course", "hub", "app") for r in _requirements(e)}
+    assert every <= {_name(r) for r in _requirements("dev")}
+    course = {_name(r) for r in _requirements("course")}
+    assert not course & {"jupyterhub", "playwright", "voila", "solara", "ruff", "pytest"}   # a student's install
+
+
+def test_make_lab_installs_the_course_alone_and_needs_no_npm():
+    makefile = (REPO / "Makefile").read_text()
+    recipe = re.search(r"^\$\(COURSE_STAMP\):.*?(?=^\S)", makefile, re.M | re.S).group(0)
+    assert '-e ".[course]"' in recipe and "npm" not in recipe and "solara_offline" not in recipe
+    lab = re.search(r"^lab: (.*)$", makefile, re.M).group(1)
+    assert lab.split() == ["course"] and re.search(r"^course: \$\(COURSE_STAMP\)$", makefile, re.M)
+    full = re.search(r"^\$\(STAMP\):.*?(?=^\S)", makefile, re.M | re.S).group(0)
+    assert '-e ".[dev]"' in full                                  # make test still installs everything
+
+
 def test_the_version_is_stated_once_in_pyproject():
     """``lenet_utils.__version__`` is the installed distribution's, and pyproject.toml states it."""
     import lenet_utils
@@ -42,24 +72,23 @@ def test_every_subpackage_is_packaged():
     packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
     listed = set(find_packages(str(REPO), include=packages["find"]["include"])) if "find" in packages else set(packages)
     found = {".".join(p.relative_to(REPO).parent.parts) for p in (REPO / "lenet_utils").rglob("__init__.py")}
-    assert listed == found and "lenet_utils.experiments" in found
+    assert listed == found and "lenet_utils.lessons.experiments" in found
 
 
 def test_environment_yml_has_the_same_packages_as_pyproject():
-    project = _pyproject()
-    wanted = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    wanted = {_name(r) for r in _requirements("course")}      # conda's default is the student's install
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     assert "conda-forge" in env["channels"]
     conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
-    assert conda == {CONDA_NAMES.get(n, n) for n in wanted}
+    # plus the single-user server an image built from this file runs (Binder, Zero to JupyterHub), pinned
+    # to the chart's hub by tests/test_z2jh_image.py
+    assert conda == {CONDA_NAMES.get(n, n) for n in wanted} | {"jupyterhub"}
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert "-e ." in pip_section
 
 
 def test_environment_yml_versions_match_pyproject_minimums():
-    project = _pyproject()
-    minimums = {_name(r): r.split(">=")[1].split(",")[0].strip() for r in
-                project["dependencies"] + project["optional-dependencies"]["dev"] if ">=" in r}
+    minimums = {_name(r): r.split(">=")[1].split(",")[0].strip() for r in _requirements("dev") if ">=" in r}
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     for dep in env["dependencies"]:
         if isinstance(dep, str) and ">=" in dep:
@@ -74,8 +103,7 @@ def test_constraints_pin_every_dependency_and_the_working_torch_pair():
         if line and not line.startswith("#"):
             name, _, version = line.partition("==")
             pins[_name(name)] = version
-    project = _pyproject()
-    for req in project["dependencies"] + project["optional-dependencies"]["dev"]:
+    for req in _requirements("dev"):
         assert _name(req) in pins, f"{req} is not pinned in constraints.txt"
     assert pins["torch"] == "2.14.1" and pins["torchvision"] == "0.29.1"
 

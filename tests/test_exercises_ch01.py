@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lenet_utils.exercises import Feedback, check_blank_fraction, check_most_ink, check_normalized_pixel
+from lenet_utils.lessons.exercises import Feedback, check_blank_fraction, check_most_ink, check_normalized_pixel
 
 pytestmark = pytest.mark.mnist
 

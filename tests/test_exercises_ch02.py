@@ -4,7 +4,12 @@ import pytest
 import torch
 from torch import nn
 
-from lenet_utils.exercises import check_collapsed_params, check_conv_output_size, check_conv_params, check_lenet5
+from lenet_utils.lessons.exercises import (
+    check_collapsed_params,
+    check_conv_output_size,
+    check_conv_params,
+    check_lenet5,
+)
 
 
 @pytest.mark.parametrize("answer", [7, 7.0, torch.tensor(7)])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lenet_utils.exercises import (
+from lenet_utils.lessons.exercises import (
     check_avgpool_backward,
     check_conv_backward,
     check_corner_pixel_uses,
@@ -130,7 +130,7 @@ def test_the_checkers_need_no_pytorch():
     import ast
     from pathlib import Path
 
-    import lenet_utils.exercises.ch02b_backprop as module
+    import lenet_utils.lessons.exercises.ch02b_backprop as module
 
     tree = ast.parse(Path(module.__file__).read_text())
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lenet_utils.exercises import check_adam_recipe, check_total_steps, check_train_step
+from lenet_utils.lessons.exercises import check_adam_recipe, check_total_steps, check_train_step
 from lenet_utils.training import TrainConfig
 
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from lenet_utils.exercises import (
+from lenet_utils.lessons.exercises import (
     EXERCISE_CONFIDENCE,
     EXERCISE_CONFUSION,
     EXERCISE_CORRECT,

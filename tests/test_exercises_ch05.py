@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lenet_utils.exercises import Feedback, ch05_predict, check_box_size, check_centre_shift, check_is_dark_on_light
+from lenet_utils.lessons.exercises import (
+    Feedback,
+    ch05_predict,
+    check_box_size,
+    check_centre_shift,
+    check_is_dark_on_light,
+)
 
 
 # --- right answers (as in the solutions notebook) -------------------------------------------------

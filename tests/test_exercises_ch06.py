@@ -5,18 +5,18 @@ import numpy as np
 import pytest
 import torch
 
-import lenet_utils.exercises as ex
-from lenet_utils.exercises import (
+import lenet_utils.lessons.exercises as ex
+from lenet_utils.config import ConfigError, LeNetConfig
+from lenet_utils.lessons.exercises import (
     Feedback,
     check_flatten_size,
     check_indistinguishable,
     check_largest_conv2_kernel,
     check_small_variant,
 )
-from lenet_utils.exercises import ch06_layer_lab as ch06
-from lenet_utils.exercises.ch06_layer_lab import INDISTINGUISHABLE_FROM
-from lenet_utils.experiments import VariantResult, VariantTable, load_variant_table
-from lenet_utils.model import ConfigError, LeNetConfig
+from lenet_utils.lessons.exercises import ch06_layer_lab as ch06
+from lenet_utils.lessons.exercises.ch06_layer_lab import INDISTINGUISHABLE_FROM
+from lenet_utils.lessons.experiments import VariantResult, VariantTable, load_variant_table
 from lenet_utils.summary import layer_summary
 
 FLATTEN = 16 * 4 * 4   # 28 -3+1-> 26 -pool-> 13 -5+1-> 9 -pool-> 4; 16 channels
@@ -36,7 +36,7 @@ def test_the_module_exports_its_checkers():
 
 
 def test_the_package_exports_every_chapters_checkers():
-    """lenet_utils.exercises names each chapter's exports one by one: none is forgotten there."""
+    """lenet_utils.lessons.exercises names each chapter's exports one by one: none is forgotten there."""
     import importlib
     import pkgutil
 
@@ -44,7 +44,7 @@ def test_the_package_exports_every_chapters_checkers():
     assert len(chapters) == 6, chapters
     exported = {"Feedback", "verdict"}
     for chapter in chapters:
-        module = importlib.import_module(f"lenet_utils.exercises.{chapter}")
+        module = importlib.import_module(f"lenet_utils.lessons.exercises.{chapter}")
         exported |= set(module.__all__)
         assert all(getattr(ex, name) is getattr(module, name) for name in module.__all__), chapter
     assert set(ex.__all__) == exported

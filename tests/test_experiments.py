@@ -1,4 +1,4 @@
-"""lenet_utils.experiments: run records, the leaderboard and its files, the variants table."""
+"""lenet_utils.lessons.experiments: run records, the leaderboard and its files, the variants table."""
 
 import json
 import math
@@ -7,7 +7,9 @@ import matplotlib.pyplot as plt
 import pytest
 from toydata import separable
 
-from lenet_utils.experiments import (
+from lenet_utils.config import LeNetConfig
+from lenet_utils.lab_net import LabNet
+from lenet_utils.lessons.experiments import (
     DEFAULT_BUDGET,
     REFERENCE_VARIANTS,
     STEPS_PER_EPOCH,
@@ -20,12 +22,11 @@ from lenet_utils.experiments import (
     default_runs_path,
     load_runs,
     load_variant_table,
-    plot_runs,
     run_variants,
     train_variant,
 )
-from lenet_utils.lab_net import LabNet
-from lenet_utils.model import LeNetConfig, count_parameters
+from lenet_utils.lessons.plots import plot_runs
+from lenet_utils.model import count_parameters
 from lenet_utils.summary import layer_summary
 
 VARIANT = {v.name: v for v in REFERENCE_VARIANTS}

@@ -8,9 +8,7 @@ import struct
 import matplotlib.pyplot as plt
 import numpy as np
 
-from lenet_utils.classdb import ClassDB, Share
-from lenet_utils.classset import fill_demo_db, simulate_class
-from lenet_utils.gallery import (
+from lenet_utils.classroom.gallery import (
     confusion,
     export_idx,
     export_npz,
@@ -21,7 +19,9 @@ from lenet_utils.gallery import (
     plot_accuracy,
     plot_gallery,
 )
-from lenet_utils.widgets.share_box import capped_original
+from lenet_utils.classroom.shares import capped_original
+from lenet_utils.classroom.store import ClassDB, Share
+from lenet_utils.synthetic.simulated_class import fill_demo_db, simulate_class
 
 
 def share(label, predicted, nickname="", p_true=None, value=10):

@@ -26,7 +26,7 @@ def _strict(text: str):
 
 
 def test_an_unexpected_error_is_one_internal_error_line(capsys, monkeypatch):
-    import lenet_utils.cli as cli
+    import lenet_utils.cli.commands as cli
 
     monkeypatch.setitem(cli.COMMANDS, "summary", lambda args: {}["boom"])
     code, out, err = run(["summary"], capsys)
@@ -39,7 +39,7 @@ def test_an_unexpected_error_is_one_internal_error_line(capsys, monkeypatch):
 @pytest.mark.parametrize("error", [RuntimeError("mat1 and mat2 shapes cannot be multiplied"), TypeError("x"),
                                    IsADirectoryError(21, "Is a directory", "/tmp/x")])
 def test_errors_of_any_type_in_evaluate_are_one_line(error, capsys, monkeypatch):
-    import lenet_utils.cli as cli
+    import lenet_utils.cli.commands as cli
 
     def fail(args):
         raise error
@@ -52,7 +52,7 @@ def test_errors_of_any_type_in_evaluate_are_one_line(error, capsys, monkeypatch)
 
 
 def test_one_bad_file_does_not_stop_the_others(capsys, monkeypatch, tmp_path):
-    import lenet_utils.predict as predict
+    import lenet_utils.predict.answer as predict
 
     good = example_images()[:3]
     real = predict._answer
@@ -75,7 +75,7 @@ def test_one_bad_file_does_not_stop_the_others(capsys, monkeypatch, tmp_path):
 
 
 def test_a_model_with_nan_weights_never_prints_nan(capsys, tmp_path, monkeypatch):
-    import lenet_utils.cli as cli
+    import lenet_utils.cli.commands as cli
 
     model = LeNet5()
     with torch.no_grad():
@@ -98,7 +98,7 @@ def test_json_and_jsonl_are_strict_and_complete(capsys, tmp_path):
 
 
 def test_each_answer_is_written_before_the_next_file_is_read(capsys, monkeypatch):
-    import lenet_utils.predict as predict
+    import lenet_utils.predict.answer as predict
 
     seen = []
     real = predict.predict_image
@@ -114,7 +114,7 @@ def test_each_answer_is_written_before_the_next_file_is_read(capsys, monkeypatch
 
 
 def test_an_interrupt_still_closes_the_json_list(capsys, monkeypatch):
-    import lenet_utils.predict as predict
+    import lenet_utils.predict.answer as predict
 
     real = predict.predict_image
     calls = []

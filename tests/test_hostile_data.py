@@ -156,7 +156,7 @@ def test_full_reverification_catches_what_the_record_cannot(tmp_path, fake_mnist
 
 
 def test_doctor_full_reports_a_bad_file(tmp_path, monkeypatch):
-    from lenet_utils import doctor as doc
+    from lenet_utils.cli import doctor as doc
 
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)

@@ -121,7 +121,7 @@ if sys.argv[1] == "pillow":
         except Exception:
             pass
 else:
-    from lenet_utils.decoding import ImageError, decode, quiet_libtiff
+    from lenet_utils.images.decoding import ImageError, decode, quiet_libtiff
     refused = 0
     for i, data in enumerate(cases):
         try:
@@ -152,7 +152,7 @@ def test_libtiffs_own_error_lines_stay_off_stderr():
 def test_a_webp_over_its_own_pixel_limit_is_refused_before_decoding():
     """libwebp needs about 15 bytes a pixel, so WebP has a lower pixel limit than other formats;
     the same picture as PNG is read."""
-    from lenet_utils.decoding import ImageError, Limits, decode
+    from lenet_utils.images.decoding import ImageError, Limits, decode
 
     limits = Limits(max_webp_pixels=100 * 100)
     picture = Image.new("RGB", (120, 120), "white")
@@ -167,7 +167,7 @@ def test_a_webp_over_its_own_pixel_limit_is_refused_before_decoding():
 
 
 def test_grey_with_alpha_is_shrunk_before_it_is_widened_and_reads_the_same():
-    from lenet_utils import pixels
+    from lenet_utils.images import pixels
 
     rng = np.random.default_rng(0)
     img = Image.fromarray(rng.integers(0, 256, (900, 1300, 2), dtype=np.uint8), "LA")

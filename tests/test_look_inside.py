@@ -9,7 +9,7 @@ from torch import nn
 
 from lenet_utils import LeNet5
 from lenet_utils.lab_net import LabNet
-from lenet_utils.look_inside import look_inside, stage_layers
+from lenet_utils.predict.look_inside import look_inside, stage_layers
 
 
 @pytest.fixture

@@ -1,11 +1,10 @@
-"""lenet_utils.not_a_digit and lenet_utils.calibration: the "this doesn't look like a digit" signal
+"""lenet_utils.predict.not_a_digit and lenet_utils.calibration: the "this doesn't look like a digit" signal
 and the confidence's calibration."""
 
 from __future__ import annotations
 
 import io
 import json
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -15,16 +14,16 @@ import torch
 from PIL import Image, ImageDraw
 
 from lenet_utils import LeNet5
-from lenet_utils import not_a_digit as nad
 from lenet_utils.calibration import expected_calibration_error, fit_temperature, plot_calibration, scaled_probabilities
 from lenet_utils.fast import freeze
 from lenet_utils.metrics import reliability
-from lenet_utils.not_a_digit import DetectorError, image_features, load_detector, shipped_detector
+from lenet_utils.model import conv_stages
 from lenet_utils.predict import blank_scores, default_model, example_images, predict_file, predict_image
+from lenet_utils.predict import not_a_digit as nad
+from lenet_utils.predict.not_a_digit import DetectorError, image_features, load_detector, shipped_detector
+from lenet_utils.synthetic.non_digits import KINDS, non_digits
 
 matplotlib.use("Agg")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from non_digits import KINDS, non_digits  # noqa: E402
 
 
 def png(img: Image.Image) -> bytes:
@@ -117,11 +116,30 @@ def test_the_detector_knows_the_shipped_model_from_another():
     torch.manual_seed(0)
     other = LeNet5()
     assert not det.fitted_for(blank_scores(other))
-    assert nad.fitted_conv_part(freeze(other), other, lambda: blank_scores(other)) is None
+    assert not nad.fitted_for(freeze(other), lambda: blank_scores(other))
     shipped = default_model()
-    conv = nad.fitted_conv_part(freeze(shipped), shipped, lambda: blank_scores(shipped))
+    assert nad.fitted_for(freeze(shipped), lambda: blank_scores(shipped))
     x = predict_image(seven()).image                                      # (1, 28, 28)
-    assert np.allclose(conv(x), nad.conv_features(shipped, x[None]), atol=1e-5)   # numpy = PyTorch
+    first, second = conv_stages(shipped)                                  # the plain layers, one by one
+    layers, h = dict(shipped.named_children()), x[None]
+    with torch.no_grad():
+        for name in [*first, *second, "flatten"]:
+            h = layers[name](h)
+    assert np.allclose(freeze(shipped).features(x), h.numpy(), atol=1e-5)          # one image: numpy
+    assert np.allclose(nad.conv_features(shipped, x[None].repeat(3, 1, 1, 1)), h.repeat(3, 1).numpy(), atol=1e-5)
+
+
+def test_the_detectors_verdict_on_a_model_is_kept_on_its_frozen_copy_and_goes_with_it():
+    torch.manual_seed(1)
+    model, asked = LeNet5(), []
+    frozen = freeze(model)
+    for _ in range(3):
+        nad.fitted_for(frozen, lambda: asked.append(1) or blank_scores(model))
+    assert asked == [1]                                                   # decided once per copy
+    with torch.no_grad():
+        model.fc3.bias += 1.0                                             # new weights: a new copy, asked again
+    nad.fitted_for(freeze(model), lambda: asked.append(1) or blank_scores(model))
+    assert asked == [1, 1]
 
 
 def test_another_model_still_gets_a_signal_from_the_picture_alone():
@@ -231,7 +249,8 @@ def test_plot_calibration_draws_on_the_axes_given_or_new_ones():
 
 
 # --- the benchmark, at a tiny size (so it never rots) ------------------------------------------------
-def test_the_benchmark_runs_and_its_figures_hang_together(mnist_test):
+def test_the_benchmark_runs_and_its_figures_hang_together(mnist_test, monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))   # as when run as a script
     from not_a_digit import run
 
     r = run(n=2, uploads=6, verbose=False)

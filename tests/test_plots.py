@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from lenet_utils import plots
+from lenet_utils.lessons import plots
 from lenet_utils.metrics import reliability
 from lenet_utils.model import LeNet5
 from lenet_utils.training import EpochStats, History
@@ -143,7 +143,7 @@ def test_live_plot_keeps_to_its_time_budget():
 
 def test_a_run_cut_short_puts_its_last_test_point_where_it_stopped():
     h = _trained([1.0] * 150, epochs=2)
-    from lenet_utils.curves import epoch_ends
+    from lenet_utils.lessons.curves import epoch_ends
 
     h.total_steps = 150                                        # max_steps: the second epoch ended early
     assert epoch_ends(h) == [1, 1.5]

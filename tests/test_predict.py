@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 
 from lenet_utils import LeNet5
 from lenet_utils.fast import Frozen
+from lenet_utils.images.preprocess import preprocess
 from lenet_utils.predict import (
     Prediction,
     default_model,
@@ -22,7 +23,6 @@ from lenet_utils.predict import (
     predict_image,
     predict_naive,
 )
-from lenet_utils.preprocess import preprocess
 
 
 def seven_png() -> bytes:

@@ -1,4 +1,4 @@
-"""lenet_utils.preprocess, decoding and paper: each stage of the pipeline, every supported format, every bad input."""
+"""lenet_utils.images: preprocess, decoding and paper, each stage of the pipeline, every format, every bad input."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import torch
 from PIL import Image, ImageDraw
 
 from lenet_utils.data import MNIST_MEAN, MNIST_STD
-from lenet_utils.decoding import ImageError, Limits, decode
-from lenet_utils.preprocess import (
+from lenet_utils.images.decoding import ImageError, Limits, decode
+from lenet_utils.images.preprocess import (
     STAGES,
     NoDigitFound,
     centre_of_mass,
@@ -410,7 +410,7 @@ def test_blur_matches_pillows_box_blur_within_one_grey_level(shape):
     rounding apart; a flat image stays flat and a lone bright pixel spreads over its 3x3 square."""
     from PIL import ImageFilter
 
-    from lenet_utils.paper import _blur
+    from lenet_utils.images.paper import _blur
 
     a = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
     pillow = np.asarray(Image.fromarray(a).filter(ImageFilter.BoxBlur(1)))
@@ -425,7 +425,7 @@ def test_blur_matches_pillows_box_blur_within_one_grey_level(shape):
 
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_pad_edge_is_nps_edge_padding(k):
-    from lenet_utils.paper import _pad_edge
+    from lenet_utils.images.paper import _pad_edge
 
     for shape in [(1, 1), (2, 3), (24, 17)]:
         a = np.random.default_rng(k).integers(0, 256, shape, dtype=np.uint8)
@@ -433,7 +433,7 @@ def test_pad_edge_is_nps_edge_padding(k):
 
 
 def test_percentile_from_the_histogram_is_the_lower_value():
-    from lenet_utils.paper import _percentile_u8
+    from lenet_utils.images.paper import _percentile_u8
 
     rng = np.random.default_rng(0)
     for n in (1, 2, 10, 1001, 40_000):
@@ -454,7 +454,7 @@ def test_normalisation_table_gives_exactly_what_normalize_gives():
 
 def test_stages_that_share_a_picture_share_one_array():
     """An RGB upload's "oriented" and "on_white" stages are the same picture: one copy, made when read."""
-    from lenet_utils.preprocess import preprocess
+    from lenet_utils.images.preprocess import preprocess
 
     img = Image.new("RGB", (60, 60), (240, 240, 240))
     ImageDraw.Draw(img).line([(30, 10), (30, 50)], fill=(20, 20, 20), width=5)
@@ -473,7 +473,7 @@ def _on_a_desk(sheet: Image.Image, size=(560, 480), at=(130, 90), level=70, seed
 def test_a_sheet_on_a_darker_desk_is_cut_out_first():
     """The desk fills the picture's edges, where the paper is looked for: the sheet is cut out,
     and the digit comes out as from the sheet alone."""
-    from lenet_utils.paper import find_sheet
+    from lenet_utils.images.paper import find_sheet
 
     sheet = draw_digit()                                   # 320x240 paper, a 7 at (180, 40)-(260, 160)
     on_desk = _on_a_desk(sheet)
@@ -489,7 +489,7 @@ def test_a_sheet_on_a_darker_desk_is_cut_out_first():
 
 @pytest.mark.parametrize("case", ["plain sheet", "blank", "bold light digit on black", "light sheet on white"])
 def test_no_sheet_is_cut_out_when_there_is_no_darker_surround(case):
-    from lenet_utils.paper import find_sheet
+    from lenet_utils.images.paper import find_sheet
 
     if case == "plain sheet":
         img = draw_digit()

@@ -83,3 +83,17 @@ def test_the_picture_script_still_draws_it(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size < 150_000
     assert list(tmp_path.iterdir()) == [out]          # nothing else written into the current folder
+
+
+def test_the_install_figures_are_the_measured_ones():
+    """make lab's .venv size and first set-up time in the README come from benchmarks/results/install.json."""
+    result = json.loads((REPO / "benchmarks" / "results" / "install.json").read_text())
+    readme = (REPO / "README.md").read_text()
+    after, before = result["after"], result["before"]
+    assert f"**{after['venv_du_sh'][:-1]} GB** for `make lab` ({before['venv_du_sh'][:-1]} GB before" in readme
+    minutes, seconds = divmod(round(after["setup_seconds"]), 60)
+    b_minutes, b_seconds = divmod(round(before["setup_seconds"]), 60)
+    assert f"**{minutes} min {seconds} s**" in readme and f"({b_minutes} min {b_seconds} s before" in readme
+    assert not after["needs_npm"] and after["venv_bytes"] < before["venv_bytes"]
+    for side in (before, after):
+        assert {"commit", "load_start", "load_end"} <= set(side) and result["date"]

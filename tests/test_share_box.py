@@ -9,11 +9,12 @@ import importlib
 import numpy as np
 import pytest
 
-from lenet_utils.classdb import ClassDB
+from lenet_utils.classroom.shares import capped_original
+from lenet_utils.classroom.store import ClassDB
+from lenet_utils.images.strokes import render_strokes
 from lenet_utils.predict import example_images, example_label
 from lenet_utils.widgets import predict_panel  # the function (importing the submodule by name would shadow it)
-from lenet_utils.widgets.drawing_pad import render_strokes
-from lenet_utils.widgets.share_box import ShareBox, capped_original
+from lenet_utils.widgets.share_box import ShareBox
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 import pytest
 import torch
 
+from lenet_utils.config import LeNetConfig
 from lenet_utils.lab_net import LabNet
-from lenet_utils.model import LeNet5, LeNetConfig, count_parameters
+from lenet_utils.model import LeNet5, count_parameters
 from lenet_utils.summary import LayerSummary, describe_layer, layer_summary
 
 # The course's reference table, step by step: (step, layer, output shape, params, MACs per image).

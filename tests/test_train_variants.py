@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lenet_utils.experiments import VariantTable
+from lenet_utils.lessons.experiments import VariantTable
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "train_variants.py"

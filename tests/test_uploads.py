@@ -1,4 +1,4 @@
-"""lenet_utils.uploads: MNIST digits dressed as users' uploads, and the accuracy target on them."""
+"""lenet_utils.synthetic.uploads: MNIST digits dressed as users' uploads, and the accuracy target on them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lenet_utils.uploads import (
+from lenet_utils.synthetic.uploads import (
     RECIPE,
     STYLES,
     format_scores,

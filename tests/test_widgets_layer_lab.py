@@ -6,10 +6,9 @@ import json
 import pytest
 from toydata import separable
 
-from lenet_utils.config import ACTIVATIONS, POOLS
+from lenet_utils.config import ACTIVATIONS, POOLS, LeNetConfig
 from lenet_utils.data import MNISTUnavailable
-from lenet_utils.experiments import DEFAULT_BUDGET, Leaderboard, RunRecord, VariantResult, VariantTable
-from lenet_utils.model import LeNetConfig
+from lenet_utils.lessons.experiments import DEFAULT_BUDGET, Leaderboard, RunRecord, VariantResult, VariantTable
 from lenet_utils.summary import layer_summary
 from lenet_utils.widgets import layer_lab
 from lenet_utils.widgets.layer_lab import ERROR_BORDER, LayerLab

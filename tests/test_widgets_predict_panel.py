@@ -12,10 +12,11 @@ import torch
 from PIL import Image, ImageDraw
 
 from lenet_utils import LeNet5, save_checkpoint
+from lenet_utils.images.preprocess import STAGES
+from lenet_utils.images.strokes import render_strokes
 from lenet_utils.predict import Prediction, example_images, example_label
-from lenet_utils.preprocess import STAGES
 from lenet_utils.widgets import predict_panel
-from lenet_utils.widgets.drawing_pad import DrawingPad, render_strokes
+from lenet_utils.widgets.drawing_pad import DrawingPad
 from lenet_utils.widgets.predict_panel import GIVEN, SHIPPED, PredictPanel
 from lenet_utils.widgets.predict_views import answer_html, bars_html, blank_png, original_size
 

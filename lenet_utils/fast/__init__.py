@@ -4,10 +4,12 @@ Nothing here changes what the network computes; everything here changes how fast
 use the plain :class:`~lenet_utils.LeNet5` and the textbook loop (notebooks 02 and 03); ``fit``,
 ``evaluate`` and ``predict_logits`` enter this layer at one seam, their ``fast=True`` argument,
 which calls :func:`prepare`; the benchmarks use the same seam. The one-image path (the predict
-panel and the CLI, notebook 05) answers through :func:`freeze`, a frozen copy kept per model.
+panel, the app and the CLI, notebook 05) answers through :func:`freeze`, a frozen copy kept per
+model (the package's one such cache); :func:`seal` marks a model that only answers, so its copy is
+folded once and never checked again.
 
 * ``folding``   each conv + 2x2 average as one stride-2 convolution, the Linear chain as one matrix
-* ``frozen``    a model folded once for answers: batches in PyTorch, one image in numpy
+* ``frozen``    a model folded once for answers: batches in PyTorch, one image in numpy; the cache
 * ``layout``    channels_last batches for the CPU's convolutions
 * ``threads``   how many CPU threads a heavy call may use on a shared machine
 
@@ -26,13 +28,13 @@ import torch
 from torch import nn
 
 from .folding import fold
-from .frozen import Frozen, freeze
+from .frozen import Frozen, freeze, seal
 from .layout import as_is, channels_last
 from .threads import ThreadDecision, decide_threads, use_threads
 
 Forward = Callable[[torch.Tensor], torch.Tensor]   # a network, or a layout: a batch in, a batch out
 
-__all__ = ["Frozen", "ThreadDecision", "channels_last", "decide_threads", "fold", "freeze", "prepare",
+__all__ = ["Frozen", "ThreadDecision", "channels_last", "decide_threads", "fold", "freeze", "prepare", "seal",
            "use_threads"]
 
 

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..model import LeNet5
+from ..model import conv_stages, layers_in_order
 
 
 def box_blur_kernel(weight: torch.Tensor) -> torch.Tensor:
@@ -111,10 +111,11 @@ class Folded(nn.Module):
     ``folded.parameters()`` are ``model``'s own tensors and ``folded.train()`` / ``.eval()`` switch
     ``model`` too, so an optimizer built on either trains both."""
 
-    def __init__(self, model: nn.Module, ops: list[nn.Module]):
+    def __init__(self, model: nn.Module, ops: list[nn.Module], conv_ops: int | None = None):
         super().__init__()
         self.model = model
         self.ops = nn.ModuleList(ops)
+        self.conv_ops = conv_ops          # ops[:conv_ops] are the conv part, through flatten (None: no flatten)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for op in self.ops:
@@ -122,24 +123,26 @@ class Folded(nn.Module):
         return x
 
 
-def layer_list(model: nn.Module) -> list[nn.Module] | None:
-    """``model``'s layers in the order its forward runs them, for the networks that promise that
-    order (:class:`~lenet_utils.LeNet5`, any ``nn.Sequential`` such as ``LabNet``); else None."""
-    if type(model) is LeNet5 or isinstance(model, nn.Sequential):
-        return list(model.children())
-    return None
-
-
 def fold(model: nn.Module) -> nn.Module:
     """The folded form of a :class:`~lenet_utils.LeNet5` or ``LabNet`` (any config); ``model``
     itself when nothing folds or its forward is not known to run its layers in order."""
-    layers = layer_list(model)
-    if layers is None:
+    try:
+        named = layers_in_order(model)
+    except ValueError:                                     # its forward may run its layers in any order
         return model
+    layers = [layer for _, layer in named]
+    try:
+        first, second = conv_stages(model)
+        flatten: int | None = len(first) + len(second)    # the conv part ends with flatten, at this index
+    except ValueError:                                     # not named like LeNet-5: it folds all the same
+        flatten = None
     ops: list[nn.Module] = []
+    conv_ops: int | None = None                            # how many ops make the conv part (up to flatten)
     folded = False
     i = 0
     while i < len(layers):
+        if flatten is not None and conv_ops is None and i > flatten:
+            conv_ops = len(ops)
         layer = layers[i]
         nxt = layers[i + 1] if i + 1 < len(layers) else None
         if isinstance(layer, nn.Conv2d) and nxt is not None and _is_2x2_average(nxt):
@@ -158,4 +161,6 @@ def fold(model: nn.Module) -> nn.Module:
                 continue
         ops.append(layer)
         i += 1
-    return Folded(model, ops) if folded else model
+    if flatten is not None and conv_ops is None:
+        conv_ops = len(ops)
+    return Folded(model, ops, conv_ops) if folded else model

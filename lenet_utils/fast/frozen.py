@@ -1,9 +1,13 @@
-"""The frozen network: a model folded once, for answers rather than training.
+"""The frozen network: a model folded once, for answers rather than training; and the one cache of them.
 
 :class:`Frozen` copies a model's weights, folds them (``folding.py``) and runs inference from the
 copy: a batch through the folded PyTorch operations (``evaluate``, ``predict_logits``), one image on
-the CPU through numpy (the predict panel and the CLI, notebook 05). :func:`freeze` keeps one per
-model for the one-image path and builds it again when the model's weights change.
+the CPU through numpy (the predict panel, the app and the CLI, notebook 05). :func:`freeze` keeps
+one per model, the package's only cache of a model prepared for inference: it builds the copy
+again when the model's weights change, and for a model :func:`seal` ed for answers (the shipped
+model, a checkpoint the panel loaded) it never compares them: the fold-once path. What else is
+worked out once per copy (the not-a-digit detector's verdict on the model) lives on the copy,
+:meth:`Frozen.derived`, and goes with it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import torch.nn.functional as F
 from numpy.lib.stride_tricks import sliding_window_view
 from torch import nn
 
+from ..model import conv_stages, layers_in_order
 from .folding import ConvPool, Folded, LinearChain, box_blur_kernel, collapse_linears, fold, strided_conv
 
 Op = Callable[[torch.Tensor], torch.Tensor]
@@ -41,6 +46,41 @@ class Frozen:
         self.folded = isinstance(net, Folded)                 # False: run as it is (nothing folds)
         self.ops: list[Op] = [_fixed(op) for op in net.ops] if self.folded else [own]
         self.one_image = _numpy_forward(self.ops) if self.device.type == "cpu" else None
+        self._own = own
+        self._conv_ops = net.conv_ops if self.folded else None     # ops[:_conv_ops]: the conv part
+        self._derived: dict[str, object] = {}
+        self._derived_lock = threading.Lock()
+
+    @torch.no_grad()
+    def features(self, x: torch.Tensor) -> np.ndarray:
+        """The conv part's output for inputs ``(N, C, H, W)`` or one ``(C, H, W)``: ``(N, 400)`` float32
+        for LeNet-5, what ``fc1`` reads (the layers of :func:`~lenet_utils.model.conv_stages` and
+        ``flatten``). One image on the CPU goes through numpy, the folded convolutions (~0.05 ms)."""
+        if x.dim() == 3:
+            x = x.unsqueeze(0)
+        if self._conv_ops is None:                            # nothing folded: the copy's own layers
+            layers = dict(layers_in_order(self._own))
+            first, second = conv_stages(self._own)
+            h = x.to(self.device)
+            for name in [*first, *second, "flatten"]:
+                h = layers[name](h)
+            return h.numpy(force=True)
+        if self.one_image is not None and x.shape[0] == 1 and x.dtype == torch.float32 and x.device.type == "cpu":
+            conv = self.derived("numpy conv part", lambda: _numpy_forward(self.ops[:self._conv_ops]))
+            if conv is not None:
+                return conv(x.detach().numpy()[0])
+        h = x.to(self.device)
+        for op in self.ops[:self._conv_ops]:
+            h = op(h)
+        return h.numpy(force=True)
+
+    def derived(self, key: str, make: Callable[[], object]) -> object:
+        """``make()``, computed once for this copy and kept with it (e.g. whether the not-a-digit
+        detector was fitted for these weights): what is known about the weights dies with the copy."""
+        with self._derived_lock:
+            if key not in self._derived:
+                self._derived[key] = make()
+            return self._derived[key]
 
     def is_snapshot_of(self, model: nn.Module) -> bool:
         """Whether ``model``'s weights are still the ones frozen here (compared value by value)."""
@@ -61,26 +101,38 @@ class Frozen:
         return x
 
 
-_SNAPSHOTS: weakref.WeakKeyDictionary[nn.Module, Frozen] = weakref.WeakKeyDictionary()
+# The one cache: model -> (its frozen copy, sealed). Weak keys: a model nobody holds takes its copy along.
+_SNAPSHOTS: weakref.WeakKeyDictionary[nn.Module, tuple[Frozen, bool]] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
 def freeze(model: nn.Module) -> Frozen:
-    """``model``'s :class:`Frozen` for answering one image at a time (the predict panel, the CLI).
+    """``model``'s :class:`Frozen` for answering one image at a time (the predict panel, the app, the CLI).
 
-    Built on first use and kept while the model's weights equal the snapshot's; an optimizer step,
-    ``load_state_dict`` or any edit (``.data`` writes too) makes the next call build it again.
-    Checking compares the weights value by value: tens of microseconds for LeNet-5, and
-    ``freeze(model)(x)`` measured no slower than the cache it replaced, keyed on PyTorch's private
-    version counters. A caller that knows its model no longer changes can keep the returned
-    callable and skip the check."""
+    Built on first use and kept. For a model :func:`seal` ed for answers it is used as it is (the
+    fold-once path). For any other model it is kept while the model's weights equal the snapshot's;
+    an optimizer step, ``load_state_dict`` or any edit (``.data`` writes too) makes the next call
+    build it again. Checking compares the weights value by value: tens of microseconds for LeNet-5."""
     with _LOCK:
-        snapshot = _SNAPSHOTS.get(model)
-    if snapshot is None or not snapshot.is_snapshot_of(model):
-        snapshot = Frozen(model)
-        with _LOCK:
-            _SNAPSHOTS[model] = snapshot
+        snapshot, sealed = _SNAPSHOTS.get(model, (None, False))
+    if snapshot is not None and (sealed or snapshot.is_snapshot_of(model)):
+        return snapshot
+    snapshot = Frozen(model)
+    with _LOCK:
+        _SNAPSHOTS[model] = (snapshot, sealed)
     return snapshot
+
+
+def seal(model: nn.Module) -> nn.Module:
+    """Mark ``model`` as answering only, never changing again, and fold it now: from here on
+    :func:`freeze` returns the same copy without comparing weights. Its parameters stop recording
+    gradients (``requires_grad`` off); to train or edit it, load your own copy of the checkpoint.
+    Returns ``model``. For the shipped model and the checkpoints the predict panel loads."""
+    model.requires_grad_(False)
+    frozen = Frozen(model)
+    with _LOCK:
+        _SNAPSHOTS[model] = (frozen, True)
+    return model
 
 
 class FrozenConv:

@@ -132,11 +132,15 @@ def machine_load() -> tuple[float, float]:
     average counts this process's own threads, and it trails by a minute: a kernel that just
     finished training, or a class that just started, would be misread. The load average is kept
     for the reason printed to people, who know it from ``uptime``."""
+    return load_average(), runnable_others()
+
+
+def load_average() -> float:
+    """The 1-minute load average, as ``uptime`` prints it; 0.0 where the OS does not say (Windows)."""
     try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):                      # Windows
-        load = 0.0
-    return load, runnable_others()
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
 
 
 def runnable_others(looks: int = 5, gap: float = 0.004) -> float:

@@ -9,8 +9,8 @@
 # the moment anything imports ``lenet_utils.widgets.predict_panel`` by name.
 from .layer_lab import layer_lab
 from .predict_panel import predict_panel
-from .saved_view import register as _register_saved_views
 
-_register_saved_views()      # a saved, unexecuted notebook shows each panel's title, not its repr
+# Importing this changes nothing outside it: the saved-notebook fallbacks are registered with IPython
+# when the first panel is built (saved_view.register_once).
 
 __all__ = ["predict_panel", "layer_lab"]

@@ -15,8 +15,9 @@ import threading
 
 import ipywidgets as W
 
-from ..classdb import ClassDB
-from ..gallery import Gallery, confusion, load_gallery, per_nickname, plot_accuracy, plot_gallery
+from ..classroom.gallery import Gallery, confusion, load_gallery, per_nickname, plot_accuracy, plot_gallery
+from ..classroom.store import ClassDB
+from .saved_view import register_once
 
 
 def _png(fig) -> bytes:
@@ -68,7 +69,7 @@ class ClassDashboard(W.VBox):
     def redraw(self) -> None:
         import matplotlib.pyplot as plt
 
-        from ..plots import plot_confusion_matrix
+        from ..lessons.plots import plot_confusion_matrix
 
         g = self.gallery
         shown = g.only(self.label_filter.value, self.right_filter.value)
@@ -101,4 +102,5 @@ class ClassDashboard(W.VBox):
 
 
 def class_dashboard(db: ClassDB | None = None, **kwargs) -> ClassDashboard:
+    register_once()          # a saved, unexecuted notebook shows the dashboard's title, not its repr
     return ClassDashboard(db, **kwargs)

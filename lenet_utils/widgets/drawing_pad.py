@@ -1,5 +1,5 @@
 """A drawing pad widget: draw a digit with the mouse; after each stroke the drawing arrives in
-Python as PNG bytes (``DrawingPad.png``), ready for :func:`lenet_utils.predict.predict_image`.
+Python as PNG bytes (``DrawingPad.png``), ready for :func:`lenet_utils.predict.answer.predict_image`.
 
 Why a small anywidget rather than ipycanvas: anywidget is already a dependency and needs no
 JupyterLab extension of its own; the ~100 lines of JavaScript (``drawing_pad.js``) are ours to
@@ -11,35 +11,15 @@ what a scanned digit looks like, so the pad needs no preprocessing path of its o
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from pathlib import Path
 
 import anywidget
 import traitlets
 
+from ..images.strokes import Stroke, render_strokes
+
 _HERE = Path(__file__).parent
-
-Stroke = Sequence[tuple[float, float]]  # points (x, y) in pad pixels, 0 at the top left
-
-
-def render_strokes(strokes: Sequence[Stroke], size: int = 280, width: float = 20.0,
-                   ink: int = 17, paper: int = 255) -> bytes:
-    """Strokes -> the PNG the pad would send: ``size`` x ``size`` RGB, round pen of ``width`` px."""
-    from PIL import Image, ImageDraw
-
-    img = Image.new("RGB", (size, size), (paper,) * 3)
-    draw = ImageDraw.Draw(img)
-    r = width / 2
-    for stroke in strokes:
-        points = [(float(x), float(y)) for x, y in stroke]
-        if len(points) > 1:
-            draw.line(points, fill=(ink,) * 3, width=round(width), joint="curve")
-        for x, y in (points[0], points[-1]) if points else ():  # round caps
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=(ink,) * 3)
-    buf = io.BytesIO()
-    img.save(buf, "PNG")
-    return buf.getvalue()
 
 
 class DrawingPad(anywidget.AnyWidget):

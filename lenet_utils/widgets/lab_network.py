@@ -9,8 +9,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from .. import palette
 from ..config import ACTIVATIONS, POOLS, ConfigError, LeNetConfig
-from ..experiments import VariantTable
+from ..lessons.experiments import VariantTable
 from ..summary import LayerSummary, layer_summary
 
 REFERENCE = LeNetConfig()
@@ -21,7 +22,7 @@ LABELS = {  # control descriptions, also used to name the setting in messages
     "pool": "pooling", "activation": "activation", "fc_widths": "Linear widths",
     "fc_activation": "between Linears", "dropout": "dropout",
 }
-ERROR_BORDER = "2px solid #c62828"
+ERROR_BORDER = f"2px solid {palette.ERROR}"
 STYLE = {"description_width": "110px"}
 
 
@@ -114,7 +115,8 @@ def summary_html(config: LeNetConfig, table: LayerSummary, variants: VariantTabl
 def error_html(err: ConfigError) -> str:
     """The setting that breaks the network, by its control's name, and why."""
     label = LABELS.get(err.field, err.field)
-    return (f"<div class='lenet-lab-error' style='color:#c62828;border-left:4px solid #c62828;padding:6px 10px'>"
+    return (f"<div class='lenet-lab-error' style='color:{palette.ERROR};border-left:4px solid {palette.ERROR};"
+            "padding:6px 10px'>"
             f"<b>This network cannot be built.</b><br>"
             f"<b class='lenet-lab-error-field'>{html.escape(label)}</b> ({html.escape(err.field)}): "
             f"{html.escape(err.reason)}</div>")

@@ -4,7 +4,8 @@
     lab = layer_lab()        # shows itself in a notebook cell
 
 Thin on purpose: the network's controls and table come from :mod:`.lab_network`, its picture, the
-curves and messages from :mod:`.lab_views`, training and the leaderboard from :mod:`lenet_utils.experiments`.
+curves and messages from the views at the end of this module, training and the leaderboard from
+:mod:`lenet_utils.lessons.experiments`.
 Training runs in a background thread, so the kernel keeps answering the controls while a variant
 trains; the thread only sets widget values, which ipywidgets sends to the browser from any thread.
 """
@@ -12,24 +13,30 @@ trains; the thread only sets widget values, which ipywidgets sends to the browse
 from __future__ import annotations
 
 import html
+import io
 import math
 import threading
 import time
 import types
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 
+from .. import palette
 from ..config import ConfigError, LeNetConfig
-from ..data import MNISTSplit
-from ..experiments import BATCH_SIZE, DEFAULT_BUDGET, STEPS_PER_EPOCH, TRAIN_SIZE
-from ..experiments.files import RunFileError
-from ..experiments.leaderboard import Leaderboard, default_runs_path, load_runs
-from ..experiments.runs import RunRecord, budget_steps, train_variant
-from ..experiments.variant_table import VariantTable, course_table
+from ..data import MNISTSplit, MNISTUnavailable
+from ..lessons.curves import plot_runs
+from ..lessons.diagram import architecture_diagram
+from ..lessons.experiments import BATCH_SIZE, DEFAULT_BUDGET, STEPS_PER_EPOCH, TRAIN_SIZE, VariantResult
+from ..lessons.experiments.files import RunFileError
+from ..lessons.experiments.leaderboard import Leaderboard, default_runs_path, load_runs
+from ..lessons.experiments.runs import RunRecord, budget_steps, train_variant
+from ..lessons.experiments.variant_table import VariantTable, course_table
+from .closing import close_tree
 from .lab_network import ERROR_BORDER, REFERENCE, STYLE, describe, network_column, network_controls, widths_text
-from .lab_views import DiagramView, close_tree, curves_png, explain, message
+from .saved_view import register_once
 
 REDRAW_SECONDS = 0.5  # the live curve is redrawn at most this often (a PNG takes 0.1-0.3 s)...
 DRAW_SHARE = 0.05     # ...and only while drawing has taken at most 5% of the run: the run's seconds stay honest
@@ -300,4 +307,62 @@ class LayerLab(widgets.VBox):
 def layer_lab(**kwargs: Any) -> LayerLab:
     """Build the layer lab. Keyword arguments go to :class:`LayerLab` (``train``/``test`` splits,
     ``table``, ``budget`` in epochs, ``seed``, ``device``, ``runs_path``)."""
+    register_once()          # a saved, unexecuted notebook shows the lab's title, not its repr
     return LayerLab(**kwargs)
+
+
+# --- what the lab shows besides its controls: the picture, the curves, the messages ---------------
+class DiagramView(widgets.HTML):
+    """The network the controls describe, drawn as in LeCun's figure (:mod:`lenet_utils.lessons.diagram`)
+    and redrawn by :meth:`show` on every change. While the controls describe no network, the last
+    one that could be built stays, faded, so the lab's layout does not jump."""
+
+    def __init__(self, config: LeNetConfig | None = None):
+        super().__init__(layout=widgets.Layout(width="100%", min_height="200px"))
+        self.drawn: LeNetConfig = config or LeNetConfig()
+        self.show(self.drawn)
+
+    def show(self, config: LeNetConfig | None) -> None:
+        faded = config is None
+        self.drawn = config or self.drawn
+        note = "This network cannot be built; the picture is the last one that could." if faded else ""
+        self.value = (f"<div class='lenet-lab-diagram{' lenet-lab-diagram-faded' if faded else ''}' "
+                      f"style='opacity:{0.35 if faded else 1}'>{architecture_diagram(self.drawn).svg}</div>"
+                      f"<div class='lenet-lab-diagram-note' style='color:{palette.ERROR};min-height:1.3em'>"
+                      f"{note}</div>")
+
+
+def curves_png(runs: Sequence[Any], reference: VariantResult | None = None, live: Any = None) -> bytes:
+    """The runs' training losses overlaid, the table's reference curve first when given, the run
+    still training (``live``, anything with ``.losses`` and ``.label``) drawn bold."""
+    from matplotlib.figure import Figure  # no pyplot: safe off the main thread, never shown twice
+
+    fig = Figure(figsize=(6, 3.4), dpi=80)
+    ax = fig.add_subplot()
+    curves: list[Any] = []
+    if reference is not None:
+        curves.append(types.SimpleNamespace(losses=reference.losses,
+                                            label=f"table: reference ({len(reference.accs)} seeds)"))
+    curves += [*runs, *([live] if live is not None else [])]
+    plot_runs(curves, ax=ax, highlight=live.label if live is not None else None)
+    if not runs and live is None:
+        ax.set_title("your runs' curves appear here", fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def message(text: str, kind: str = "info") -> str:
+    """``text`` (HTML) coloured by ``kind``: ok, warn, error or info."""
+    color = {"ok": palette.OK, "warn": palette.WARN, "error": palette.ERROR}.get(kind, "inherit")
+    return f"<div class='lenet-lab-{kind}' style='color:{color}'>{text}</div>"
+
+
+def explain(err: Exception) -> str:
+    """A failed run in a sentence, with what to try: never a traceback in the lab."""
+    if isinstance(err, MNISTUnavailable):
+        return f"MNIST is not available: {html.escape(str(err))}"
+    return (f"Training failed: {html.escape(type(err).__name__)}: {html.escape(str(err))}. "
+            "Try a smaller network or budget; if it persists, run <code>python -m lenet_utils doctor</code>.")
+

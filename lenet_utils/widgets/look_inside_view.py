@@ -1,5 +1,5 @@
 """The predict panel's "look inside" view: your 28x28 input, conv1's and conv2's feature maps, and
-which conv2 maps add most to the winning score (:mod:`lenet_utils.look_inside` computes them).
+which conv2 maps add most to the winning score (:mod:`lenet_utils.predict.look_inside` computes them).
 
 It is one HTML widget of small PNG tiles, filled only while the view is open, so the plain answer
 never waits for it. Each layer's maps share one grey scale (black: 0, white: the layer's largest
@@ -17,8 +17,8 @@ import numpy as np
 import traitlets
 from torch import nn
 
-from ..look_inside import LookInside, look_inside, stage_layers
-from ..predict import Prediction
+from ..predict.answer import Prediction
+from ..predict.look_inside import LookInside, look_inside, stage_layers
 from .predict_views import png_bytes
 
 INPUT_SIDE = 112               # px: the 28x28 input, 4 screen pixels per pixel

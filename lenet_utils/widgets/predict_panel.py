@@ -4,7 +4,7 @@
     predict_panel()
 
 Every input (an uploaded file, an example from ``data/examples``, the drawing pad) becomes bytes
-and goes through :func:`lenet_utils.predict.predict_image`, the same path as the CLI. A refused
+and goes through :func:`lenet_utils.predict.answer.predict_image`, the same path as the CLI. A refused
 input shows as a one-line message in the panel; nothing raises into the notebook. This module
 decides when to show what; :mod:`.predict_views` makes the pictures, the answer and the bars.
 """
@@ -22,11 +22,12 @@ import ipywidgets as W
 import numpy as np
 from torch import nn
 
-from ..decoding import SUFFIXES
-from ..predict import Prediction, example_images, example_label, predict_image
+from ..images.decoding import SUFFIXES
+from ..messages import one_line
+from ..predict.answer import Prediction, default_model, example_images, example_label, predict_image
+from .closing import close_tree
 from .drawing_pad import DrawingPad
 from .look_inside_view import LookInsideView
-from .predict_models import GIVEN, SHIPPED, ModelCache, model_options
 from .predict_views import (
     NET_SIDE,
     VIEW_SIDE,
@@ -34,12 +35,12 @@ from .predict_views import (
     bars_html,
     blank_png,
     card,
-    close_all,
     original_size,
     png_bytes,
     row,
     step_tiles,
 )
+from .saved_view import register_once
 from .share_box import ShareBox
 
 __all__ = ["GIVEN", "SHIPPED", "PredictPanel", "predict_panel"]   # GIVEN, SHIPPED: the chooser's values
@@ -271,7 +272,7 @@ class PredictPanel(W.VBox):
         if not self.steps_toggle.value:
             return
         old, self.steps.children = self.steps.children, step_tiles(stages)
-        close_all(old)                   # else every upload leaves its tiles alive in the kernel
+        close_tree(*old)                 # else every upload leaves its tiles alive in the kernel
 
     def _say(self, text: str, error: bool = False) -> None:
         """One line under the cards: what happened, or (in red) why not."""
@@ -285,7 +286,7 @@ class PredictPanel(W.VBox):
             try:
                 callback(*args)
             except Exception as err:  # shown to the user, one line, never a traceback
-                text = str(err).splitlines()[0] if str(err) else type(err).__name__
+                text = one_line(err)
                 self._say(text if isinstance(err, ValueError) else
                           f"Something went wrong inside the panel ({type(err).__name__}: {text}); please tell "
                           "the course team what you did", error=True)
@@ -298,4 +299,56 @@ def predict_panel(model: nn.Module | None = None, *, examples: str | Path | None
                   checkpoints: str | Path | None = None) -> PredictPanel:
     """Build the panel. ``model`` (optional) is offered first in the model chooser; ``examples``
     and ``checkpoints`` replace ``data/examples`` and ``data/checkpoints`` (for tests)."""
+    register_once()          # a saved, unexecuted notebook shows the panel's title, not its repr
     return PredictPanel(model, examples=examples, checkpoints=checkpoints)
+
+
+# --- which models the panel offers, each loaded once -----------------------------------------------
+SHIPPED = "shipped"            # model chooser value of the checkpoint inside the package
+GIVEN = "given"                # ... of a model passed to predict_panel(model=...)
+
+
+def model_options(given: bool, folder: Path | None = None) -> list[tuple[str, str]]:
+    """(label, value) for the chooser: a given model, the shipped one, then ``*.pt`` in ``folder``
+    (``data/checkpoints`` when None)."""
+    from ..checkpoints import PRETRAINED_PATH
+    from ..paths import checkpoints_dir
+
+    options = [("the model passed to predict_panel()", GIVEN)] if given else []
+    if PRETRAINED_PATH.is_file():
+        options.append(("shipped LeNet-5 (lenet5_mnist.pt)", SHIPPED))
+    folder = folder or checkpoints_dir()
+    if folder.is_dir():
+        options += [(f"yours: {p.name}", str(p)) for p in sorted(folder.glob("*.pt"))]
+    return options
+
+
+class ModelCache:
+    """The chooser's models: the shipped one is the package's own (``predict.default_model()``, shared
+    with the CLI and every panel and visitor of the app); a checkpoint file is loaded once, sealed
+    for answers (``fast.seal``: folded once, as the shipped one) and loaded again when its mtime changes."""
+
+    def __init__(self, given: nn.Module | None = None) -> None:
+        self.given = given
+        self._models: dict[str, tuple[float, nn.Module]] = {}   # value -> (file mtime, model)
+
+    def load(self, value: str | None) -> nn.Module:
+        """The model for the chooser's ``value``; ``CheckpointError`` with one line when it cannot be had."""
+        from ..checkpoints import CheckpointError, load_checkpoint
+        from ..fast import seal
+
+        if value == GIVEN:
+            return self.given
+        if value is None:
+            raise CheckpointError("no model available: train one with `python -m lenet_utils train`")
+        if value == SHIPPED:
+            return default_model()                 # raises CheckpointError with one line when missing
+        path = Path(value)
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            raise CheckpointError(f"{path}: the checkpoint file is gone; press the refresh button") from None
+        cached = self._models.get(value)
+        if cached is None or cached[0] != mtime:
+            self._models[value] = (mtime, seal(load_checkpoint(path).model))
+        return self._models[value][1]

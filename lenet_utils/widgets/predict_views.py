@@ -10,14 +10,14 @@ from __future__ import annotations
 import html
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import ipywidgets as W
 import numpy as np
 from PIL import Image
 
-from ..predict import Prediction
-from ..preprocess import STAGES
+from ..images.preprocess import STAGES
+from ..predict.answer import Prediction
 
 VIEW_SIDE = 200                # px: your image and the drawing pad
 STEP_SIDE = 96                 # px: each stage in "show the steps" (8 fit in a notebook's width)
@@ -135,13 +135,3 @@ def card(title: str, *children: W.Widget, note: W.Widget | None = None, kind: st
         box.add_class(f"lenet-card-{kind}")
     return box
 
-
-def close_all(widgets: Sequence[W.Widget]) -> None:
-    """Close widgets and everything inside them, their layout and style included (each is a
-    widget of its own: a closed widget leaves ``Widget.widgets``, its layout does not by itself)."""
-    for w in widgets:
-        close_all(getattr(w, "children", ()))
-        for part in (getattr(w, "layout", None), getattr(w, "style", None)):
-            if isinstance(part, W.Widget):
-                part.close()
-        w.close()

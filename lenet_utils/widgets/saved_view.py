@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import html
 
+from .. import palette
+
 # (module, class) -> the panel's title, as the live panel shows it
 PANELS: dict[tuple[str, str], str] = {
     ("lenet_utils.widgets.predict_panel", "PredictPanel"): "What digit is this? Ask LeNet-5",
@@ -28,10 +30,10 @@ HOW = "This panel comes alive when the notebook runs: run this cell, or Run ▸ 
 def saved_html(title: str) -> str:
     """The fallback: the title and how to bring the panel to life (inline styles: an untrusted
     notebook keeps no stylesheet)."""
-    return ("<div class='lenet-saved-panel' style='border: 1px dashed #9e9e9e; border-radius: 8px; "
+    return (f"<div class='lenet-saved-panel' style='border: 1px dashed {palette.FAINT}; border-radius: 8px; "
             "padding: 10px 14px; max-width: 720px'>"
             f"<div style='font-size: 17px; font-weight: 600'>{html.escape(title)}</div>"
-            f"<div style='font-size: 13px; color: #616161; margin-top: 4px'>{html.escape(HOW)}</div></div>")
+            f"<div style='font-size: 13px; color: {palette.MUTED}; margin-top: 4px'>{html.escape(HOW)}</div></div>")
 
 
 def mimebundle(widget, title: str, **kwargs) -> dict:
@@ -44,7 +46,10 @@ def mimebundle(widget, title: str, **kwargs) -> dict:
 
 
 def register(shell=None) -> bool:
-    """Install the fallbacks in IPython's display formatter; False where there is none to install them in."""
+    """Install the fallbacks in IPython's display formatter; False where there is none to install them in.
+
+    A process-wide change (listed in the package's docstring), made when a panel is first built
+    (:func:`register_once`), not when ``lenet_utils.widgets`` is imported."""
     if shell is None:
         try:
             from IPython import get_ipython
@@ -58,3 +63,18 @@ def register(shell=None) -> bool:
     for (module, name), title in PANELS.items():
         formatter.for_type_by_name(module, name, lambda w, include=None, exclude=None, t=title: mimebundle(w, t))
     return True
+
+
+_registered: set[int] = set()      # the formatters already holding the fallbacks
+
+
+def register_once() -> None:
+    """:func:`register` in the running IPython, the first time a course panel is built there."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    formatter = getattr(getattr(shell, "display_formatter", None), "mimebundle_formatter", None)
+    if formatter is not None and id(formatter) not in _registered and register(shell):
+        _registered.add(id(formatter))

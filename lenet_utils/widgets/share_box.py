@@ -15,51 +15,15 @@ here too. The button stays off until a label is picked.
 
 from __future__ import annotations
 
-import getpass
 import html
-import io
 import time
 
 import ipywidgets as W
-import numpy as np
-from PIL import Image
 
-from ..classdb import ORIGINAL_MAX_BYTES, ClassDB, ClassDBError, Share
-from ..predict import Prediction
-
-ORIGINAL_SIDE = 256            # px: the stored original's longer side at most (a size cap, not a copy)
-
-
-def default_owner() -> str:
-    """Who may delete a share made from this kernel: the login name (one per student on a hub)."""
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name (some containers): everyone in it is one owner
-        return "anonymous"
-
-
-def capped_original(picture: np.ndarray, side: int = ORIGINAL_SIDE) -> bytes:
-    """The uploaded picture as a PNG no larger than ``side`` px and ``ORIGINAL_MAX_BYTES``."""
-    img = Image.fromarray(np.ascontiguousarray(picture))
-    while True:
-        small = img.copy()
-        small.thumbnail((side, side), Image.BOX)
-        buf = io.BytesIO()
-        small.save(buf, "PNG", optimize=True)
-        if buf.tell() <= ORIGINAL_MAX_BYTES or side <= 32:
-            return buf.getvalue()
-        side //= 2                     # a noisy colour photo: halve until it fits
-
-
-def share_from_prediction(pred: Prediction, true_label: int, *, nickname: str = "", owner: str = "",
-                          source: str = "upload") -> Share:
-    """A :class:`Share` from a successful prediction (a refused image cannot be shared)."""
-    if pred is None or not pred.ok or "centred" not in pred.stages:
-        raise ValueError("only an image the network answered can be shared")
-    picture = pred.stages.get("oriented", pred.stages["centred"])
-    return Share(pixels=np.asarray(pred.stages["centred"], np.uint8), true_label=int(true_label),
-                 predicted=int(pred.label), confidence=float(pred.confidence), original=capped_original(picture),
-                 nickname=nickname, owner=owner, source=source, probabilities=list(pred.probabilities))
+from ..classroom.shares import default_owner, share_from_prediction
+from ..classroom.store import ClassDB, ClassDBError
+from ..messages import one_line
+from ..predict.answer import Prediction
 
 
 class ShareBox(W.VBox):
@@ -162,4 +126,4 @@ class ShareBox(W.VBox):
         try:
             action()
         except (ClassDBError, ValueError, OSError) as err:
-            self._say(str(err).splitlines()[0], error=True)
+            self._say(one_line(err), error=True)

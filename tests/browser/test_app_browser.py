@@ -24,7 +24,7 @@ from panel_states import CARDS, WIDTHS, measure
 from phone_states import ACTIONS, LAPTOP, PHONE, SHOTS, box, on_screen, pad_strokes, stroke, upload_label, walk
 from playwright.sync_api import expect
 
-from lenet_utils.classdb import ClassDB
+from lenet_utils.classroom.store import ClassDB
 from lenet_utils.predict import example_images, example_label
 
 REPO = Path(__file__).resolve().parents[2]

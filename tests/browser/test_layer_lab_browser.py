@@ -7,7 +7,7 @@ from __future__ import annotations
 from lab import execute_in_kernel, run_notebook
 from playwright.sync_api import expect
 
-from lenet_utils.model import LeNetConfig
+from lenet_utils.config import LeNetConfig
 from lenet_utils.summary import layer_summary
 
 NOTEBOOK = "06_layer_lab.ipynb"

@@ -16,8 +16,8 @@ from phone_states import upload_label
 from PIL import Image
 from playwright.sync_api import expect
 
+from lenet_utils.images.preprocess import STAGES
 from lenet_utils.predict import example_images, example_label
-from lenet_utils.preprocess import STAGES
 
 NOTEBOOK = "05_predict_panel.ipynb"
 ANSWER_TIMEOUT = 60_000  # ms: a kernel round trip on a busy 2-core machine
