@@ -64,7 +64,7 @@ def folder(state: Path, mode: str) -> Path:
         parent = parent.parent
     db = path / FILES[0]
     if not db.exists():
-        from lenet_utils.classdb import ClassDB
+        from lenet_utils.classroom.store import ClassDB
 
         len(ClassDB(db))  # creates it, with the package's schema and WAL mode
     for name in FILES:

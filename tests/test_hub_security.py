@@ -214,7 +214,7 @@ def test_a_cannot_delete_or_replace_the_class_database(hub, room):
 
 
 def test_students_add_shares_through_the_package_and_delete_only_their_own(hub, room):
-    make = ("from lenet_utils.classdb import ClassDB, Share\nimport io, os\nimport numpy as np\n"
+    make = ("from lenet_utils.classroom.store import ClassDB, Share\nimport io, os\nimport numpy as np\n"
             "from PIL import Image\npng = io.BytesIO()\nImage.new('L', (28, 28)).save(png, 'PNG')\n"
             "db = ClassDB()\nsid = db.add(Share(pixels=np.zeros((28, 28), np.uint8), true_label=3, predicted=3, "
             "confidence=0.9, original=png.getvalue(), owner=os.environ['JUPYTERHUB_USER']))\nprint(sid)")

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import by_hand as bh
+from ... import by_hand as bh
 from ._answers import as_number, unanswered
 from ._core import Feedback, verdict
 
