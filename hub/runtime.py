@@ -9,10 +9,11 @@ cannot use the project's ``.venv``: its Python usually lives under ``/root`` (mo
 class. So the hub runs every student's server from a runtime of its own:
 
   <runtime>/venv/           a venv made from a Python every account can execute (``/usr/bin/python3.11``
-                            by default), with JupyterHub's single-user server, JupyterLab and a
-                            NON-editable install of ``lenet_utils`` built from this repository
+                            by default), with JupyterHub's single-user server, JupyterLab and
+                            ``lenet_utils`` installed from the root-owned copy in <runtime>/course
   <runtime>/data/MNIST/     the prepared MNIST, copied once; every kernel memory-maps it
-  <runtime>/course/         the notebooks handed out to each student on their first start
+  <runtime>/course/         a root-owned copy of the package and the notebooks handed out to each
+                            student on their first start (the package finds its example digits there)
   <runtime>/kernel_note.py  the out-of-memory note (hub/kernel_note.py)
 
 Everything is owned by root, directories 0755 and files 0644 (0755 when executable): readable and
