@@ -5,7 +5,10 @@ JupyterLab, and a prediction from "Try an example". A missing proxy or browser i
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,24 +28,32 @@ PROXY = REPO / "hub" / "proxy" / "node_modules" / ".bin" / "configurable-http-pr
 def hub_with_student(tmp_path, mnist_ready):
     if not PROXY.is_file():
         pytest.fail(f"configurable-http-proxy is missing at {PROXY}: run `make hub-proxy`", pytrace=False)
+    # Lab settings (every cell kept in the DOM) in a folder carol's account can read: her home is made
+    # by her first spawn, as her own, and the test's tmp_path is root's alone.
+    settings = Path(tempfile.mkdtemp(prefix="lenet-lab-settings-", dir="/tmp"))
+    for rel, value in LAB_SETTINGS.items():
+        (settings / rel).parent.mkdir(parents=True, exist_ok=True)
+        (settings / rel).write_text(json.dumps(value))
+    for folder, _, files in os.walk(settings):
+        os.chmod(folder, 0o755)
+        for f in files:
+            os.chmod(os.path.join(folder, f), 0o644)
     try:
         # expose JupyterLab's app object to the page, as tests/browser/lab.py's helpers expect
-        hub = start_hub(tmp_path / "state", extra=("--singleuser-arg=--LabApp.expose_app_in_browser=True",))
+        hub = start_hub(tmp_path / "state", extra=("--singleuser-arg=--LabApp.expose_app_in_browser=True",
+                                                   f"--singleuser-arg=--LabApp.user_settings_dir={settings}"))
     except RuntimeError as err:
+        shutil.rmtree(settings, ignore_errors=True)
         pytest.fail(str(err), pytrace=False)
     try:
         lecturer, _ = admit(hub, [])
         carol = Student(hub, "carol")
         carol.sign_up()
         lecturer.approve("carol")
-        # Lab settings in carol's own config folder, before her first spawn: every cell kept in the DOM.
-        settings = hub.state / "students" / "carol" / ".jupyter" / "lab" / "user-settings"
-        for rel, value in LAB_SETTINGS.items():
-            (settings / rel).parent.mkdir(parents=True, exist_ok=True)
-            (settings / rel).write_text(json.dumps(value))
         yield hub, carol
     finally:
         stop_hub(hub, everything=True)
+        shutil.rmtree(settings, ignore_errors=True)
 
 
 def test_a_student_logs_in_opens_the_panel_and_gets_a_prediction(chromium, hub_with_student):
@@ -73,7 +84,7 @@ def test_a_student_logs_in_opens_the_panel_and_gets_a_prediction(chromium, hub_w
                                                                 timeout=60_000)
         expect(panel.locator(".lenet-answer")).to_have_attribute("data-label", str(example_label(first)))
         # it ran in carol's own copy, on the hub
-        assert (hub.state / "students" / "carol" / "notebooks" / "05_predict_panel.ipynb").is_file()
+        assert (hub.home("carol") / "notebooks" / "05_predict_panel.ipynb").is_file()
     except Exception:
         page.screenshot(path=str(hub.state / "hub-browser-failure.png"), full_page=True)
         print(f"screenshot: {hub.state / 'hub-browser-failure.png'}\nhub log:\n{hub.log_tail()}")
