@@ -12,6 +12,7 @@ tested by tests/test_z2jh_image.py), and that the limits are enforced by the kub
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from types import SimpleNamespace
 
 import pytest
@@ -47,7 +48,10 @@ def build_pod(tmp_path, monkeypatch, config: dict | None = None, student: str = 
         # the JSON KubeSpawner would send to the API server (camelCase, no unset fields)
         return spawner, spawner.api.api_client.sanitize_for_serialization(pod)
 
-    return asyncio.run(manifest())
+    # a fresh event loop in a thread of its own: earlier tests in the same session (Playwright's sync API)
+    # leave a loop running in the main thread, where asyncio.run() refuses to start
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, manifest()).result()
 
 
 @pytest.fixture(scope="module")
