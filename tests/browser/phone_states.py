@@ -94,6 +94,18 @@ def stroke(page, fractions, touch: bool) -> None:
 ONE = [(0.52 - 0.002 * i, 0.12 + 0.038 * i) for i in range(21)]       # a 1, top to bottom
 
 
+def choose_photo(page, tmp_path: Path) -> int:
+    """Upload a PNG example as a phone's camera roll would (named like a photo); return its true label."""
+    example = next(p for p in example_images() if p.suffix == ".png")
+    target = tmp_path / "photo of my digit.png"
+    target.write_bytes(example.read_bytes())
+    with page.expect_file_chooser() as chooser:
+        page.locator(".lenet-upload").click()
+    assert "image/*" in (chooser.value.element.get_attribute("accept") or "")   # a phone offers the camera
+    chooser.value.set_files(str(target))
+    return example_label(example)
+
+
 def act(page, action: str, tmp_path: Path, touch: bool) -> None:
     """Do ``action`` as a student would and wait until its answer is shown."""
     answer = page.locator(".lenet-answer")
@@ -103,13 +115,7 @@ def act(page, action: str, tmp_path: Path, touch: bool) -> None:
         expect(page.locator(".lenet-message")).to_contain_text(f"{first.name}: {example_label(first)} with",
                                                                timeout=WAIT_MS)
     elif action == "upload":
-        example = next(p for p in example_images() if p.suffix == ".png")
-        target = tmp_path / "photo of my digit.png"
-        target.write_bytes(example.read_bytes())
-        with page.expect_file_chooser() as chooser:
-            page.locator(".lenet-upload").click()
-        assert "image/*" in (chooser.value.element.get_attribute("accept") or "")   # a phone offers the camera
-        chooser.value.set_files(str(target))
+        choose_photo(page, tmp_path)
         expect(page.locator(".lenet-message")).to_contain_text("photo of my digit.png:", timeout=WAIT_MS)
     elif action == "draw":
         stroke(page, ONE, touch)

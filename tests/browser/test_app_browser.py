@@ -21,7 +21,19 @@ from types import SimpleNamespace
 
 import pytest
 from panel_states import CARDS, WIDTHS, measure
-from phone_states import ACTIONS, LAPTOP, PHONE, SHOTS, box, on_screen, pad_strokes, stroke, upload_label, walk
+from phone_states import (
+    ACTIONS,
+    LAPTOP,
+    PHONE,
+    SHOTS,
+    box,
+    choose_photo,
+    on_screen,
+    pad_strokes,
+    stroke,
+    upload_label,
+    walk,
+)
 from playwright.sync_api import expect
 
 from lenet_utils.classroom.store import ClassDB
@@ -88,14 +100,8 @@ def close_offline(page, allowed: str | None = None):
 
 
 def upload(page, tmp_path):
-    example = next(p for p in example_images() if p.suffix == ".png")
-    target = tmp_path / "photo of my digit.png"
-    target.write_bytes(example.read_bytes())
-    with page.expect_file_chooser() as chooser:
-        page.locator(".lenet-upload").click()
-    assert "image/*" in (chooser.value.element.get_attribute("accept") or "")   # a phone offers the camera
-    chooser.value.set_files(str(target))
-    expect(page.locator(".lenet-answer")).to_have_attribute("data-label", str(example_label(example)))
+    label = choose_photo(page, tmp_path)
+    expect(page.locator(".lenet-answer")).to_have_attribute("data-label", str(label))
 
 
 def test_desktop_upload_example_draw_and_share(chromium, app, tmp_path):
