@@ -197,6 +197,7 @@ def remove_accounts(hub: Hub) -> None:
         return
     for entry in pwd.getpwall():
         if entry.pw_name.startswith(hub.prefix):
+            _hub_module("sandbox").remove_home(entry.pw_name, Path(entry.pw_dir))  # its own file system
             subprocess.run(["userdel", "--remove", entry.pw_name], capture_output=True)
     group = hub.prefix.rstrip("-") + "_classdb"
     try:
@@ -210,9 +211,14 @@ def remove_accounts(hub: Hub) -> None:
 
 def _limits():
     """hub/limits.py, loaded by path (hub/ is not a package)."""
+    return _hub_module("limits")
+
+
+def _hub_module(name: str):
+    """hub/<name>.py, loaded by path (hub/ is not a package)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("lenet_hub_limits", REPO / "hub" / "limits.py")
+    spec = importlib.util.spec_from_file_location(f"lenet_hub_{name}", REPO / "hub" / f"{name}.py")
     module = sys.modules.get(spec.name)
     if module is None:
         module = importlib.util.module_from_spec(spec)

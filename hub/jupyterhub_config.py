@@ -56,14 +56,26 @@ sys.path.insert(0, str(HERE))  # limits.py and accounts.py live next to this fil
 import accounts  # noqa: E402
 import class_db  # noqa: E402
 import limits  # noqa: E402
+import sandbox  # noqa: E402
 
 if MODE == "accounts" and os.geteuid() != 0:
     raise SystemExit("error: LENET_HUB_MODE=accounts needs root (it creates one system account per student)")
 CLASS_DIR = class_db.folder(STATE, MODE)
 if MODE == "shared-account":  # in the hub's own log too, not only in the launcher's start-up text
     print("[lenet hub] shared-account mode (no root): every student's server runs as this hub's own user; "
-          "students can read and change each other's files. For a class, run the hub as root (hub/README.md).",
+          "students can read and change each other's files, share /tmp and can fill the disk (no private "
+          "/tmp, no disk limit). For a class, run the hub as root (hub/README.md).",
           file=sys.stderr, flush=True)
+    SANDBOX_PROBLEM = "shared-account mode"
+else:
+    SANDBOX_PROBLEM = sandbox.available()
+    if SANDBOX_PROBLEM:
+        print(f"[lenet hub] WARNING: students share /tmp and the disk, with no limit ({SANDBOX_PROBLEM})",
+              file=sys.stderr, flush=True)
+    else:
+        print(f"[lenet hub] each student: own /tmp, /var/tmp, /dev/shm ({sandbox.TMP_TEXT or 'shared: no'} "
+              f"tmpfs, counted in their memory limit), home of {sandbox.DISK_TEXT or 'unlimited size'}",
+              file=sys.stderr, flush=True)
 
 # ---- where the hub stores things (all under the state folder, only the hub can read it) ------------
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
@@ -252,6 +264,9 @@ class AccountSpawner(LocalProcessSpawner):
     async def start(self):
         entry = accounts.ensure_account(self.user.name)
         home = Path(entry.pw_dir)
+        if not SANDBOX_PROBLEM:
+            self.log.info("%s: %s", self.user.name, sandbox.mount_home(self.account, home, entry.pw_uid,
+                                                                        entry.pw_gid))
         made = _hand_out(home, RUNTIME / "course" / "notebooks", RUNTIME / "kernel_note.py", RUNTIME / "data" / "MNIST")
         for path in made:
             accounts.chown_tree(path, entry.pw_uid, entry.pw_gid)
@@ -268,10 +283,12 @@ class AccountSpawner(LocalProcessSpawner):
 
     def make_preexec_fn(self, name):
         limit = limits.ProcessLimits.for_student(self.user.name)
+        tmp = sandbox.PrivateTmp(None if SANDBOX_PROBLEM else sandbox.TMP)
         become = set_user_setuid(self.account)
 
         def preexec():
             limit.apply_in_child()  # join the student's cgroup while still root: afterwards it cannot
+            tmp.enter_in_child()    # own mount namespace, own /tmp (hub/sandbox.py); still root
             become()
 
         return preexec

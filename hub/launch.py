@@ -42,7 +42,8 @@ def fail(message: str, *more: str) -> NoReturn:
 
 
 SHARED_WARNING = ("warning: this hub does not run as root, so every student's server runs as YOUR account "
-                  "({user}): students can read and change each other's files and yours. Fine for a trusted "
+                  "({user}): students can read and change each other's files and yours, share /tmp and can fill the "
+                  "disk (no private /tmp, no disk limit). Fine for a trusted "
                   "group on this machine; for a class, start it as root (one account per student).")
 TLS_HELP = (
     "  A certificate for this machine's name, either:",
