@@ -191,19 +191,75 @@ def test_a_killed_kernel_restarts_and_says_so_without_harming_others(hub, class_
         bob.close_session(b_session)
 
 
-def test_an_out_of_memory_kernel_restarts_and_the_student_is_told_why(hub, class_of_two):
+# Two classmates training LeNet-5 in their kernels (a plain loop, batches of 64 from the shared
+# MNIST), until the test leaves a stop file in their home: a class's load beside Alice's kill.
+TRAINING = """
+import os, time, torch
+import torch.nn.functional as F
+from lenet_utils.data import load_mnist, normalize
+from lenet_utils.model import LeNet5
+
+train, stop = load_mnist('train'), os.path.expanduser('~/stop-training')
+torch.manual_seed(0)
+model = LeNet5()
+opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+losses, t0 = [], time.monotonic()
+open(os.path.expanduser('~/training'), 'w').close()
+while not os.path.exists(stop) and time.monotonic() - t0 < 900:
+    i = (len(losses) * 64) % (len(train) - 64)
+    loss = F.cross_entropy(model(normalize(train.pixels[i:i + 64])), train.labels[i:i + 64])  # (64, 10) scores
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    losses.append(loss.item())
+print('steps', len(losses), 'first', sum(losses[:20]) / 20, 'last', sum(losses[-20:]) / 20)
+"""
+
+
+@pytest.fixture(scope="module")
+def classmates(hub, class_of_two):
+    """Carol and Dave, logged in, servers running: the class beside Alice and Bob."""
+    _, students = admit(hub, ["carol", "dave"])
+    for st in students:
+        st.start_server()
+    return students
+
+
+def test_an_out_of_memory_kernel_restarts_and_the_student_is_told_why(hub, class_of_two, classmates):
     """A cell that passes the student's memory limit (2G in this hub) is killed by the kernel's OOM
     killer inside the student's cgroup; the kernel restarts, the next cell says why, and the other
-    student's kernel keeps its variables."""
+    student's kernel keeps its variables. With a class's load beside it (issue 31): two classmates'
+    kernels train LeNet-5 from before Alice's cell until after Bob's kernel answered, and go on."""
     _, (alice, bob) = class_of_two
     a_session, b_session = alice.open_session("02_architecture.ipynb"), bob.open_session("02_architecture.ipynb")
     a, b = alice.kernel(a_session["kernel"]["id"]), bob.kernel(b_session["kernel"]["id"])
+    trainers, sessions, results = [], [], {}
+    for st in classmates:
+        for f in ("training", "stop-training"):
+            (hub.home(st.name) / f).unlink(missing_ok=True)
+        sessions.append((st, st.open_session("03_training.ipynb")))
+        trainers.append(st.kernel(sessions[-1][1]["kernel"]["id"]))
+
+    def train(st, k):
+        try:
+            results[st.name] = k.execute(TRAINING, timeout=900)
+        except Exception as err:  # noqa: BLE001 - reported by the assertion below
+            results[st.name] = ("", f"{type(err).__name__}: {err}")
+
+    threads = [threading.Thread(target=train, args=(st, k)) for st, k in zip(classmates, trainers)]
     try:
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 180
+        while not all((hub.home(st.name) / "training").exists() for st in classmates):
+            assert time.monotonic() < deadline and all(t.is_alive() for t in threads), results
+            time.sleep(0.5)
         who = "import os; print(os.getpid(), [l for l in open('/proc/self/cgroup') if ':memory:' in l][0].strip())"
         b.execute("y = 6")
         bob_before, _ = b.execute(who)
         out, err = a.execute("print('warm-up')")  # not the first kernel ever: nothing to report yet
         assert err is None and "out-of-memory" not in out
+        load_at_kill = os.getloadavg()
         with pytest.raises(KernelDied):
             a.execute("hog = b'x' * (3 << 30)", timeout=120)  # 3 GiB of touched pages > the 2G limit
         a.close()
@@ -217,11 +273,26 @@ def test_an_out_of_memory_kernel_restarts_and_the_student_is_told_why(hub, class
         assert err is None and out.strip() == "42"
         bob_after, _ = b.execute(who)   # bob's kernel: the same process, in bob's own group
         assert bob_after == bob_before and bob_before.strip().endswith("/bob"), (bob_before, bob_after)
+        assert all(t.is_alive() for t in threads), results  # the class trained all through Alice's kill
     finally:
-        a.close()
-        b.close()
+        for st in classmates:
+            (hub.home(st.name) / "stop-training").touch()
+        for t in threads:
+            t.join(120)
+        for k in (a, b, *trainers):
+            k.close()
         alice.close_session(a_session)
         bob.close_session(b_session)
+        for st, session in sessions:
+            st.close_session(session)
+    for st in classmates:
+        out, err = results[st.name]
+        assert err is None, (st.name, err)
+        steps, first, last = re.fullmatch(r"steps (\d+) first (\S+) last (\S+)\s*", out).groups()
+        assert int(steps) >= 20 and float(last) < float(first), out  # it learned meanwhile
+    print(f"\n[issue 31] load at the kill {load_at_kill[0]:.2f} {load_at_kill[1]:.2f} {load_at_kill[2]:.2f}; "
+          f"classmates' steps {[results[st.name][0].split()[1] for st in classmates]}; bob {bob_after.split()[0]} "
+          "kept his kernel and y")
 
 
 def test_a_hub_restart_keeps_servers_kernels_files_and_logins(hub, class_of_two):
