@@ -296,3 +296,30 @@ def test_a_home_made_before_disk_limits_is_left_as_it_is(monkeypatch, tmp_path):
     said = sandbox.mount_home("lt0000-zed", home, 4321, 4321)
     assert "left unlimited" in said and not os.path.ismount(home)
     assert (home / "notebooks" / "mine.ipynb").read_text() == "{}"
+
+
+def test_a_bad_tmp_or_disk_option_is_one_line(tmp_path, capsys):
+    for option in ("--tmp", "--disk"):
+        launch, args = _args(tmp_path, option, "lots")
+        with pytest.raises(SystemExit):
+            launch.prepare(args)
+        err = capsys.readouterr().err.strip()
+        assert err == f"error: {option} 'lots' is not a size; use e.g. 512M or 2G ('' = none)"
+
+
+def test_the_readmes_disk_figures_come_from_the_result_file():
+    """hub/README.md's figures for a student's own /tmp and home are benchmarks/hub_sandbox.py's."""
+    import json
+
+    r = json.loads((REPO / "benchmarks" / "results" / "hub_sandbox.json").read_text())
+    readme = " ".join((REPO / "hub" / "README.md").read_text().split())
+    assert r["commit"] and r["date"] and r["home"]["stopped_by"] == "No space left on device"
+    assert r["tmp"]["group_grew_mib"] >= 0.9 * r["tmp"]["written_mib"]      # charged to the writer
+    assert r["tmp"]["group_after_exit_mib"] < 0.1 * r["tmp"]["written_mib"]  # and gone with it
+    for figure in (f"grew the writer's group by {r['tmp']['group_grew_mib']} MiB",
+                   f"{r['tmp']['group_after_exit_mib']} MiB was left after its last process exited",
+                   f"load average {r['load_start']:.1f}",
+                   f"Making a {r['home']['image_mib']} MiB home at a student's first start took "
+                   f"{r['home']['make_and_mount_s']:.2f} s and {r['home']['disk_after_mkfs_mib']} MiB "
+                   "of the machine's disk"):
+        assert figure in readme, figure

@@ -66,7 +66,7 @@ def hub(tmp_path_factory, prerequisites):
     STATE_PARENT.chmod(0o755)
     base = Path(tempfile.mkdtemp(prefix="test-hubsec-", dir=STATE_PARENT))
     base.chmod(0o755)
-    h = start_hub(base / "state", env={"LENET_HUB_TMP": f"{TMP_MB}M", "LENET_HUB_DISK": f"{DISK_MB}M"})
+    h = start_hub(base / "state", extra=("--tmp", f"{TMP_MB}M", "--disk", f"{DISK_MB}M"))
     try:
         yield h
     finally:
