@@ -247,7 +247,23 @@ def _server_args(spawner) -> list[str]:
             *json.loads(os.environ.get("LENET_HUB_SINGLEUSER_ARGS", "[]"))]
 
 
-class AccountSpawner(LocalProcessSpawner):
+class ClassServerMixin:
+    """What both spawners share around their own set-up: where the student's JupyterLab opens, its
+    options, and the student's cgroups removed once the server stopped."""
+
+    async def start_in(self, home: Path):
+        """Start the student's server with ``home/notebooks`` as its folder (after the set-up)."""
+        self.notebook_dir = str(home / "notebooks")
+        self.default_url = "/lab/tree/01_mnist_data.ipynb"
+        self.args = _server_args(self)
+        return await super().start()
+
+    async def stop(self, now=False):
+        await super().stop(now=now)
+        limits.ProcessLimits.remove_for_student(self.user.name)
+
+
+class AccountSpawner(ClassServerMixin, LocalProcessSpawner):
     """A student's JupyterLab as their own system account (``jupyter-<name>``), from the root-owned
     runtime, in their own home (mode 0700), inside their own memory/CPU cgroup.
 
@@ -271,15 +287,8 @@ class AccountSpawner(LocalProcessSpawner):
         for path in made:
             accounts.chown_tree(path, entry.pw_uid, entry.pw_gid)
         class_db.admit(CLASS_DIR, self.account)
-        self.notebook_dir = str(home / "notebooks")
-        self.default_url = "/lab/tree/01_mnist_data.ipynb"
         self.cmd = [str(RUNTIME / "venv" / "bin" / "jupyterhub-singleuser")]
-        self.args = _server_args(self)
-        return await super().start()
-
-    async def stop(self, now=False):
-        await super().stop(now=now)
-        limits.ProcessLimits.remove_for_student(self.user.name)
+        return await self.start_in(home)
 
     def make_preexec_fn(self, name):
         limit = limits.ProcessLimits.for_student(self.user.name)
@@ -305,7 +314,7 @@ class AccountSpawner(LocalProcessSpawner):
         return _class_env(env, Path(entry.pw_dir))
 
 
-class SharedAccountSpawner(SimpleLocalProcessSpawner):
+class SharedAccountSpawner(ClassServerMixin, SimpleLocalProcessSpawner):
     """Without root: every student's server runs as the hub's own user, in ``<state>/students/<name>``.
     Files are separated by folder, not by permissions: a trusted group only (launch.py says so)."""
 
@@ -317,14 +326,7 @@ class SharedAccountSpawner(SimpleLocalProcessSpawner):
         home = Path(self.home_dir)
         home.mkdir(parents=True, exist_ok=True)
         _hand_out(home, REPO / "notebooks", HERE / "kernel_note.py", DATA_ROOT / "MNIST")
-        self.notebook_dir = str(home / "notebooks")
-        self.default_url = "/lab/tree/01_mnist_data.ipynb"
-        self.args = _server_args(self)
-        return await super().start()
-
-    async def stop(self, now=False):
-        await super().stop(now=now)
-        limits.ProcessLimits.remove_for_student(self.user.name)
+        return await self.start_in(home)
 
     def make_preexec_fn(self, name):
         base = super().make_preexec_fn(name)
