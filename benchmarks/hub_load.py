@@ -185,6 +185,21 @@ def stop_hub(hub: Hub, *, everything: bool = True, timeout: float = 30) -> None:
     remove_accounts(hub)
 
 
+def server_pid(hub: Hub, name: str) -> int:
+    """The process id of ``name``'s JupyterLab server on ``hub`` (found by its HOME, never by name)."""
+    import psutil
+
+    home = str(hub.home(name))
+    for p in psutil.process_iter(["pid", "cmdline", "environ"]):
+        try:
+            if (p.info["environ"] or {}).get("HOME") == home and any("jupyterhub-singleuser" in c
+                                                                      for c in p.info["cmdline"] or []):
+                return p.info["pid"]
+        except psutil.Error:
+            continue
+    raise AssertionError(f"no server process for {name}")
+
+
 def remove_accounts(hub: Hub) -> None:
     """A stopped test hub's students: their system accounts and homes (userdel -r), the class DB's
     group and folder. Only names with the hub's own throw-away prefix ('lt' + 4 hex digits)."""

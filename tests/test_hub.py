@@ -23,7 +23,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 import hub_load  # noqa: E402
-from hub_load import KernelDied, Student, admit, start_hub, stop_hub  # noqa: E402
+from hub_load import KernelDied, Student, admit, server_pid, start_hub, stop_hub  # noqa: E402
 
 pytestmark = pytest.mark.slow
 PROXY = REPO / "hub" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -302,14 +302,14 @@ def test_a_hub_restart_keeps_servers_kernels_files_and_logins(hub, class_of_two)
     k.execute("kept = 'still here'")
     k.close()
     alice.server_api("PUT", "contents/my_notes.txt", json={"type": "file", "format": "text", "content": "mine"})
-    server_pid = _server_pid(hub, "alice")
+    pid_before = server_pid(hub, "alice")
 
     stop_hub(hub, everything=False)        # the hub process only, as Ctrl-C on `make hub` does
     restarted = start_hub(hub.state, hub.port, api_port=hub.api_port, proxy_api_port=hub.proxy_api_port,
                           prefix=hub.prefix, admin_password=hub.admin_password)
     hub.process, hub.log_path = restarted.process, restarted.log_path  # the fixture stops the new one
 
-    assert _server_pid(hub, "alice") == server_pid        # the same server process, never restarted
+    assert server_pid(hub, "alice") == pid_before        # the same server process, never restarted
     info = alice.api("GET", "users/alice").json()          # the old login cookie still works
     assert info["servers"][""]["ready"]
     r = alice.server_api("GET", "contents/my_notes.txt")
@@ -330,20 +330,6 @@ def _restarted_kernel(student, session, timeout: float = 90):
             break
         time.sleep(1)
     return student.kernel(session["kernel"]["id"])
-
-
-def _server_pid(hub, name) -> int:
-    import psutil
-
-    home = str(hub.home(name))
-    for p in psutil.process_iter(["pid", "cmdline", "environ"]):
-        try:
-            if (p.info["environ"] or {}).get("HOME") == home and any("jupyterhub-singleuser" in c
-                                                                      for c in p.info["cmdline"] or []):
-                return p.info["pid"]
-        except psutil.Error:
-            continue
-    raise AssertionError(f"no server process for {name}")
 
 
 # ---- the class, end to end ----------------------------------------------------------------------

@@ -23,7 +23,7 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "hub"))
-from hub_load import KernelDied, Student, admit, start_hub, stop_hub  # noqa: E402
+from hub_load import KernelDied, Student, admit, server_pid, start_hub, stop_hub  # noqa: E402
 
 pytestmark = pytest.mark.slow
 STATE_PARENT = Path("/var/lib/lenet-hub")
@@ -103,20 +103,6 @@ def attempt(room, expr: str) -> dict:
 def refused(result: dict, *codes: str) -> None:
     assert not result["ok"], f"the attack succeeded: {result}"
     assert result["errno"] in codes, f"failed, but for another reason than {codes}: {result}"
-
-
-def server_pid(hub, name) -> int:
-    import psutil
-
-    home = str(hub.home(name))
-    for p in psutil.process_iter(["pid", "cmdline", "environ"]):
-        try:
-            if (p.info["environ"] or {}).get("HOME") == home and any("jupyterhub-singleuser" in c
-                                                                      for c in p.info["cmdline"] or []):
-                return p.info["pid"]
-        except psutil.Error:
-            continue
-    raise AssertionError(f"no server process for {name}")
 
 
 # ---- who A is ---------------------------------------------------------------------------------------
