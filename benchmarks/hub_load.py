@@ -212,7 +212,7 @@ def remove_accounts(hub: Hub) -> None:
         return
     for entry in pwd.getpwall():
         if entry.pw_name.startswith(hub.prefix):
-            _hub_module("sandbox").remove_home(entry.pw_name, Path(entry.pw_dir))  # its own file system
+            hub_module("sandbox").remove_home(entry.pw_name, Path(entry.pw_dir))  # its own file system
             subprocess.run(["userdel", "--remove", entry.pw_name], capture_output=True)
     group = hub.prefix.rstrip("-") + "_classdb"
     try:
@@ -226,10 +226,10 @@ def remove_accounts(hub: Hub) -> None:
 
 def _limits():
     """hub/limits.py, loaded by path (hub/ is not a package)."""
-    return _hub_module("limits")
+    return hub_module("limits")
 
 
-def _hub_module(name: str):
+def hub_module(name: str):
     """hub/<name>.py, loaded by path (hub/ is not a package)."""
     import importlib.util
 

@@ -30,10 +30,9 @@ IMAGE_MIB = 512  # a 2G home costs the same to make; 512 MiB keeps the fill shor
 def _sandbox(images: Path):
     os.environ["LENET_HUB_DISK"] = f"{IMAGE_MIB}M"
     os.environ["LENET_HUB_IMAGES"] = str(images)
-    sys.path.insert(0, str(REPO / "hub"))
-    import sandbox
+    from hub_load import hub_module  # hub/ is not a package: hub/sandbox.py, loaded by path
 
-    return sandbox
+    return hub_module("sandbox")
 
 
 def home(sandbox, folder: Path) -> dict:
