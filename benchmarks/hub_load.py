@@ -185,6 +185,21 @@ def stop_hub(hub: Hub, *, everything: bool = True, timeout: float = 30) -> None:
     remove_accounts(hub)
 
 
+def server_pid(hub: Hub, name: str) -> int:
+    """The process id of ``name``'s JupyterLab server on ``hub`` (found by its HOME, never by name)."""
+    import psutil
+
+    home = str(hub.home(name))
+    for p in psutil.process_iter(["pid", "cmdline", "environ"]):
+        try:
+            if (p.info["environ"] or {}).get("HOME") == home and any("jupyterhub-singleuser" in c
+                                                                      for c in p.info["cmdline"] or []):
+                return p.info["pid"]
+        except psutil.Error:
+            continue
+    raise AssertionError(f"no server process for {name}")
+
+
 def remove_accounts(hub: Hub) -> None:
     """A stopped test hub's students: their system accounts and homes (userdel -r), the class DB's
     group and folder. Only names with the hub's own throw-away prefix ('lt' + 4 hex digits)."""
@@ -197,6 +212,7 @@ def remove_accounts(hub: Hub) -> None:
         return
     for entry in pwd.getpwall():
         if entry.pw_name.startswith(hub.prefix):
+            hub_module("sandbox").remove_home(entry.pw_name, Path(entry.pw_dir))  # its own file system
             subprocess.run(["userdel", "--remove", entry.pw_name], capture_output=True)
     group = hub.prefix.rstrip("-") + "_classdb"
     try:
@@ -210,9 +226,14 @@ def remove_accounts(hub: Hub) -> None:
 
 def _limits():
     """hub/limits.py, loaded by path (hub/ is not a package)."""
+    return hub_module("limits")
+
+
+def hub_module(name: str):
+    """hub/<name>.py, loaded by path (hub/ is not a package)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("lenet_hub_limits", REPO / "hub" / "limits.py")
+    spec = importlib.util.spec_from_file_location(f"lenet_hub_{name}", REPO / "hub" / f"{name}.py")
     module = sys.modules.get(spec.name)
     if module is None:
         module = importlib.util.module_from_spec(spec)

@@ -56,14 +56,26 @@ sys.path.insert(0, str(HERE))  # limits.py and accounts.py live next to this fil
 import accounts  # noqa: E402
 import class_db  # noqa: E402
 import limits  # noqa: E402
+import sandbox  # noqa: E402
 
 if MODE == "accounts" and os.geteuid() != 0:
     raise SystemExit("error: LENET_HUB_MODE=accounts needs root (it creates one system account per student)")
 CLASS_DIR = class_db.folder(STATE, MODE)
 if MODE == "shared-account":  # in the hub's own log too, not only in the launcher's start-up text
     print("[lenet hub] shared-account mode (no root): every student's server runs as this hub's own user; "
-          "students can read and change each other's files. For a class, run the hub as root (hub/README.md).",
+          "students can read and change each other's files, share /tmp and can fill the disk (no private "
+          "/tmp, no disk limit). For a class, run the hub as root (hub/README.md).",
           file=sys.stderr, flush=True)
+    SANDBOX_PROBLEM = "shared-account mode"
+else:
+    SANDBOX_PROBLEM = sandbox.available()
+    if SANDBOX_PROBLEM:
+        print(f"[lenet hub] WARNING: students share /tmp and the disk, with no limit ({SANDBOX_PROBLEM})",
+              file=sys.stderr, flush=True)
+    else:
+        print(f"[lenet hub] each student: own /tmp, /var/tmp, /dev/shm ({sandbox.TMP_TEXT or 'shared: no'} "
+              f"tmpfs, counted in their memory limit), home of {sandbox.DISK_TEXT or 'unlimited size'}",
+              file=sys.stderr, flush=True)
 
 # ---- where the hub stores things (all under the state folder, only the hub can read it) ------------
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
@@ -235,7 +247,23 @@ def _server_args(spawner) -> list[str]:
             *json.loads(os.environ.get("LENET_HUB_SINGLEUSER_ARGS", "[]"))]
 
 
-class AccountSpawner(LocalProcessSpawner):
+class ClassServerMixin:
+    """What both spawners share around their own set-up: where the student's JupyterLab opens, its
+    options, and the student's cgroups removed once the server stopped."""
+
+    async def start_in(self, home: Path):
+        """Start the student's server with ``home/notebooks`` as its folder (after the set-up)."""
+        self.notebook_dir = str(home / "notebooks")
+        self.default_url = "/lab/tree/01_mnist_data.ipynb"
+        self.args = _server_args(self)
+        return await super().start()
+
+    async def stop(self, now=False):
+        await super().stop(now=now)
+        limits.ProcessLimits.remove_for_student(self.user.name)
+
+
+class AccountSpawner(ClassServerMixin, LocalProcessSpawner):
     """A student's JupyterLab as their own system account (``jupyter-<name>``), from the root-owned
     runtime, in their own home (mode 0700), inside their own memory/CPU cgroup.
 
@@ -252,26 +280,24 @@ class AccountSpawner(LocalProcessSpawner):
     async def start(self):
         entry = accounts.ensure_account(self.user.name)
         home = Path(entry.pw_dir)
+        if not SANDBOX_PROBLEM:
+            self.log.info("%s: %s", self.user.name, sandbox.mount_home(self.account, home, entry.pw_uid,
+                                                                        entry.pw_gid))
         made = _hand_out(home, RUNTIME / "course" / "notebooks", RUNTIME / "kernel_note.py", RUNTIME / "data" / "MNIST")
         for path in made:
             accounts.chown_tree(path, entry.pw_uid, entry.pw_gid)
         class_db.admit(CLASS_DIR, self.account)
-        self.notebook_dir = str(home / "notebooks")
-        self.default_url = "/lab/tree/01_mnist_data.ipynb"
         self.cmd = [str(RUNTIME / "venv" / "bin" / "jupyterhub-singleuser")]
-        self.args = _server_args(self)
-        return await super().start()
-
-    async def stop(self, now=False):
-        await super().stop(now=now)
-        limits.ProcessLimits.remove_for_student(self.user.name)
+        return await self.start_in(home)
 
     def make_preexec_fn(self, name):
         limit = limits.ProcessLimits.for_student(self.user.name)
+        tmp = sandbox.PrivateTmp(None if SANDBOX_PROBLEM else sandbox.TMP)
         become = set_user_setuid(self.account)
 
         def preexec():
             limit.apply_in_child()  # join the student's cgroup while still root: afterwards it cannot
+            tmp.enter_in_child()    # own mount namespace, own /tmp (hub/sandbox.py); still root
             become()
 
         return preexec
@@ -288,7 +314,7 @@ class AccountSpawner(LocalProcessSpawner):
         return _class_env(env, Path(entry.pw_dir))
 
 
-class SharedAccountSpawner(SimpleLocalProcessSpawner):
+class SharedAccountSpawner(ClassServerMixin, SimpleLocalProcessSpawner):
     """Without root: every student's server runs as the hub's own user, in ``<state>/students/<name>``.
     Files are separated by folder, not by permissions: a trusted group only (launch.py says so)."""
 
@@ -300,14 +326,7 @@ class SharedAccountSpawner(SimpleLocalProcessSpawner):
         home = Path(self.home_dir)
         home.mkdir(parents=True, exist_ok=True)
         _hand_out(home, REPO / "notebooks", HERE / "kernel_note.py", DATA_ROOT / "MNIST")
-        self.notebook_dir = str(home / "notebooks")
-        self.default_url = "/lab/tree/01_mnist_data.ipynb"
-        self.args = _server_args(self)
-        return await super().start()
-
-    async def stop(self, now=False):
-        await super().stop(now=now)
-        limits.ProcessLimits.remove_for_student(self.user.name)
+        return await self.start_in(home)
 
     def make_preexec_fn(self, name):
         base = super().make_preexec_fn(name)

@@ -42,7 +42,8 @@ def fail(message: str, *more: str) -> NoReturn:
 
 
 SHARED_WARNING = ("warning: this hub does not run as root, so every student's server runs as YOUR account "
-                  "({user}): students can read and change each other's files and yours. Fine for a trusted "
+                  "({user}): students can read and change each other's files and yours, share /tmp and can fill the "
+                  "disk (no private /tmp, no disk limit). Fine for a trusted "
                   "group on this machine; for a class, start it as root (one account per student).")
 TLS_HELP = (
     "  A certificate for this machine's name, either:",
@@ -102,6 +103,10 @@ def parse_args(argv=None):
                    help="students' system accounts are PREFIX<name> (default jupyter-)")
     p.add_argument("--mem", default=os.environ.get("HUB_MEM", "2G"), help="memory limit per student ('' = none)")
     p.add_argument("--cpus", default=os.environ.get("HUB_CPUS", ""), help="CPU limit per student ('' = none)")
+    p.add_argument("--tmp", default=os.environ.get("HUB_TMP", "512M"),
+                   help="each student's own /tmp, a tmpfs counted in their memory ('' = the shared /tmp; as root)")
+    p.add_argument("--disk", default=os.environ.get("HUB_DISK", "2G"),
+                   help="size of each new student's home, a file system of its own ('' = no limit; as root)")
     p.add_argument("--cull-idle", type=int, default=int(os.environ.get("HUB_CULL_IDLE", "3600")),
                    help="stop a student's server after this many idle seconds (default 3600)")
     p.add_argument("--ssl-cert", default=os.environ.get("HUB_SSL_CERT", ""))
@@ -217,6 +222,11 @@ def prepare(args) -> dict:
     try:
         from limits import parse_bytes
         parse_bytes(args.mem)
+        for option, size in (("--tmp", args.tmp), ("--disk", args.disk)):
+            try:
+                parse_bytes(size)
+            except ValueError:
+                fail(f"{option} {size!r} is not a size; use e.g. 512M or 2G ('' = none)")
         if args.cpus:
             float(args.cpus)
     except ValueError as err:
@@ -285,6 +295,7 @@ def prepare(args) -> dict:
                LENET_HUB_IP=args.ip, LENET_HUB_PORT=str(args.port),
                LENET_HUB_API_PORT=str(api_port), LENET_HUB_PROXY_API_PORT=str(proxy_api_port),
                LENET_HUB_ADMIN=args.admin, LENET_HUB_AUTH=args.auth, LENET_HUB_MEM=args.mem,
+               LENET_HUB_TMP=args.tmp, LENET_HUB_DISK=args.disk,
                LENET_HUB_CPUS=args.cpus, LENET_HUB_CULL_IDLE=str(args.cull_idle),
                LENET_HUB_TERMINALS="1" if args.terminals else "",
                LENET_DATA_ROOT=str(data_root()),
@@ -320,7 +331,9 @@ def welcome(args) -> str:
     return (f"\nLeNet-5 by hand: JupyterHub at {url}\n{students}\n"
             f"  See and stop students' servers: {url}hub/admin\n"
             f"  Students' files: {homes}, kept across restarts\n"
-            f"  Limits per student: memory {args.mem or 'none'}, CPUs {args.cpus or 'none (thread policy)'}; "
+            f"  Limits per student: memory {args.mem or 'none'}, CPUs {args.cpus or 'none (thread policy)'}, "
+            f"own /tmp {args.tmp or 'none (shared)'}, home {args.disk or 'unlimited'}"
+            f"{'' if mode() == 'accounts' else ' (the /tmp and home limits need root)'}; "
             f"idle servers stop after {args.cull_idle} s; terminals {'on' if args.terminals else 'off'}.\n"
             f"  Ctrl-C stops the hub; students' servers keep running and the next start picks them up.\n")
 

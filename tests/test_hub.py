@@ -23,7 +23,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 import hub_load  # noqa: E402
-from hub_load import KernelDied, Student, admit, start_hub, stop_hub  # noqa: E402
+from hub_load import KernelDied, Student, admit, server_pid, start_hub, stop_hub  # noqa: E402
 
 pytestmark = pytest.mark.slow
 PROXY = REPO / "hub" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -191,19 +191,86 @@ def test_a_killed_kernel_restarts_and_says_so_without_harming_others(hub, class_
         bob.close_session(b_session)
 
 
-def test_an_out_of_memory_kernel_restarts_and_the_student_is_told_why(hub, class_of_two):
+# Two classmates training LeNet-5 in their kernels (a plain loop, batches of 64 from the shared
+# MNIST), until the test leaves a stop file in their home: a class's load beside Alice's kill.
+TRAINING = """
+import os, time, torch
+import torch.nn.functional as F
+from lenet_utils.data import load_mnist, normalize
+from lenet_utils.model import LeNet5
+
+train = load_mnist('train')
+stop, progress = os.path.expanduser('~/stop-training'), os.path.expanduser('~/.training-steps')
+torch.manual_seed(0)
+model = LeNet5()
+opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+losses, t0 = [], time.monotonic()
+while not os.path.exists(stop) and time.monotonic() - t0 < 900:
+    i = (len(losses) * 64) % (len(train) - 64)
+    loss = F.cross_entropy(model(normalize(train.pixels[i:i + 64])), train.labels[i:i + 64])  # (64, 10) scores
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    losses.append(loss.item())
+    with open(progress + '.new', 'w') as f:  # progress, for the test to read (never a half-written file)
+        f.write(str(len(losses)))
+    os.replace(progress + '.new', progress)
+print('steps', len(losses))
+"""
+
+
+def _steps(hub, student) -> int:
+    """How many training steps a classmate's kernel has made so far (0 before the first)."""
+    try:
+        return int((hub.home(student.name) / ".training-steps").read_text() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+@pytest.fixture(scope="module")
+def classmates(hub, class_of_two):
+    """Carol and Dave, logged in, servers running: the class beside Alice and Bob."""
+    _, students = admit(hub, ["carol", "dave"])
+    for st in students:
+        st.start_server()
+    return students
+
+
+def test_an_out_of_memory_kernel_restarts_and_the_student_is_told_why(hub, class_of_two, classmates):
     """A cell that passes the student's memory limit (2G in this hub) is killed by the kernel's OOM
     killer inside the student's cgroup; the kernel restarts, the next cell says why, and the other
-    student's kernel keeps its variables."""
+    student's kernel keeps its variables. With a class's load beside it (issue 31): two classmates'
+    kernels train LeNet-5 from before Alice's cell until after Bob's kernel answered, and go on."""
     _, (alice, bob) = class_of_two
     a_session, b_session = alice.open_session("02_architecture.ipynb"), bob.open_session("02_architecture.ipynb")
     a, b = alice.kernel(a_session["kernel"]["id"]), bob.kernel(b_session["kernel"]["id"])
+    trainers, sessions, results = [], [], {}
+    for st in classmates:
+        for f in (".training-steps", "stop-training"):
+            (hub.home(st.name) / f).unlink(missing_ok=True)
+        sessions.append((st, st.open_session("03_training.ipynb")))
+        trainers.append(st.kernel(sessions[-1][1]["kernel"]["id"]))
+
+    def train(st, k):
+        try:
+            results[st.name] = k.execute(TRAINING, timeout=900)
+        except Exception as err:  # noqa: BLE001 - reported by the assertion below
+            results[st.name] = ("", f"{type(err).__name__}: {err}")
+
+    threads = [threading.Thread(target=train, args=(st, k)) for st, k in zip(classmates, trainers)]
     try:
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 240
+        while not all(_steps(hub, st) >= 5 for st in classmates):  # both are training
+            assert time.monotonic() < deadline and all(t.is_alive() for t in threads), results
+            time.sleep(0.5)
         who = "import os; print(os.getpid(), [l for l in open('/proc/self/cgroup') if ':memory:' in l][0].strip())"
         b.execute("y = 6")
         bob_before, _ = b.execute(who)
         out, err = a.execute("print('warm-up')")  # not the first kernel ever: nothing to report yet
         assert err is None and "out-of-memory" not in out
+        load_at_kill, steps_at_kill = os.getloadavg(), [_steps(hub, st) for st in classmates]
         with pytest.raises(KernelDied):
             a.execute("hog = b'x' * (3 << 30)", timeout=120)  # 3 GiB of touched pages > the 2G limit
         a.close()
@@ -217,11 +284,27 @@ def test_an_out_of_memory_kernel_restarts_and_the_student_is_told_why(hub, class
         assert err is None and out.strip() == "42"
         bob_after, _ = b.execute(who)   # bob's kernel: the same process, in bob's own group
         assert bob_after == bob_before and bob_before.strip().endswith("/bob"), (bob_before, bob_after)
+        steps_after = [_steps(hub, st) for st in classmates]
+        assert all(t.is_alive() for t in threads), results  # the class trained all through Alice's kill
+        assert all(after > at for after, at in zip(steps_after, steps_at_kill)), (steps_at_kill, steps_after)
     finally:
-        a.close()
-        b.close()
+        for st in classmates:
+            (hub.home(st.name) / "stop-training").touch()
+        for t in threads:
+            t.join(120)
+        for k in (a, b, *trainers):
+            k.close()
         alice.close_session(a_session)
         bob.close_session(b_session)
+        for st, session in sessions:
+            st.close_session(session)
+    for st, after in zip(classmates, steps_after):
+        out, err = results[st.name]
+        assert err is None, (st.name, err)
+        assert int(re.fullmatch(r"steps (\d+)\s*", out).group(1)) >= after, out  # and stopped when told
+    print(f"\n[issue 31] load at the kill {load_at_kill[0]:.2f} {load_at_kill[1]:.2f} {load_at_kill[2]:.2f}; "
+          f"classmates' training steps at the kill {steps_at_kill}, after bob answered {steps_after}; "
+          f"bob {bob_after.split()[0]} kept his kernel and y")
 
 
 def test_a_hub_restart_keeps_servers_kernels_files_and_logins(hub, class_of_two):
@@ -231,14 +314,14 @@ def test_a_hub_restart_keeps_servers_kernels_files_and_logins(hub, class_of_two)
     k.execute("kept = 'still here'")
     k.close()
     alice.server_api("PUT", "contents/my_notes.txt", json={"type": "file", "format": "text", "content": "mine"})
-    server_pid = _server_pid(hub, "alice")
+    pid_before = server_pid(hub, "alice")
 
     stop_hub(hub, everything=False)        # the hub process only, as Ctrl-C on `make hub` does
     restarted = start_hub(hub.state, hub.port, api_port=hub.api_port, proxy_api_port=hub.proxy_api_port,
                           prefix=hub.prefix, admin_password=hub.admin_password)
     hub.process, hub.log_path = restarted.process, restarted.log_path  # the fixture stops the new one
 
-    assert _server_pid(hub, "alice") == server_pid        # the same server process, never restarted
+    assert server_pid(hub, "alice") == pid_before        # the same server process, never restarted
     info = alice.api("GET", "users/alice").json()          # the old login cookie still works
     assert info["servers"][""]["ready"]
     r = alice.server_api("GET", "contents/my_notes.txt")
@@ -259,20 +342,6 @@ def _restarted_kernel(student, session, timeout: float = 90):
             break
         time.sleep(1)
     return student.kernel(session["kernel"]["id"])
-
-
-def _server_pid(hub, name) -> int:
-    import psutil
-
-    home = str(hub.home(name))
-    for p in psutil.process_iter(["pid", "cmdline", "environ"]):
-        try:
-            if (p.info["environ"] or {}).get("HOME") == home and any("jupyterhub-singleuser" in c
-                                                                      for c in p.info["cmdline"] or []):
-                return p.info["pid"]
-        except psutil.Error:
-            continue
-    raise AssertionError(f"no server process for {name}")
 
 
 # ---- the class, end to end ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ parent has it. cgroup v1 is tested for real by tests/test_hub.py and tests/test_
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -156,6 +157,7 @@ def test_without_root_the_launcher_says_students_share_one_account(tmp_path, mon
     env = launch.prepare(args)
     err = capsys.readouterr().err
     assert "every student's server runs as YOUR account" in err and "can read and change each other's files" in err
+    assert "no private /tmp, no disk limit" in err
     assert env["LENET_HUB_MODE"] == "shared-account" and "HUB_ADMIN_PASSWORD" not in env
 
 
@@ -197,4 +199,127 @@ def test_the_readmes_class_figures_with_accounts_come_from_the_result_file():
                    f"{r['class_s']:.0f} s with all 8 at once", f"{r['class_pss_mb_per_student']} MB per student (PSS)",
                    f"{r['student_cgroup_peak_mb']['median']:.0f} MB median",
                    f"load average {r['load_start']:.1f} at the start and {r['load_end']:.1f} at the end"):
+        assert figure in readme, figure
+
+
+# ---- hub/sandbox.py: own /tmp, size-limited homes -----------------------------------------------
+def _sandbox(monkeypatch, **env):
+    import importlib
+
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    sys.modules.pop("sandbox", None)
+    return importlib.import_module("sandbox")
+
+
+def test_a_bad_tmp_or_disk_size_is_one_line(monkeypatch):
+    for var in ("LENET_HUB_TMP", "LENET_HUB_DISK"):
+        with pytest.raises(SystemExit, match=rf"^error: {var}='lots' is not a size; use e.g. 512M or 2G"):
+            _sandbox(monkeypatch, **{var: "lots"})
+        monkeypatch.delenv(var)
+    sys.modules.pop("sandbox", None)
+
+
+def test_an_image_is_named_only_from_an_account_name(monkeypatch):
+    sandbox = _sandbox(monkeypatch)
+    assert sandbox.home_image("jupyter-alice").name == "jupyter-alice.img"
+    for bad in ("..", "a/b", "../../etc/x", "", "A"):
+        with pytest.raises(ValueError, match="is not an account name"):
+            sandbox.home_image(bad)
+
+
+def _needs_root():
+    if os.geteuid() != 0:  # as the hub attack suite: root, as CI runs; a FAILURE elsewhere, never a skip
+        pytest.fail("mount namespaces and loop devices need root", pytrace=False)
+
+
+def test_a_private_tmp_in_a_forked_child_is_its_own_and_full_at_its_size(monkeypatch, tmp_path):
+    """As the spawner's preexec does: in a forked child, own mount namespace, a tmpfs of 8 MiB on
+    /tmp: writing stops with ENOSPC there, and the machine's /tmp never sees the file."""
+    _needs_root()
+    sandbox = _sandbox(monkeypatch)
+    assert sandbox.available() is None
+    marker = f"lenet-sandbox-{os.getpid()}"
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, never return into pytest
+        code = 1
+        try:
+            sandbox.PrivateTmp(8 << 20).enter_in_child()
+            written = 0
+            try:
+                with open(f"/tmp/{marker}", "wb") as f:
+                    while True:
+                        written += f.write(b"x" * 65536)
+                        f.flush()
+            except OSError as e:
+                os.write(w, f"{written} {e.errno} {os.listdir('/tmp') == [marker]}".encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    _, status = os.waitpid(pid, 0)
+    written, err, alone = os.read(r, 200).decode().split()
+    assert status == 0 and int(err) == errno.ENOSPC and alone == "True"
+    assert 7 << 20 <= int(written) <= 8 << 20
+    assert not Path("/tmp", marker).exists()
+
+
+def test_a_home_is_its_own_file_system_of_the_given_size(monkeypatch, tmp_path):
+    _needs_root()
+    sandbox = _sandbox(monkeypatch, LENET_HUB_DISK="32M", LENET_HUB_IMAGES=str(tmp_path / "images"))
+    home = tmp_path / "home"
+    home.mkdir()
+    try:
+        said = sandbox.mount_home("lt0000-zed", home, 4321, 4321)
+        assert "its own file system of 32M" in said and os.path.ismount(home)
+        assert (home.stat().st_uid, oct(home.stat().st_mode)[-3:]) == (4321, "700")
+        assert list(home.iterdir()) == []                       # no lost+found for the student to wonder at
+        assert oct((tmp_path / "images").stat().st_mode)[-3:] == "700"
+        with pytest.raises(OSError) as e, open(home / "fill", "wb") as f:
+            while True:
+                f.write(b"x" * (1 << 20))
+                f.flush()
+        assert e.value.errno == errno.ENOSPC
+        assert (home / "fill").stat().st_size <= 32 << 20
+        assert "already mounted" in sandbox.mount_home("lt0000-zed", home, 4321, 4321)
+    finally:
+        sandbox.remove_home("lt0000-zed", home)
+    assert not os.path.ismount(home) and not (tmp_path / "images" / "lt0000-zed.img").exists()
+
+
+def test_a_home_made_before_disk_limits_is_left_as_it_is(monkeypatch, tmp_path):
+    sandbox = _sandbox(monkeypatch, LENET_HUB_DISK="32M", LENET_HUB_IMAGES=str(tmp_path / "images"))
+    home = tmp_path / "home"
+    (home / "notebooks").mkdir(parents=True)
+    (home / "notebooks" / "mine.ipynb").write_text("{}")
+    said = sandbox.mount_home("lt0000-zed", home, 4321, 4321)
+    assert "left unlimited" in said and not os.path.ismount(home)
+    assert (home / "notebooks" / "mine.ipynb").read_text() == "{}"
+
+
+def test_a_bad_tmp_or_disk_option_is_one_line(tmp_path, capsys):
+    for option in ("--tmp", "--disk"):
+        launch, args = _args(tmp_path, option, "lots")
+        with pytest.raises(SystemExit):
+            launch.prepare(args)
+        err = capsys.readouterr().err.strip()
+        assert err == f"error: {option} 'lots' is not a size; use e.g. 512M or 2G ('' = none)"
+
+
+def test_the_readmes_disk_figures_come_from_the_result_file():
+    """hub/README.md's figures for a student's own /tmp and home are benchmarks/hub_sandbox.py's."""
+    import json
+
+    r = json.loads((REPO / "benchmarks" / "results" / "hub_sandbox.json").read_text())
+    readme = " ".join((REPO / "hub" / "README.md").read_text().split())
+    assert r["commit"] and r["date"] and r["home"]["stopped_by"] == "No space left on device"
+    assert r["tmp"]["group_grew_mib"] >= 0.9 * r["tmp"]["written_mib"]      # charged to the writer
+    assert r["tmp"]["group_after_exit_mib"] < 0.1 * r["tmp"]["written_mib"]  # and gone with it
+    for figure in (f"grew the writer's group by {r['tmp']['group_grew_mib']} MiB",
+                   f"{r['tmp']['group_after_exit_mib']} MiB was left after its last process exited",
+                   f"load average {r['load_start']:.1f}",
+                   f"Making a {r['home']['image_mib']} MiB home at a student's first start took "
+                   f"{r['home']['make_and_mount_s']:.2f} s and {r['home']['disk_after_mkfs_mib']} MiB "
+                   "of the machine's disk"):
         assert figure in readme, figure

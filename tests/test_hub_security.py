@@ -23,9 +23,11 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "hub"))
-from hub_load import KernelDied, Student, admit, start_hub, stop_hub  # noqa: E402
+from hub_load import KernelDied, Student, admit, server_pid, start_hub, stop_hub  # noqa: E402
 
 pytestmark = pytest.mark.slow
+STATE_PARENT = Path("/var/lib/lenet-hub")
+TMP_MB, DISK_MB = 64, 128  # each student's /tmp (tmpfs) and home (own file system) in this module's hub
 PROXY = REPO / "hub" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
 HELPER = """
 import errno as _errno, json as _json, os as _os
@@ -54,11 +56,22 @@ def prerequisites(mnist_ready):
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory, prerequisites):
-    h = start_hub(tmp_path_factory.mktemp("hubsec") / "state")
+    """The hub's state where a real hub's is, on the machine's disk (not in /tmp, which students no
+    longer see: hub/sandbox.py), below a folder every account may pass: the state's own mode 0700 is
+    what refuses A, not a parent folder."""
+    import shutil
+    import tempfile
+
+    STATE_PARENT.mkdir(parents=True, exist_ok=True)
+    STATE_PARENT.chmod(0o755)
+    base = Path(tempfile.mkdtemp(prefix="test-hubsec-", dir=STATE_PARENT))
+    base.chmod(0o755)
+    h = start_hub(base / "state", extra=("--tmp", f"{TMP_MB}M", "--disk", f"{DISK_MB}M"))
     try:
         yield h
     finally:
         stop_hub(h, everything=True)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -90,20 +103,6 @@ def attempt(room, expr: str) -> dict:
 def refused(result: dict, *codes: str) -> None:
     assert not result["ok"], f"the attack succeeded: {result}"
     assert result["errno"] in codes, f"failed, but for another reason than {codes}: {result}"
-
-
-def server_pid(hub, name) -> int:
-    import psutil
-
-    home = str(hub.home(name))
-    for p in psutil.process_iter(["pid", "cmdline", "environ"]):
-        try:
-            if (p.info["environ"] or {}).get("HOME") == home and any("jupyterhub-singleuser" in c
-                                                                      for c in p.info["cmdline"] or []):
-                return p.info["pid"]
-        except psutil.Error:
-            continue
-    raise AssertionError(f"no server process for {name}")
 
 
 # ---- who A is ---------------------------------------------------------------------------------------
@@ -253,17 +252,118 @@ def test_a_cannot_raise_its_limits_or_leave_its_group(hub, room):
     assert (group / "memory.limit_in_bytes").read_text().strip() == str(2 << 30)
 
 
-def test_tmp_shared_with_b_keeps_bs_files(hub, room):
-    """/tmp is shared by every account (sticky): A cannot remove or change B's files there. What does
-    NOT hold: A can fill /tmp's disk (no per-student quota); hub/README.md says so."""
+FILL = """
+def _fill(path, chunk=1 << 20):
+    written = 0
+    try:
+        with open(path, 'wb') as f:
+            while True:
+                written += f.write(b'x' * chunk)
+                f.flush()
+    except OSError as e:
+        return written, _errno.errorcode.get(e.errno, str(e.errno))
+    return written, None
+"""
+
+
+def _statvfs_total_mb(kernel, folder: str) -> float:
+    out, err = kernel.execute(f"s = os.statvfs({folder!r}); print(s.f_blocks * s.f_frsize / 2**20)")
+    assert err is None, err
+    return float(out)
+
+
+def _mounts(kernel) -> dict[str, str]:
+    """mount point -> file system type, as the kernel's own process sees them."""
+    out, err = kernel.execute("print(open('/proc/self/mountinfo').read())")
+    assert err is None, err
+    seen = {}
+    for line in out.splitlines():
+        if " - " in line:
+            left, right = line.split(" - ", 1)
+            seen[left.split()[4]] = right.split()[0]
+    return seen
+
+
+def _memory_usage(group: Path) -> int:
+    return int((group / "memory.usage_in_bytes").read_text())
+
+
+def _memory_group(kernel) -> Path:
+    out, err = kernel.execute("print([l.split(':', 2)[2] for l in open('/proc/self/cgroup').read().splitlines() "
+                              "if 'memory' in l.split(':')[1].split(',')][0])")
+    assert err is None, err
+    return Path("/sys/fs/cgroup/memory" + out.strip())
+
+
+def test_each_student_has_an_own_tmp_a_cannot_see_bs_files(hub, room):
+    """/tmp, /var/tmp and /dev/shm are a tmpfs of the student's own (hub/sandbox.py): B's file there
+    is not in A's /tmp, nor in the machine's."""
     name = f"/tmp/{hub.prefix}bob-file"
-    out, err = room["kb"].execute(f"open({name!r}, 'w').write('mine'); os.chmod({name!r}, 0o644)")
+    out, err = room["kb"].execute(f"open({name!r}, 'w').write('mine'); os.chmod({name!r}, 0o644); print('ok')")
+    assert err is None and out.strip() == "ok", err
+    for k in (room["ka"], room["kb"]):
+        mounts = _mounts(k)
+        assert all(mounts.get(f) == "tmpfs" for f in ("/tmp", "/var/tmp", "/dev/shm")), mounts
+        assert abs(_statvfs_total_mb(k, "/tmp") - TMP_MB) < 1
+    refused(attempt(room, f"open({name!r}).read()"), "ENOENT")      # not there: B's tmpfs is B's
+    refused(attempt(room, f"os.unlink({name!r})"), "ENOENT")
+    out, err = room["ka"].execute(f"print({Path(name).name!r} in os.listdir('/tmp'))")
+    assert out.strip() == "False"
+    assert not Path(name).exists()                                    # nor in the machine's /tmp
+    out, err = room["kb"].execute(f"print(open({name!r}).read())")
+    assert err is None and out.strip() == "mine"
+
+
+def test_a_filling_tmp_gets_enospc_from_its_own_tmpfs_charged_to_its_own_memory(hub, room):
+    """A writes into /tmp until the kernel refuses: ENOSPC at A's tmpfs size, the pages counted in A's
+    memory group (not B's, not the machine's disk); B still writes into its own /tmp."""
+    out, err = room["ka"].execute(FILL)
+    assert err is None, err
+    ga, gb = _memory_group(room["ka"]), _memory_group(room["kb"])
+    assert ga.name == "alice" and gb.name == "bob"
+    a0, b0 = _memory_usage(ga), _memory_usage(gb)
+    try:
+        out, err = room["ka"].execute("print(*_fill('/tmp/fill'))")
+        assert err is None, err
+        written, why = out.split()
+        assert why == "ENOSPC" and TMP_MB - 2 <= int(written) / 2**20 <= TMP_MB, out
+        a1, b1 = _memory_usage(ga), _memory_usage(gb)
+        assert a1 - a0 > 0.8 * TMP_MB * 2**20, (a0, a1)          # tmpfs pages are A's memory
+        assert b1 - b0 < 0.25 * TMP_MB * 2**20, (b0, b1)
+        assert not Path("/tmp/fill").exists()
+        out, err = room["kb"].execute("open('/tmp/bob-after', 'wb').write(b'y' * (1 << 20)); print('ok')")
+        assert err is None and out.strip() == "ok"
+    finally:
+        room["ka"].execute("os.path.exists('/tmp/fill') and os.unlink('/tmp/fill')")
+    assert _memory_usage(ga) < a0 + 0.5 * TMP_MB * 2**20           # freed again when A deletes it
+
+
+def test_a_filling_its_home_gets_enospc_from_its_own_file_system_b_unharmed(hub, room):
+    """The home is an ext4 image of its own (hub/sandbox.py): A filling it stops at its size with
+    ENOSPC; the image holds no more than that on the machine's disk; B's server saves and B's
+    kernel answers."""
+    home_a, home_b = hub.home("alice"), hub.home("bob")
+    assert os.path.ismount(home_a) and os.path.ismount(home_b)
+    image = Path("/var/lib/lenet-hub/homes") / f"{hub.prefix}alice.img"
+    assert image.is_file() and oct(image.parent.stat().st_mode)[-3:] == "700"
+    refused(attempt(room, f"os.listdir({str(image.parent)!r})"), "EACCES")
+    assert 0.8 * DISK_MB <= _statvfs_total_mb(room["ka"], str(home_a)) <= DISK_MB  # less ext4's own tables
+    out, err = room["ka"].execute(FILL)
     assert err is None, err
     try:
-        refused(attempt(room, f"os.unlink({name!r})"), "EPERM")
-        refused(attempt(room, f"open({name!r}, 'a').write('x')"), "EACCES")
+        out, err = room["ka"].execute(f"print(*_fill({str(home_a / 'fill')!r}))")
+        assert err is None, err
+        written, why = out.split()
+        assert why == "ENOSPC" and 0.5 * DISK_MB <= int(written) / 2**20 <= DISK_MB, out
+        assert image.stat().st_blocks * 512 <= image.stat().st_size == DISK_MB << 20  # bounded on the disk
+        saved = room["b"].server_api("PUT", "contents/after-a-filled.txt",
+                                     json={"type": "file", "format": "text", "content": "still saving"})
+        assert saved.status_code in (200, 201), saved.text
+        out, err = room["kb"].execute("print(kept)")
+        assert err is None and out.strip() == "bob was here"
     finally:
-        Path(name).unlink(missing_ok=True)
+        room["ka"].execute(f"os.path.exists({str(home_a / 'fill')!r}) and os.unlink({str(home_a / 'fill')!r})")
+    assert (home_b / "notebooks" / "after-a-filled.txt").read_text() == "still saving"
 
 
 # ---- the hub's doors --------------------------------------------------------------------------------

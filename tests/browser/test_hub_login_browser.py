@@ -29,8 +29,12 @@ def hub_with_student(tmp_path, mnist_ready):
     if not PROXY.is_file():
         pytest.fail(f"configurable-http-proxy is missing at {PROXY}: run `make hub-proxy`", pytrace=False)
     # Lab settings (every cell kept in the DOM) in a folder carol's account can read: her home is made
-    # by her first spawn, as her own, and the test's tmp_path is root's alone.
-    settings = Path(tempfile.mkdtemp(prefix="lenet-lab-settings-", dir="/tmp"))
+    # by her first spawn, as her own, the test's tmp_path is root's alone, and /tmp is her own tmpfs
+    # (hub/sandbox.py), so a folder on the machine's disk that every account may pass.
+    parent = Path("/var/lib/lenet-hub")
+    parent.mkdir(parents=True, exist_ok=True)
+    parent.chmod(0o755)
+    settings = Path(tempfile.mkdtemp(prefix="test-lab-settings-", dir=parent))
     for rel, value in LAB_SETTINGS.items():
         (settings / rel).parent.mkdir(parents=True, exist_ok=True)
         (settings / rel).write_text(json.dumps(value))
