@@ -46,7 +46,7 @@ def ensure_account(name: str) -> pwd.struct_passwd:
     except KeyError:
         r = subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
                             "--shell", "/usr/sbin/nologin", "--user-group", "--comment",
-                            "LeNet class hub: the class gallery service", name], capture_output=True, text=True)
+                            "LeNet class hub, the class gallery service", name], capture_output=True, text=True)
         if r.returncode and "already exists" not in r.stderr:
             raise SystemExit(f"error: could not create the gallery service's account {name}: "
                              f"{r.stderr.strip()}") from None
