@@ -523,3 +523,65 @@ def test_z2jh_runs_the_gallery_beside_the_hub_on_its_own_volume():
     assert rule["ports"] == [{"port": port}]
     assert SCOPE in hub["loadRoles"]["user"]["scopes"] and SCOPE in hub["loadRoles"]["server"]["scopes"]
     assert set(hub["loadRoles"]["server"]["scopes"]) >= {"users:activity!user", "access:servers!server"}
+
+
+# ---- hub/class_db.py without a hub ---------------------------------------------------------------
+def test_without_root_the_service_runs_as_the_hubs_user_with_this_trees_package(tmp_path):
+    import class_db
+
+    spec = class_db.service(tmp_path / "state", "shared-account", Path("/nonexistent"), sys.executable,
+                            REPO / "hub")
+    assert spec["name"] == "gallery" and "user" not in spec
+    assert spec["command"][:2] == [sys.executable, str(REPO / "hub" / "gallery_service.py")]
+    assert spec["environment"]["PYTHONPATH"] == str(REPO)
+    db = Path(spec["command"][-1])
+    assert db == tmp_path / "state" / "class" / "class.sqlite" and len(ClassDB(db)) == 0
+    port = int(spec["url"].rsplit(":", 1)[1])
+    again = class_db.service(tmp_path / "state", "shared-account", Path("/nonexistent"), sys.executable, REPO / "hub")
+    assert again["url"].endswith(f":{port}")   # kept across restarts: kernels started before still find it
+    assert {r["name"] for r in class_db.roles()} == {"user", "server"}
+
+
+def test_as_root_an_old_group_writable_gallery_is_taken_over_and_keeps_its_rows(tmp_path, monkeypatch):
+    """The design before the service: root:<group> 3770, files 0660. At the next start the folder and
+    files become the service account's (0700/0600), a link planted there goes, the rows stay."""
+    if os.geteuid() != 0:
+        pytest.fail("this test changes owners: it runs as root (as CI does)", pytrace=False)
+    import shutil
+    import uuid
+
+    import class_db
+
+    folder = Path("/var/lib/lenet-hub") / f"test-class-{uuid.uuid4().hex[:8]}"   # a folder others can reach
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.mkdir()
+    shadow = Path("/etc/shadow").stat()
+    ClassDB(folder / "class.sqlite").add(share(7))
+    os.chmod(folder, 0o3770)
+    (folder / "class.sqlite").chmod(0o660)
+    (folder / "planted").symlink_to("/etc/shadow")
+    monkeypatch.setenv("LENET_HUB_CLASS_DIR", str(folder))
+    (tmp_path / "state").mkdir()
+    try:
+        spec = class_db.service(tmp_path / "state", "accounts", Path("/opt/runtime"), sys.executable, REPO / "hub")
+        check_taken_over(folder, spec, shadow)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def check_taken_over(folder: Path, spec: dict, shadow) -> None:
+    import pwd
+
+    import class_db
+
+    gallery = pwd.getpwnam(class_db.account())
+    assert spec["user"] == class_db.account() and gallery.pw_uid != 0 and gallery.pw_shell == "/usr/sbin/nologin"
+    assert spec["command"][:2] == ["/opt/runtime/venv/bin/python", "/opt/runtime/gallery_service.py"]
+    st = folder.stat()
+    assert (st.st_uid, oct(st.st_mode)[-4:]) == (gallery.pw_uid, "0700")
+    for f in folder.iterdir():
+        assert (f.stat().st_uid, oct(f.stat().st_mode)[-3:]) == (gallery.pw_uid, "600"), f
+    assert not (folder / "planted").exists() and not (folder / "planted").is_symlink()
+    after = Path("/etc/shadow").stat()               # the link was removed, never followed
+    assert (after.st_uid, after.st_gid, after.st_mode) == (shadow.st_uid, shadow.st_gid, shadow.st_mode)
+    assert [s.true_label for s in ClassDB(folder / "class.sqlite").shares()] == [7]
