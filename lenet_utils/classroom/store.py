@@ -1,9 +1,10 @@
-"""The class's shared digits (notebook 07): one SQLite file that every student's panel writes into.
+"""The class's shared digits (notebook 07): one SQLite file that the class's shares go into.
 
     db = ClassDB()          # $LENET_CLASS_DB, else data/class/class.sqlite
     db.add(Share(...))      # one digit a student chose to share;  db.shares(): all, oldest first
 
-Why SQLite: one file in a folder every student can write (on the hub), no server to run, and
+On one machine every panel opens the file; on a hub only the gallery service does, and students
+reach it over HTTP (:mod:`.service`, same calls). Why SQLite: one file, no database server, and
 transactions, so a share is wholly there or not at all. WAL mode lets the dashboard read while
 students write. Writers take turns for the write lock; one that finds it taken waits and tries
 again (:func:`retry`), so "database is locked" never reaches a student. The folder must be
