@@ -31,6 +31,7 @@ import subprocess
 from pathlib import Path
 
 FILES = ("class.sqlite", "class.sqlite-wal", "class.sqlite-shm")
+PID_FILE = "gallery.pid"                       # written by the service, read by the next hub (stop_orphan)
 NAME = "gallery"                               # the service's name: /services/gallery/
 SCOPE = f"access:services!service={NAME}"       # what a token needs to use it
 
@@ -59,6 +60,7 @@ def folder(state: Path, mode: str) -> Path:
     if mode != "accounts":
         path = state / "class"
         path.mkdir(parents=True, exist_ok=True)
+        stop_orphan(path)
         _create(path)
         return path
     hub_id = hashlib.sha1(str(state).encode()).hexdigest()[:10]
@@ -68,6 +70,7 @@ def folder(state: Path, mode: str) -> Path:
         missing.mkdir()
         missing.chmod(0o755)  # made by us (the hub's umask is 077): enterable, as /var/lib is
     path.mkdir(exist_ok=True)
+    stop_orphan(path)
     _create(path)             # as root, before the service starts: a broken file stops the hub with its reason
     os.chown(path, entry.pw_uid, entry.pw_gid)
     path.chmod(0o700)         # the service's alone: no student can enter, read or replace anything here
@@ -84,6 +87,29 @@ def folder(state: Path, mode: str) -> Path:
                              "account cannot enter (no x for others): set LENET_HUB_CLASS_DIR to a folder outside it")
         parent = parent.parent
     return path
+
+
+def stop_orphan(path: Path, timeout: float = 10.0) -> int | None:
+    """A gallery service left running by a hub that was killed (not stopped: a stopped hub stops its
+    services) still holds the port and the file: stop it, so the new hub's service takes over.
+    Only the process named in ``gallery.pid`` and running gallery_service.py on this folder's file."""
+    import signal
+    import time
+
+    try:
+        pid = int((path / PID_FILE).read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    if not any(c.endswith(b"gallery_service.py") for c in cmdline) or str(path / FILES[0]).encode() not in cmdline:
+        return None   # another process has that number now
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if Path(f"/proc/{pid}").exists():
+        os.kill(pid, signal.SIGKILL)
+    return pid
 
 
 def _create(path: Path) -> None:

@@ -216,16 +216,24 @@ def main(argv=None) -> int:
 
     auth = HubAuth(cache_max_age=60)   # a token's answer is kept a minute: 20 sharers, one hub check each
     ip = args.ip or url.hostname or "127.0.0.1"
-    asyncio.run(serve(make_app(db, auth, prefix), ip, url.port or 80, f"{db.path} at {ip}:{url.port}{prefix}"))
+    pid_file = db.path.with_name("gallery.pid")     # a hub started after a crash stops us (class_db.stop_orphan)
+    try:
+        asyncio.run(serve(make_app(db, auth, prefix), ip, url.port or 80, f"{db.path} at {ip}:{url.port}{prefix}",
+                          pid_file))
+    except OSError as err:   # the port is taken: say which, in one line
+        print(f"error: the gallery service cannot listen on {ip}:{url.port}: {one_line(err)}", file=sys.stderr)
+        return 2
     return 0
 
 
-async def serve(app: web.Application, ip: str, port: int, what: str) -> None:
+async def serve(app: web.Application, ip: str, port: int, what: str, pid_file=None) -> None:
     """Serve until SIGTERM/SIGINT (the hub stops its services with SIGTERM)."""
     import signal
 
     server = HTTPServer(app, max_body_size=MAX_BODY)
     server.listen(port, ip)
+    if pid_file is not None:
+        pid_file.write_text(str(os.getpid()))
     print(f"[gallery] serving {what} as uid {os.getuid()}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -324,11 +324,12 @@ def room(hub):
     from hub_load import admit
 
     lecturer, (a, b) = admit(hub, ["alice", "bob"])
-    kernels = []
+    kernels, ids = [], []
     for st in (a, b):
         st.start_server()
         session = st.open_session("01_mnist_data.ipynb")
-        kernels.append(st.kernel(session["kernel"]["id"]))
+        ids.append(session["kernel"]["id"])
+        kernels.append(st.kernel(ids[-1]))
     make = ("import io, os\nimport numpy as np\nfrom PIL import Image\n"
             "from lenet_utils.classroom.service import class_store\nfrom lenet_utils.classroom.store import Share\n"
             "png = io.BytesIO(); Image.new('L', (28, 28)).save(png, 'PNG')\n"
@@ -339,8 +340,9 @@ def room(hub):
     for k in kernels:
         out, err = k.execute(make)
         assert err is None and out.strip() == "GalleryService", (out, err)
-    yield {"lecturer": lecturer, "a": a, "b": b, "ka": kernels[0], "kb": kernels[1]}
-    for k in kernels:
+    room = {"lecturer": lecturer, "a": a, "b": b, "ka": kernels[0], "kb": kernels[1], "ka_id": ids[0]}
+    yield room
+    for k in {id(k): k for k in (*kernels, room["ka"])}.values():   # a test may reconnect A's kernel
         k.close()
 
 
@@ -491,6 +493,40 @@ def test_the_app_shares_into_the_gallery_the_students_see(hub, room, tmp_path):
     out, err = room["ka"].execute("from lenet_utils.classroom.gallery import load_gallery\n"
                                   f"print({sid} in load_gallery().ids.tolist(), db.delete({sid}, 'alice'))")
     assert err is None and out.strip() == "True False"    # alice sees the app's share, cannot delete it
+
+
+@pytest.mark.slow
+def test_a_killed_hub_restarts_and_the_gallery_loses_nothing(hub, room):
+    """The hub killed (not stopped: its service keeps running, holding the port and the file), then
+    started again: the new hub stops the orphan, its own service serves the same file on the same
+    port, and a kernel started before the crash shares and lists as before."""
+    import psutil
+    from hub_load import start_hub
+
+    out, err = room["ka"].execute("before = [s.share_id for s in db.shares()]; print(len(before))")
+    assert err is None, err
+    orphan = service_pid(hub)
+    hub.process.kill()                                    # a crash of the hub alone
+    hub.process.wait(30)
+    assert psutil.pid_exists(orphan)                      # the service outlived it
+    again = start_hub(hub.state, hub.port, api_port=hub.api_port, proxy_api_port=hub.proxy_api_port,
+                      prefix=hub.prefix, admin_password=hub.admin_password)
+    hub.process, hub.log_path = again.process, again.log_path   # the fixture stops the new one
+    assert not psutil.pid_exists(orphan) or psutil.Process(orphan).status() == psutil.STATUS_ZOMBIE
+    ka = room["a"].kernel(room["ka_id"])                  # the same kernel (its variables kept), a new connection
+    room["ka"] = ka
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        out, err = ka.execute(
+            "try:\n    after = [s.share_id for s in db.shares()]; sid = db.add(make(5)); print('ok', sid)\n"
+            "except Exception as e:\n    print('error', e)")
+        if out.startswith("ok"):
+            break
+        time.sleep(2)
+    assert out.startswith("ok"), out
+    out, err = ka.execute("print(after[:len(before)] == before, len(db.shares()) == len(before) + 1)")
+    assert err is None and out.strip() == "True True"
+    assert service_pid(hub) != orphan
 
 
 # ---- z2jh: the same service beside the hub in its pod -----------------------------------------
