@@ -10,7 +10,8 @@ lecturer's ``make hub`` and the tests (which start a hub on free ports in a temp
                       every student runs as the hub's own user; a trusted group only).
   LENET_HUB_RUNTIME   the students' runtime (venv, MNIST, course, kernel note), /opt/lenet-hub.
   LENET_HUB_ACCOUNT_PREFIX / LENET_HUB_HOMES   accounts are <prefix><name> ("jupyter-"), homes in /home.
-  LENET_HUB_CLASS_DIR the class's shared-digit DB folder (group-writable, sticky: see class_db_folder).
+  LENET_HUB_CLASS_DIR the class gallery's folder, the gallery service's alone (hub/class_db.py).
+  LENET_HUB_GALLERY_ACCOUNT  the gallery service's system account as root ("lenet-gallery").
   LENET_HUB_IP/PORT   where the proxy listens (127.0.0.1:8000 by default).
   LENET_HUB_API_PORT  the hub's own port behind the proxy (loopback only).
   LENET_HUB_PROXY_API_PORT  the proxy's REST API port (loopback only).
@@ -60,7 +61,7 @@ import sandbox  # noqa: E402
 
 if MODE == "accounts" and os.geteuid() != 0:
     raise SystemExit("error: LENET_HUB_MODE=accounts needs root (it creates one system account per student)")
-CLASS_DIR = class_db.folder(STATE, MODE)
+GALLERY = class_db.service(STATE, MODE, RUNTIME, sys.executable, HERE)  # the class DB's one owner
 if MODE == "shared-account":  # in the hub's own log too, not only in the launcher's start-up text
     print("[lenet hub] shared-account mode (no root): every student's server runs as this hub's own user; "
           "students can read and change each other's files, share /tmp and can fill the disk (no private "
@@ -226,7 +227,7 @@ def _hand_out(home: Path, course: Path, note: Path, mnist: Path) -> list[Path]:
 
 def _class_env(env: dict, home: Path) -> dict:
     env["LENET_DATA_DIR"] = str(home / "lenet-data")              # own checkpoints, shared MNIST
-    env["LENET_CLASS_DB"] = str(CLASS_DIR / "class.sqlite")       # the class's shared digits
+    env["LENET_CLASS_SERVICE"] = GALLERY["url"] + f"/services/{class_db.NAME}/"   # the class gallery
     env["JUPYTER_CONFIG_DIR"] = str(home / ".jupyter")
     env["JUPYTER_DATA_DIR"] = str(home / ".local" / "share" / "jupyter")
     env["JUPYTER_RUNTIME_DIR"] = str(home / ".local" / "share" / "jupyter" / "runtime")
@@ -286,7 +287,6 @@ class AccountSpawner(ClassServerMixin, LocalProcessSpawner):
         made = _hand_out(home, RUNTIME / "course" / "notebooks", RUNTIME / "kernel_note.py", RUNTIME / "data" / "MNIST")
         for path in made:
             accounts.chown_tree(path, entry.pw_uid, entry.pw_gid)
-        class_db.admit(CLASS_DIR, self.account)
         self.cmd = [str(RUNTIME / "venv" / "bin" / "jupyterhub-singleuser")]
         return await self.start_in(home)
 
@@ -360,12 +360,12 @@ c.JupyterHub.load_roles = [{
     "name": "idle-culler",
     "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
     "services": ["idle-culler"],
-}]
+}, *class_db.roles()]  # every student (and their server's token) may use the gallery service
 c.JupyterHub.services = [{
     "name": "idle-culler",
     "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={CULL_IDLE}",
                 f"--cull-every={max(30, min(300, CULL_IDLE // 4))}"],
-}]
+}, GALLERY]  # the class gallery (hub/gallery_service.py): the one process that opens the class's SQLite file
 
 # ---- the lecturer ------------------------------------------------------------------------------
 # Admins see every student's server on /hub/admin and can start, stop or open them.

@@ -15,6 +15,7 @@ class. So the hub runs every student's server from a runtime of its own:
   <runtime>/course/         a root-owned copy of the package and the notebooks handed out to each
                             student on their first start (the package finds its example digits there)
   <runtime>/kernel_note.py  the out-of-memory note (hub/kernel_note.py)
+  <runtime>/gallery_service.py  the class gallery service the hub runs as its own account (hub/class_db.py)
 
 Everything is owned by root, directories 0755 and files 0644 (0755 when executable): readable and
 runnable by every student, writable by none. A stamp (``<runtime>/stamp.json``) records what it was
@@ -99,7 +100,7 @@ def wanted_stamp(mnist: Path) -> dict:
         "package": _digest(_files(REPO / "lenet_utils"), REPO),
         "course": _digest(_files(REPO / "notebooks", (".ipynb", ".py", ".cfg", ".png", ".md"))
                           + _files(REPO / "data" / "examples") + _files(REPO / "data" / "variants"), REPO),
-        "note": _digest([HERE / "kernel_note.py"], HERE),
+        "note": _digest([HERE / "kernel_note.py", HERE / "gallery_service.py"], HERE),
         "mnist": _digest(sorted((mnist / "raw").glob("*")), mnist) if (mnist / "raw").is_dir() else "",
     }
 
@@ -187,6 +188,7 @@ def build(runtime: Path, python: str | None = None, *, quiet: bool = False) -> d
         done.append("course")
     if have.get("note") != want["note"]:
         shutil.copyfile(HERE / "kernel_note.py", runtime / "kernel_note.py")
+        shutil.copyfile(HERE / "gallery_service.py", runtime / "gallery_service.py")  # run as lenet-gallery
         done.append("note")
     if done or have.get("mnist") != want["mnist"]:
         lock_down(runtime)

@@ -201,31 +201,53 @@ def test_a_cannot_write_the_shared_mnist(hub, room):
 
 
 # ---- the class database --------------------------------------------------------------------------
-def test_a_cannot_delete_or_replace_the_class_database(hub, room):
-    out, err = room["ka"].execute("print(os.environ['LENET_CLASS_DB'])")
-    db = out.strip()
-    assert Path(db).is_file() and oct(Path(db).parent.stat().st_mode)[-4:] == "3770"
+# One process opens it: the gallery service, as its own account (lenet-gallery), in a folder only that
+# account can enter (hub/class_db.py). Students share and delete through the service with their token.
+def class_db_folder(hub) -> Path:
+    import hashlib
+
+    return Path(f"/var/lib/lenet-hub/class-{hashlib.sha1(str(hub.state.resolve()).encode()).hexdigest()[:10]}")
+
+
+def test_a_cannot_open_delete_or_replace_the_class_database(hub, room):
+    import pwd
+
+    folder = class_db_folder(hub)
+    db = str(folder / "class.sqlite")
+    gallery = pwd.getpwnam("lenet-gallery").pw_uid
+    assert Path(db).is_file() and oct(folder.stat().st_mode)[-3:] == "700" and folder.stat().st_uid == gallery
+    out, err = room["ka"].execute("print(os.environ.get('LENET_CLASS_DB'))")
+    assert err is None and out.strip() == "None"   # students are not even told where it is
+    refused(attempt(room, f"os.listdir({str(folder)!r})"), "EACCES")
+    refused(attempt(room, f"open({db!r}, 'rb').read(16)"), "EACCES")
     for f in (db, db + "-wal", db + "-shm"):
-        refused(attempt(room, f"os.unlink({f!r})"), "EPERM")
-    refused(attempt(room, f"(open({db + '.new'!r}, 'wb').close(), os.rename({db + '.new'!r}, {db!r}))"), "EPERM")
-    refused(attempt(room, f"os.rename({db!r}, {db + '.gone'!r})"), "EPERM")
+        refused(attempt(room, f"os.unlink({f!r})"), "EACCES")
+    refused(attempt(room, f"open({db + '.new'!r}, 'wb')"), "EACCES")
+    refused(attempt(room, f"os.rename({db!r}, {db + '.gone'!r})"), "EACCES")
     assert Path(db).is_file()
 
 
-def test_students_add_shares_through_the_package_and_delete_only_their_own(hub, room):
-    make = ("from lenet_utils.classroom.store import ClassDB, Share\nimport io, os\nimport numpy as np\n"
-            "from PIL import Image\npng = io.BytesIO()\nImage.new('L', (28, 28)).save(png, 'PNG')\n"
-            "db = ClassDB()\nsid = db.add(Share(pixels=np.zeros((28, 28), np.uint8), true_label=3, predicted=3, "
-            "confidence=0.9, original=png.getvalue(), owner=os.environ['JUPYTERHUB_USER']))\nprint(sid)")
-    out, err = room["kb"].execute(make)
+def test_deleting_bs_shares_through_sql_is_refused_because_a_cannot_open_the_file(hub, room):
+    share = ("from lenet_utils.classroom.service import class_store\nfrom lenet_utils.classroom.store import Share\n"
+             "import io\nimport numpy as np\nfrom PIL import Image\npng = io.BytesIO()\n"
+             "Image.new('L', (28, 28)).save(png, 'PNG')\ndb = class_store()\n"
+             "sid = db.add(Share(pixels=np.zeros((28, 28), np.uint8), true_label=3, predicted=3, confidence=0.9, "
+             "original=png.getvalue()))\nprint(sid)")
+    out, err = room["kb"].execute(share)
     assert err is None, err
     bobs = int(out.strip())
-    out, err = room["ka"].execute(make)
+    out, err = room["ka"].execute(share)
     assert err is None, err
-    out, err = room["ka"].execute(f"print(db.delete({bobs}, os.environ['JUPYTERHUB_USER']), len(db))")
-    assert err is None and out.split()[0] == "False"   # the package's API: only one's own
-    out, err = room["kb"].execute(f"print(db.delete({bobs}, os.environ['JUPYTERHUB_USER']))")
-    assert err is None and out.strip() == "True"
+    db = str(class_db_folder(hub) / "class.sqlite")
+    refused(attempt(room, f"open({db!r}, 'r+b')"), "EACCES")          # what sqlite3.connect does first
+    out, err = room["ka"].execute(
+        f"import sqlite3\ntry:\n    sqlite3.connect({db!r}).execute('DELETE FROM shares WHERE id = {bobs}')\n"
+        "except sqlite3.Error as e:\n    print(e)")
+    assert err is None and out.strip() == "unable to open database file", out
+    out, err = room["ka"].execute(f"print(db.delete({bobs}, 'bob'))")  # the service: only one's own
+    assert err is None and out.strip() == "False"
+    out, err = room["kb"].execute(f"print(db.delete({bobs}), {bobs} in [s.id for s in db.shares()])")
+    assert err is None and out.strip() == "True False"
 
 
 # ---- processes -------------------------------------------------------------------------------------

@@ -72,6 +72,13 @@ def test_the_named_files_exist():
             assert (REPO / name).is_file(), name
 
 
-def test_the_gallery_is_not_claimed_on_a_cluster():
+def test_the_cluster_gallery_in_the_docs_is_the_configs():
+    """The gallery service beside the hub (issue 30 point 2): the docs give the address and the volume
+    the config uses, and no longer say the gallery is per student."""
+    url = CONFIG["singleuser"]["extraEnv"]["LENET_CLASS_SERVICE"]
+    claim = CONFIG["hub"]["extraVolumes"][0]["persistentVolumeClaim"]["claimName"]
+    volume = (REPO / "hub" / "z2jh" / "gallery-volume.yaml").read_text()
+    assert f"name: {claim}" in volume
     for text in (ROUTE_WORDS, Z2JH_WORDS):
-        assert "still per student" in text and "does not exist yet" in text
+        assert "still per student" not in text and "does not exist yet" not in text
+        assert f"`{url}`" in text and "`hub/z2jh/gallery-volume.yaml`" in text and "`ReadWriteOnce`" in text

@@ -1,6 +1,6 @@
 """The lecturer's view of the class's digits: numbers, figures and export, from the class store.
 
-    g = load_gallery()                   # every share in $LENET_CLASS_DB (or a ClassDB you pass)
+    g = load_gallery()                   # every share: the hub's gallery service, else $LENET_CLASS_DB
     g.accuracy(), confusion(g)           # how the shipped model did on the class's handwriting
     plot_gallery(g.only(label=7, right=False))   # the 7s it got wrong
     export_npz(g, "class_digits.npz")    # for training elsewhere
@@ -22,6 +22,7 @@ import torch
 
 from .. import palette
 from ..data import MNISTSplit
+from .service import GalleryService, class_store
 from .store import ClassDB, Share
 
 if TYPE_CHECKING:
@@ -93,9 +94,10 @@ def from_shares(shares: list[Share]) -> Gallery:
                    nicknames=[s.nickname for s in shares])
 
 
-def load_gallery(db: ClassDB | None = None) -> Gallery:
-    """Every share in ``db`` (default: the class store at ``$LENET_CLASS_DB``)."""
-    return from_shares((db or ClassDB()).shares())
+def load_gallery(db: ClassDB | GalleryService | None = None) -> Gallery:
+    """Every share in ``db`` (default: the hub's gallery service when ``$LENET_CLASS_SERVICE`` is set,
+    else the class store at ``$LENET_CLASS_DB``)."""
+    return from_shares((db if db is not None else class_store()).shares())
 
 
 def confusion(g: Gallery) -> np.ndarray:

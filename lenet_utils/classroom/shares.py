@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import io
+import os
 
 import numpy as np
 from PIL import Image
@@ -21,7 +22,12 @@ ORIGINAL_SIDE = 256            # px: the stored original's longer side at most (
 
 
 def default_owner() -> str:
-    """Who may delete a share made from this kernel: the login name (one per student on a hub)."""
+    """Who may delete a share made from this kernel: the hub's name for the student
+    (``$JUPYTERHUB_USER``: on a cluster every pod's login name is ``jovyan``), else the login name.
+    The gallery service does not trust it: it stores the name the hub gives the caller's token."""
+    hub_user = os.environ.get("JUPYTERHUB_USER", "").strip()
+    if hub_user:
+        return hub_user
     try:
         return getpass.getuser()
     except Exception:  # no login name (some containers): everyone in it is one owner

@@ -1,9 +1,10 @@
-"""The class's shared digits (notebook 07): one SQLite file that every student's panel writes into.
+"""The class's shared digits (notebook 07): one SQLite file that the class's shares go into.
 
     db = ClassDB()          # $LENET_CLASS_DB, else data/class/class.sqlite
     db.add(Share(...))      # one digit a student chose to share;  db.shares(): all, oldest first
 
-Why SQLite: one file in a folder every student can write (on the hub), no server to run, and
+On one machine every panel opens the file; on a hub only the gallery service does, and students
+reach it over HTTP (:mod:`.service`, same calls). Why SQLite: one file, no database server, and
 transactions, so a share is wholly there or not at all. WAL mode lets the dashboard read while
 students write. Writers take turns for the write lock; one that finds it taken waits and tries
 again (:func:`retry`), so "database is locked" never reaches a student. The folder must be
@@ -32,7 +33,7 @@ import numpy as np
 
 from ..mnist_files import SIDE  # a share's pixels are the network's 28 x 28 input
 
-__all__ = ["ClassDB", "ClassDBBusy", "ClassDBError", "Share", "clean_nickname", "default_path"]
+__all__ = ["ClassDB", "ClassDBBusy", "ClassDBError", "Share", "check_share", "clean_nickname", "default_path"]
 
 APPLICATION_ID = 0x4C654E35      # "LeN5": marks the file as this course's class store
 BUSY_TIMEOUT_MS = 100            # SQLite's own short wait; longer waits are our backoff below
@@ -283,6 +284,14 @@ class ClassDB:
         row = retry(read, "read the picture", self.path, self.retry_seconds)
         return row[0] if row else None
 
+    def owner_of(self, share_id: int) -> str | None:
+        """Who shared share ``share_id`` (None: no such share). The gallery service's 403 vs 404."""
+        def read():
+            with self.connect() as con:
+                return con.execute("SELECT owner FROM shares WHERE id = ?", (share_id,)).fetchone()
+        row = retry(read, "read the share's owner", self.path, self.retry_seconds)
+        return row[0] if row else None
+
     def stamp(self) -> tuple[int, int]:
         """(count, largest id): changes whenever a share is added or deleted (cheap, for polling)."""
         def read():
@@ -302,6 +311,11 @@ def clean_nickname(text: str) -> str:
     """Printable characters only, spaces collapsed, at most ``NICKNAME_MAX`` long."""
     kept = "".join(c if c.isprintable() else " " if c.isspace() else "" for c in str(text))  # tabs, newlines: spaces
     return " ".join(kept.split())[:NICKNAME_MAX]
+
+
+def check_share(s: Share) -> None:
+    """ValueError (one line) when ``s`` could not be stored: the checks :meth:`ClassDB.add` makes."""
+    _row(s)
 
 
 def _row(s: Share) -> dict:

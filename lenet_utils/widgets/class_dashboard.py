@@ -16,6 +16,7 @@ import threading
 import ipywidgets as W
 
 from ..classroom.gallery import Gallery, confusion, load_gallery, per_nickname, plot_accuracy, plot_gallery
+from ..classroom.service import GalleryService, class_store
 from ..classroom.store import ClassDB
 from .saved_view import register_once
 
@@ -32,8 +33,9 @@ def _png(fig) -> bytes:
 class ClassDashboard(W.VBox):
     """Grid, filters, accuracy, confusion matrix, per-nickname counts. ``refresh()`` redraws now."""
 
-    def __init__(self, db: ClassDB | None = None, *, mnist_accuracy: float | None = None, every: float = 3.0):
-        self.db = db or ClassDB()
+    def __init__(self, db: ClassDB | GalleryService | None = None, *, mnist_accuracy: float | None = None,
+                 every: float = 3.0):
+        self.db = db if db is not None else class_store()   # the hub's gallery service, else the file
         self.mnist_accuracy = mnist_accuracy
         self.gallery: Gallery | None = None
         self._stamp = None
@@ -101,6 +103,6 @@ class ClassDashboard(W.VBox):
         super().close()
 
 
-def class_dashboard(db: ClassDB | None = None, **kwargs) -> ClassDashboard:
+def class_dashboard(db: ClassDB | GalleryService | None = None, **kwargs) -> ClassDashboard:
     register_once()          # a saved, unexecuted notebook shows the dashboard's title, not its repr
     return ClassDashboard(db, **kwargs)

@@ -20,6 +20,7 @@ import time
 
 import ipywidgets as W
 
+from ..classroom.service import GalleryService, class_store
 from ..classroom.shares import default_owner, share_from_prediction
 from ..classroom.store import ClassDB, ClassDBError
 from ..messages import one_line
@@ -30,7 +31,7 @@ class ShareBox(W.VBox):
     """The box. ``offer(pred, kind, truth)`` after each answer; ``share()`` is the button's action.
     ``owner`` decides whose shares ``mine()`` lists and ``delete`` may remove."""
 
-    def __init__(self, db: ClassDB | None = None, owner: str | None = None) -> None:
+    def __init__(self, db: ClassDB | GalleryService | None = None, owner: str | None = None) -> None:
         self._db = db
         self.owner = owner or default_owner()
         self._pred: Prediction | None = None
@@ -63,9 +64,9 @@ class ShareBox(W.VBox):
         self.delete_button.on_click(lambda _: self._safely(self.delete_selected))
 
     @property
-    def db(self) -> ClassDB:
+    def db(self) -> ClassDB | GalleryService:
         if self._db is None:            # opened on first use: a panel without sharing never touches it
-            self._db = ClassDB()
+            self._db = class_store()    # the hub's gallery service ($LENET_CLASS_SERVICE), else the file
         return self._db
 
     def offer(self, pred: Prediction | None, kind: str = "upload", truth: int | None = None) -> None:
