@@ -9,12 +9,12 @@ from lenet_utils.training import TrainConfig
 
 
 def test_total_steps():
-    assert check_total_steps(1175)  # 5 epochs x ceil(60,000 / 256)
-    assert "last, smaller batch" in check_total_steps(1170).message
-    assert "one epoch" in check_total_steps(235).message
-    assert "128" in check_total_steps(2345).message
-    assert not check_total_steps(1175.5)
-    assert "1175" not in check_total_steps(3).message
+    assert check_total_steps(1075)  # 5 epochs x ceil(55,000 / 256)
+    assert "last, smaller batch" in check_total_steps(1070).message
+    assert "one epoch" in check_total_steps(215).message
+    assert "128" in check_total_steps(2150).message
+    assert not check_total_steps(1075.5)
+    assert "1075" not in check_total_steps(3).message
 
 
 def _right(model, optimizer, x, y):

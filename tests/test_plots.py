@@ -91,7 +91,7 @@ def test_live_plot_draws_from_the_first_batches_and_at_the_end():
     assert (loss_ax.get_title(), acc_ax.get_title()) == ("loss", "accuracy")
     assert loss_ax.get_xlabel() == "epoch" and acc_ax.get_ylabel() == "accuracy"
     assert len(history.step_accs) == len(history.step_losses) == 16
-    test_line = [line for line in acc_ax.lines if line.get_label().startswith("test")][0]
+    test_line = [line for line in acc_ax.lines if line.get_label().startswith("validation")][0]
     assert len(test_line.get_xdata()) == 2                  # the final picture has both epochs' test points
     # the title says how far training is, so no progress bar is needed beside the plot
     assert titles[0].startswith("batch 4 of 16, epoch 1 of 2, ")

@@ -24,7 +24,7 @@ SMOOTH = 40  # training curves: the mean of the last 40 batches (one batch alone
 
 
 def plot_curve(history: History, metric: str = "loss", ax: Axes | None = None, smooth: int = SMOOTH) -> Axes:
-    """Train and test ``"loss"`` or ``"acc"`` from a :class:`~lenet_utils.training.History`.
+    """Train and validation ``"loss"`` or ``"acc"`` from a :class:`~lenet_utils.training.History`.
 
     Training: every batch, averaged over the last ``smooth`` batches (one batch alone is noisy),
     on an axis of epochs, so a plot drawn mid-epoch already shows the curve. Test: one point
@@ -40,9 +40,9 @@ def plot_curve(history: History, metric: str = "loss", ax: Axes | None = None, s
         ax.plot(x, running, "-", lw=1.2, label=f"train (last {min(smooth, len(steps))} batches)")
     elif len(history):
         ax.plot([e.epoch for e in history], history.column(f"train_{metric}"), "o-", label="train")
-    test = history.column(f"test_{metric}")
+    test = history.column(f"val_{metric}")
     if test and not all(math.isnan(v) for v in test):
-        ax.plot(epoch_ends(history), test, "s-", label="test, after each epoch")
+        ax.plot(epoch_ends(history), test, "s-", label="validation, after each epoch")
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy" if metric == "acc" else "cross-entropy loss")
     ax.set_title("accuracy" if metric == "acc" else "loss")
@@ -115,7 +115,7 @@ class LivePlot:
         last_epoch_scored = len(history) and history.final.epoch * history.steps_per_epoch >= history.total_steps
         if (waited and affordable) or last_epoch_scored:
             self.redraw(history)
-            self.done = bool(last_epoch_scored)   # the final picture, with the last test point
+            self.done = bool(last_epoch_scored)   # the final picture, with the last validation point
 
     def redraw(self, history: History) -> None:
         start = self._clock()
@@ -141,7 +141,7 @@ class LivePlot:
     # --- drawing: a background, and the moving parts over it -------------------------------------
     def _picture(self, history: History | None) -> bytes:
         """The figure as PNG bytes: the background (re)drawn when its axes must change, then the
-        train and test curves and the title over it."""
+        train and validation curves and the title over it."""
         from PIL import Image
 
         from ..training import History
@@ -154,7 +154,7 @@ class LivePlot:
         for ax, metric in zip(self.axes, ("loss", "acc")):
             train, test = (_line(ax, "train"), _line(ax, "test"))
             train.set_data(*running_curve(history, metric))
-            test.set_data(epoch_ends(history), history.column(f"test_{metric}"))
+            test.set_data(epoch_ends(history), history.column(f"val_{metric}"))
             ax.draw_artist(train)
             ax.draw_artist(test)
         self.fig.draw_artist(self.title)
@@ -171,7 +171,7 @@ class LivePlot:
         for ax, metric in zip(self.axes, ("loss", "acc")):
             ax.clear()
             for gid, style, label in (("train", "-", f"train (last {SMOOTH} batches)"),
-                                      ("test", "s-", "test, after each epoch")):
+                                      ("test", "s-", "validation, after each epoch")):
                 ax.plot([], [], style, lw=1.2, label=label, gid=gid, animated=True)  # drawn over, not in
             ax.set_title("loss" if metric == "loss" else "accuracy")
             ax.set_xlabel("epoch")

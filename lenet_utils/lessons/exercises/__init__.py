@@ -6,6 +6,7 @@ from .ch01_data import check_blank_fraction, check_most_ink, check_normalized_pi
 from .ch02_architecture import check_collapsed_params, check_conv_output_size, check_conv_params, check_lenet5
 from .ch02b_backprop import check_avgpool_backward, check_conv_backward, check_corner_pixel_uses, check_logit_grad_sum
 from .ch03_training import check_adam_recipe, check_total_steps, check_train_step
+from .ch03b_generalisation import check_receptive_field, check_shift_prediction
 from .ch04_evaluation import (
     EXERCISE_CONFIDENCE,
     EXERCISE_CONFUSION,
@@ -23,6 +24,7 @@ __all__ = [
     "check_lenet5", "check_conv_output_size", "check_conv_params", "check_collapsed_params",
     "check_logit_grad_sum", "check_corner_pixel_uses", "check_conv_backward", "check_avgpool_backward",
     "check_total_steps", "check_train_step", "check_adam_recipe",
+    "check_receptive_field", "check_shift_prediction",
     "EXERCISE_CONFUSION", "EXERCISE_CONFIDENCE", "EXERCISE_CORRECT",
     "check_precision_recall", "check_always_three", "check_ece",
     "check_box_size", "check_is_dark_on_light", "check_centre_shift",
