@@ -14,9 +14,23 @@ from torch import nn
 
 from ...model import LeNet5
 from ._answers import as_number, unanswered
-from ._core import Feedback, verdict
+from ._core import Feedback, Hints, choices, prediction_feedback, verdict
 
-__all__ = ["check_lenet5", "check_conv_output_size", "check_conv_params", "check_collapsed_params"]
+__all__ = ["check_lenet5", "check_conv_output_size", "check_conv_params", "check_collapsed_params",
+           "check_predict_most_macs"]
+
+# Tiered hints (see _core): a nudge first, the code last; each failed check shows the next level.
+LENET5_HINTS = Hints("check_lenet5", (
+    "Work down the table one layer at a time: what comes IN to it (channels, or features) and what goes "
+    "OUT. What goes out is in the table; what comes in is what the layer before it made.",
+    "conv2 reads the maps S2 makes. fc1 reads everything pool2 makes, flattened: channels x side x side, "
+    "with the side worked out by the output-size formula, through conv2 (no padding) and then pool2. "
+    "forward calls each layer once, in the table's order (pooling, then the activation).",
+    "`self.conv2 = nn.Conv2d(6, 16, 5)`, `self.pool2 = nn.AvgPool2d(2, 2)`, `self.relu2 = nn.ReLU()`, "
+    "`self.fc1 = nn.Linear(16 * 5 * 5, 120)`, `self.fc2 = nn.Linear(120, 84)`, `self.fc3 = nn.Linear(84, 10)`; "
+    "in forward: `x = self.relu2(self.pool2(self.conv2(x)))`, then "
+    "`x = self.fc3(self.fc2(self.fc1(self.flatten(x))))`.",
+))
 
 # Exercise 1's layer and input: a strided 3x3 convolution on the 14x14 maps after S2.
 EXERCISE_CONV = dict(in_channels=6, out_channels=16, kernel_size=3, stride=2, padding=1)
@@ -27,8 +41,7 @@ def check_lenet5(answer: Any) -> Feedback:
     """The network written by hand: ``answer`` is your LeNet-5 class. It must hold the package's
     layers under the same names with the same shapes, parameter for parameter, and, given the
     package's weights, compute the same logits."""
-    hint = ("One attribute per row of the shape table, named as there (conv1, pool1, relu1, ..., fc3), "
-            "and a forward that calls them in that order.")
+    hint = LENET5_HINTS
     if answer is None:
         return unanswered(hint)
     if not (isinstance(answer, type) and issubclass(answer, nn.Module)):
@@ -40,18 +53,19 @@ def check_lenet5(answer: Any) -> Feedback:
         try:
             yours = answer().eval()
         except Exception as err:  # the learner's code: report it, do not crash the notebook
-            return Feedback(False, f"Building your class raised {type(err).__name__}: {err}. " + hint)
+            return hint.failed(f"Building your class raised {type(err).__name__}: {err}. ")
     layers = dict(yours.named_children())
     for name, layer in reference.named_children():
         if not isinstance(layers.get(name), type(layer)):
             yours_is = type(layers[name]).__name__ if name in layers else "missing"
-            return Feedback(False, f"`self.{name}` should be an nn.{type(layer).__name__} (yours: {yours_is}). " + hint)
+            return hint.failed(f"`self.{name}` should be an nn.{type(layer).__name__} (yours: {yours_is}). "
+                               "One attribute per row of the table, named as there. ")
     want = {k: tuple(v.shape) for k, v in reference.state_dict().items()}
     got = {k: tuple(v.shape) for k, v in yours.state_dict().items()}
     for name, shape in want.items():
         if got.get(name) != shape:
-            return Feedback(False, f"`{name}` has shape {got.get(name)}, LeNet-5's is {shape}: check that "
-                                   "layer's sizes (channels in and out, kernel side, features in and out).")
+            return hint.failed(f"`{name}` has shape {got.get(name)}, not LeNet-5's: check that layer's sizes "
+                               "(channels in and out, kernel side, features in and out). ")
     if set(got) != set(want):
         return Feedback(False, f"Your network has parameters LeNet-5 does not: {sorted(set(got) - set(want))}.")
     yours.load_state_dict(reference.state_dict())
@@ -59,14 +73,15 @@ def check_lenet5(answer: Any) -> Feedback:
         with torch.no_grad():
             logits = yours(x)
     except Exception as err:  # the learner's forward
-        return Feedback(False, f"Your forward raised {type(err).__name__}: {err}. " + hint)
+        return hint.failed(f"Your forward raised {type(err).__name__}: {err}. ")
     if not isinstance(logits, torch.Tensor) or logits.shape != (4, 10):
         return Feedback(False, "forward should return the logits, one row of 10 scores per image: shape (B, 10).")
     with torch.no_grad():
         same = torch.allclose(logits, reference(x), rtol=1e-5, atol=1e-6)
-    return verdict(same, "Parameter for parameter and output for output, your class is the package's LeNet5.",
-                   "The layers and weights are right but the logits differ: check forward's order "
-                   "(pooling, then the activation) and that it uses every layer once.")
+    if not same:
+        return hint.failed("The layers and weights are right but the logits differ: check forward's order "
+                           "(pooling, then the activation) and that it uses every layer once. ")
+    return verdict(True, "Parameter for parameter and output for output, your class is the package's LeNet5.", hint)
 
 
 def check_conv_output_size(answer: Any) -> Feedback:
@@ -137,3 +152,20 @@ def check_collapsed_params(answer: Any) -> Feedback:
 
 def _params(layer: nn.Module) -> int:
     return sum(p.numel() for p in layer.parameters())
+
+
+# --- predict before you run: where the arithmetic is -------------------------------------------
+def check_predict_most_macs(prediction: Any) -> Feedback:
+    """Predict before you run: which layer of LeNet-5 does the most multiply-accumulates per image?
+    ``prediction``: a layer's name ("conv1", "conv2", "fc1", "fc2" or "fc3"); measured here."""
+    from ...summary import layer_summary
+
+    table = layer_summary(LeNet5())
+    macs = {row.name: row.macs for row in table if row.params}      # layers with weights: conv1 ... fc3
+    params = {row.name: row.params for row in table if row.params}
+    busiest, heaviest = max(macs, key=macs.get), max(params, key=params.get)
+    return prediction_feedback(
+        prediction, choices(list(macs)), busiest,
+        f"{busiest} does {macs[busiest] / table.total_macs:.0%} of the {table.total_macs:,} MACs",
+        f"{heaviest} holds the most parameters, but each of its weights is used once per image; a "
+        "convolution's few weights are used at every position of its output map.")
