@@ -120,3 +120,10 @@ def test_nearest_mean_prediction_is_judged_by_the_measurement():
     assert "BEFORE" in check_predict_nearest_mean(None).message
     assert "one of the options" in check_predict_nearest_mean("e").message
     assert "one of the options" in check_predict_nearest_mean(3).message
+
+
+def test_a_prediction_is_titled_as_one():
+    assert str(check_predict_nearest_mean(None)).startswith("Predict first:")
+    assert str(check_predict_nearest_mean("c")).startswith("As predicted!")
+    wrong = check_predict_nearest_mean("a")
+    assert str(wrong).startswith("Not as predicted:") and "Not as predicted:" in wrong._repr_html_()

@@ -30,17 +30,21 @@ class Feedback:
     level: int = 0                                           # how many of them the learner has been shown
     reason: str = field(default="", repr=False)              # what was wrong, before the hint
     exercise: str = field(default="", repr=False)            # the checker's name, for hint(check, level)
+    title: str = field(default="", repr=False)               # instead of "Correct!" / "Not yet. Hint:"
 
     def __bool__(self) -> bool:
         return self.passed
 
+    def _title(self) -> str:
+        return self.title or ("Correct!" if self.passed else "Not yet. Hint:")
+
     def __str__(self) -> str:
-        return ("Correct! " if self.passed else "Not yet. Hint: ") + self.message
+        return f"{self._title()} {self.message}"
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        color, title = (palette.OK, "Correct!") if self.passed else (palette.WARN, "Not yet. Hint:")
+        color, title = (palette.OK if self.passed else palette.WARN), self._title()
         return (f"<div style='border-left:4px solid {color};padding:4px 8px'>"
                 f"<b style='color:{color}'>{title}</b> {html.escape(self.message)}</div>")
 
@@ -129,15 +133,17 @@ def prediction_feedback(prediction: Any, options: Mapping[str, str], truth: str,
     option the measurement falls in; ``measured`` says what was measured, ``why`` explains it."""
     listing = ", ".join(f'"{key}": {text}' for key, text in options.items())
     if prediction is None:
-        return Feedback(False, PREDICT_FIRST.format(options=listing))
+        return Feedback(False, PREDICT_FIRST.format(options=listing), title="Predict first:")
     key = str(prediction).strip().strip("()").lower() if isinstance(prediction, str) else None
     if key not in options:
-        return Feedback(False, f"Predict with one of the options ({listing}); got {prediction!r}.")
+        return Feedback(False, f"Predict with one of the options ({listing}); got {prediction!r}.",
+                        title="Predict first:")
     if key == truth:
-        return Feedback(True, f"you predicted {options[key]}, and the measurement says {measured}. {why}")
+        return Feedback(True, f"you predicted {options[key]}, and the measurement says {measured}. {why}",
+                        title="As predicted!")
     return Feedback(False, f"you predicted {options[key]}; the measurement says {measured}, that is "
                            f"\"{truth}\" ({options[truth]}). {why} (A wrong prediction is the useful kind: "
-                           "it shows which intuition to update.)")
+                           "it shows which intuition to update.)", title="Not as predicted:")
 
 
 def option_for(value: float, ranges: Mapping[str, tuple[float, float]]) -> str:

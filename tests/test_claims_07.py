@@ -1,0 +1,41 @@
+"""Notebook 07's sentences checked against its outputs, and its place in the course."""
+
+from __future__ import annotations
+
+import re
+
+from test_notebook_claims import REPO, markdown, output_matching, outputs
+
+
+def test_07_published_figures_name_the_right_training_set():
+    """Section 1: 58.8% on ARDIS is a CNN trained on MNIST (Kusetogullari et al., 2019); 76.1% on Dig-MNIST
+    is a CNN trained on Kannada-MNIST (Prabhu, 2019), not on MNIST."""
+    text = markdown("07_class_gallery.ipynb")
+    assert "a CNN trained on MNIST reads 58.8% of ARDIS" in text
+    assert "trained on *Kannada*-MNIST reads 76.1% of Dig-MNIST" in text
+    assert "trained on MNIST: 58.8% on\nARDIS, 76.1% on Dig-MNIST" not in text
+
+
+def test_07_simulated_confusions_are_called_artefacts():
+    """With the demo database, the top confusions are printed and the text calls them the generator's."""
+    simulated = output_matching("07_class_gallery.ipynb", r"using a SIMULATED class")
+    assert simulated
+    lines = re.findall(r"^a (\d) read as (\d): (\d+) times$", "\n".join(outputs("07_class_gallery.ipynb")), re.M)
+    assert len(lines) == 3 and all(t != a for t, a, _ in lines)
+    assert [int(c) for _, _, c in lines] == sorted((int(c) for _, _, c in lines), reverse=True)
+    assert "artefacts of its stroke generator" in markdown("07_class_gallery.ipynb")
+
+
+def test_07_predict_before_you_run():
+    texts = outputs("07_class_gallery.ipynb")
+    measured = next(i for i, t in enumerate(texts) if t.startswith("shipped model: MNIST test"))
+    assert "`prediction` is still None" in texts[measured + 1]
+
+
+def test_07_is_in_the_course_navigation_and_the_lesson_plans():
+    readme = (REPO / "README.md").read_text()
+    teaching = (REPO / "docs" / "teaching.md").read_text()
+    assert "07_class_gallery.ipynb" in readme and "07_class_gallery.solutions.ipynb" in readme
+    assert "07_class_gallery" in teaching and re.search(r"^#+ .*07", teaching, re.M)
+    for nb in ("01_mnist_data.ipynb", "02_architecture.ipynb", "05_predict_panel.ipynb", "07_class_gallery.ipynb"):
+        assert "→ 07 class gallery" in markdown(nb), nb
