@@ -55,6 +55,7 @@ class LeNetConfig:
     fc_widths: tuple[int, ...] = (120, 84)  # hidden Linear layers (C5, F6); () goes straight to 10
     fc_activation: str = "none"       # between the Linear layers; "none" makes them one linear map
     dropout: float = 0.0              # before each Linear that follows a hidden one; 0 adds no layer
+    batchnorm: bool = False           # BatchNorm2d after each convolution (2015, not 1998): bn1, bn2
     in_channels: int = 1              # MNIST is greyscale
     image_size: int = 28              # input is image_size x image_size
     num_classes: int = 10             # digits 0-9
@@ -88,6 +89,9 @@ class LeNetConfig:
         dropout = self.dropout
         if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0.0 <= dropout < 1.0:
             raise ConfigError("dropout", f"must be a probability in [0, 1), got {dropout!r}")
+
+        if not isinstance(self.batchnorm, bool):
+            raise ConfigError("batchnorm", f"must be True or False, got {self.batchnorm!r}")
 
         sizes: dict[str, int] = {}
         side = self.image_size
@@ -196,6 +200,8 @@ def _total_padding(cfg: LeNetConfig, stage: str) -> int:
 def _cost(cfg: LeNetConfig, sizes: dict[str, int]) -> dict[str, int]:
     c1, c2 = cfg.conv1_channels, cfg.conv2_channels
     params = cfg.in_channels * c1 * cfg.conv1_kernel ** 2 + c1 + c1 * c2 * cfg.conv2_kernel ** 2 + c2
+    if cfg.batchnorm:
+        params += 2 * (c1 + c2)                         # a scale and a shift per channel
     width = sizes["flatten"]
     for hidden in (*cfg.fc_widths, cfg.num_classes):   # Linear(width, hidden): weights + biases
         params += width * hidden + hidden

@@ -19,12 +19,25 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .mnist_files import ENV_VAR, MNIST_MD5, SPLIT_SIZES, SPLITS, MNISTUnavailable, prepare_mnist
+from .mnist_files import ENV_VAR, FILE_SIZES, MNIST_MD5, SPLITS, MNISTUnavailable, prepare_mnist
 from .paths import data_root
 
-__all__ = ["ENV_VAR", "MNIST_MD5", "MNIST_MEAN", "MNIST_STD", "SPLITS", "SPLIT_SIZES", "Augment", "BatchLoader",
-           "MNISTSplit", "MNISTUnavailable", "NormalizedImages", "load_mnist", "normalize",
+__all__ = ["ENV_VAR", "MNIST_MD5", "MNIST_MEAN", "MNIST_STD", "SPLITS", "SPLIT_SIZES", "VAL_SIZE", "Augment",
+           "BatchLoader", "MNISTSplit", "MNISTUnavailable", "NormalizedImages", "load_mnist", "normalize",
            "prepare_mnist", "read_idx"]
+
+# The splits a lesson uses. MNIST ships two files, 60,000 training and 10,000 test digits. Every choice
+# (a recipe, an epoch count, a temperature, a leaderboard's order) is made on a VALIDATION split held
+# out of the training file: its last 5,000 digits (55,000-59,999; 458-563 of each class). A fixed
+# slice, not a random draw: nothing to seed, the same digits in every kernel, and still a view of the
+# memory-mapped file. The test split is scored once per trained model, to report it, never to choose.
+# "train_full" (all 60,000) is the old training split, for the lessons that describe the file itself.
+VAL_SIZE = 5_000
+SPLIT_SIZES = {"train": FILE_SIZES["train"] - VAL_SIZE, "val": VAL_SIZE, "test": FILE_SIZES["test"],
+               "train_full": FILE_SIZES["train"]}
+_FILE_OF = {"train": "train", "val": "train", "test": "test", "train_full": "train"}   # split -> IDX file
+_ROWS = {"train": slice(0, SPLIT_SIZES["train"]), "val": slice(SPLIT_SIZES["train"], None),
+         "test": slice(None), "train_full": slice(None)}
 
 # Mean and standard deviation of the 60,000 training images' pixels scaled to [0, 1].
 # Notebook 01 computes them from the data; tests/test_data.py checks these figures against it.
@@ -100,22 +113,28 @@ def normalize(pixels: torch.Tensor, mean: float = MNIST_MEAN, std: float = MNIST
     return x.sub_(mean).div_(std)
 
 
-# Each split a process loads, by (split, data root): load_mnist reads the IDX files and their
-# checksum record once, then hands out the same MNISTSplit. It costs no memory to keep: the
+# Each IDX file a process loads, by (file, data root): load_mnist reads the IDX files and their
+# checksum record once, then hands out slices of the same tensors. It costs no memory to keep: the
 # pixels are a memory map of the file, shared with every other kernel on the machine.
 _LOADED: dict[tuple[str, str], MNISTSplit] = {}
 
 
 def load_mnist(split: str = "train", root: str | Path | None = None, *, download: bool = True) -> MNISTSplit:
-    """The ``"train"`` (60,000) or ``"test"`` (10,000) split, prepared on first use, memory-mapped.
-    Later calls in the same process return the same split (``_LOADED``)."""
-    if split not in SPLITS:
-        raise ValueError(f"split={split!r} is not one of 'train', 'test'")
+    """A split of MNIST, prepared on first use, memory-mapped (``SPLIT_SIZES``):
+
+    ``"train"`` (55,000: training digits 0-54,999), ``"val"`` (5,000: training digits 55,000-59,999,
+    for every choice), ``"test"`` (10,000: scored once per trained model), ``"train_full"`` (all 60,000
+    training digits: the file as published). Later calls in the same process share the same tensors."""
+    if split not in SPLIT_SIZES:
+        raise ValueError(f"split={split!r} is not one of " + ", ".join(repr(s) for s in SPLIT_SIZES))
     root = (Path(root) if root is not None else data_root()).resolve()
-    key = (split, str(root))
+    key = (_FILE_OF[split], str(root))
     if key not in _LOADED:
-        _LOADED[key] = _load(split, root, download)
-    return _LOADED[key]
+        _LOADED[key] = _load(_FILE_OF[split], root, download)
+    whole, rows = _LOADED[key], _ROWS[split]
+    if rows == slice(None):
+        return whole if split == whole.name else MNISTSplit(whole.pixels, whole.labels, split)
+    return MNISTSplit(whole.pixels[rows], whole.labels[rows], split)   # views: no copy
 
 
 def _load(split: str, root: Path, download: bool) -> MNISTSplit:

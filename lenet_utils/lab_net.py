@@ -3,6 +3,7 @@
 ``LabNet(config)`` is a flat stack of layers, in the order the input meets them::
 
     conv1 pool1 relu1 conv2 pool2 relu2 flatten fc1 fc2 fc3        # LabNet(), the reference
+    conv1 bn1 pool1 relu1 conv2 bn2 pool2 relu2 flatten fc1 fc2 fc3   # LabNet(batchnorm=True)
 
 Activations are named after the function (``tanh1``; none for ``"none"``), a Linear layer's own
 activation after it (``fc1_relu``), dropout after the Linear it feeds (``drop2`` before ``fc2``);
@@ -36,6 +37,8 @@ class LabNet(nn.Sequential):
                  (config.conv2_channels, config.conv2_kernel, config.conv2_padding)]
         for i, (channels, kernel, padding) in enumerate(convs, start=1):
             layers[f"conv{i}"] = _conv(in_channels, channels, kernel, padding)
+            if config.batchnorm:            # each map rescaled to mean 0, std 1 over the batch, then a learnt affine
+                layers[f"bn{i}"] = nn.BatchNorm2d(channels)
             layers[f"pool{i}"] = POOLS[config.pool](POOL_SIZE, POOL_SIZE)
             if act is not None:
                 layers[f"{config.activation}{i}"] = act()

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .paths import data_root
 
-SPLIT_SIZES = {"train": 60_000, "test": 10_000}   # images per split
+FILE_SIZES = {"train": 60_000, "test": 10_000}    # images per IDX file (data.SPLIT_SIZES: the splits)
 SPLITS = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
           "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 SIDE = 28                                         # every digit is 28 x 28 pixels
@@ -43,7 +43,7 @@ MNIST_MD5: dict[str, str] = {
 MNIST_SIZES: dict[str, int] = {
     size_name: size
     for split, (images, labels) in SPLITS.items()
-    for size_name, size in ((images, 16 + SPLIT_SIZES[split] * SIDE * SIDE), (labels, 8 + SPLIT_SIZES[split]))
+    for size_name, size in ((images, 16 + FILE_SIZES[split] * SIDE * SIDE), (labels, 8 + FILE_SIZES[split]))
 }
 IDX_CEILING = 64 * 2**20
 _IDX_ITEM = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}   # IDX type code -> bytes per value

@@ -128,6 +128,8 @@ def describe_layer(layer: nn.Module) -> str:
         return f"Linear({layer.in_features}, {layer.out_features})"
     if isinstance(layer, nn.Dropout):
         return f"Dropout({layer.p:g})"
+    if isinstance(layer, nn.BatchNorm2d):
+        return f"BatchNorm2d({layer.num_features})"
     return type(layer).__name__
 
 

@@ -16,8 +16,8 @@ The data, and its seeds:
   ``--pad-writers`` simulated writers (``lenet_utils.synthetic.simulated_class``, seed 0);
 * held out: MNIST training digits 55,000-59,999. The temperature is fitted on them, and the threshold
   is set so that at most 1% of the correctly read ones are flagged, as they are and redrawn, and
-  (every fifth, 1,000) as uploads. (The shipped model was trained on all
-  60,000 digits, augmented: these are held out from the detector, not from the network.)
+  (every fifth, 1,000) as uploads. They are also the course's validation split: the shipped model
+  was trained on digits 0-54,999 only, so these are held out from the network too.
 
 Logistic regressions (class-balanced, a little L2) are fitted with L-BFGS, seeded by torch seed 0.
 """
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     ckpt = pretrained_checkpoint()
     model = ckpt.model
-    train = load_mnist("train")
+    train = load_mnist("train_full")                                         # all 60,000: FIT and HELD_OUT
     logits = predict_logits(model, train.images).double()                    # (60000, 10)
     temperature = fit_temperature(logits[HELD_OUT], train.labels[HELD_OUT])
     means, precision = class_statistics(logits[FIT], train.labels[FIT])

@@ -29,7 +29,7 @@ from lenet_utils.lessons.experiments import (
 )
 from lenet_utils.paths import repo_root
 
-SMOKE = {"variants": ["reference", "max-pool"], "steps": 3, "seeds": [0], "train": 512, "test": 256}
+SMOKE = {"variants": ["reference", "max-pool"], "steps": 3, "seeds": [0], "train": 512, "val": 256}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -62,23 +62,23 @@ def main(argv: list[str] | None = None) -> int:
     from lenet_utils.data import MNISTUnavailable, load_mnist
 
     try:
-        train, test = load_mnist("train"), load_mnist("test")
+        train, val = load_mnist("train"), load_mnist("val")
     except MNISTUnavailable as err:
         print(f"train_variants: error: {err}", file=sys.stderr)
         return 1
     names, steps, seeds = args.variants, args.steps, args.seeds
     if args.smoke:
         names, steps, seeds = SMOKE["variants"], SMOKE["steps"], SMOKE["seeds"]
-        train, test = train.subset(SMOKE["train"]), test.subset(SMOKE["test"])
+        train, val = train.subset(SMOKE["train"]), val.subset(SMOKE["val"])
     variants = [v for v in REFERENCE_VARIANTS if v.name in names]
     print(f"training {len(variants)} variants x {len(seeds)} seeds, {steps} batches each, on {args.device}",
           flush=True)
 
     def report(v: Variant, run: RunRecord) -> None:
-        print(f"  {v.name:<20} seed {run.seed}  test acc {run.test_acc:.2%}  {run.seconds:5.1f} s", flush=True)
+        print(f"  {v.name:<20} seed {run.seed}  val acc {run.val_acc:.2%}  {run.seconds:5.1f} s", flush=True)
 
     start = time.perf_counter()
-    table = run_variants(variants, steps, seeds, train=train, test=test, device=args.device, on_run=report)
+    table = run_variants(variants, steps, seeds, train=train, val=val, device=args.device, on_run=report)
     given = " ".join(argv if argv is not None else sys.argv[1:])
     table.meta["command"] = f"python scripts/train_variants.py {given}".rstrip()
     table.meta["smoke"] = args.smoke

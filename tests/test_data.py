@@ -141,20 +141,35 @@ def test_split_images_subset_and_length():
 
 
 def test_unknown_split():
-    with pytest.raises(ValueError, match="'train', 'test'"):
+    with pytest.raises(ValueError, match="'train', 'val', 'test', 'train_full'"):
         D.load_mnist("validation")
 
 
 @pytest.mark.mnist
 def test_real_mnist_sizes_and_normalisation_constants(mnist_train, mnist_test):
-    assert mnist_train.pixels.shape == (60_000, 28, 28) and mnist_train.pixels.dtype == torch.uint8
-    assert mnist_test.pixels.shape == (10_000, 28, 28)
+    full = D.load_mnist("train_full")
+    assert mnist_train.pixels.shape == (55_000, 28, 28) and mnist_train.pixels.dtype == torch.uint8
+    assert full.pixels.shape == (60_000, 28, 28) and mnist_test.pixels.shape == (10_000, 28, 28)
     assert torch.bincount(mnist_test.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-    x = mnist_train.pixels.double() / 255
+    x = full.pixels.double() / 255              # the constants are the published file's, all 60,000 digits
     assert abs(x.mean().item() - MNIST_MEAN) < 5e-5
     assert abs(x.std().item() - MNIST_STD) < 5e-5
-    images = mnist_train.images[:]                      # the full float copy, made on request
+    images = full.images[:]                             # the full float copy, made on request
     assert abs(images.mean().item()) < 1e-3 and abs(images.std().item() - 1) < 1e-3
+
+
+@pytest.mark.mnist
+def test_validation_split_is_the_last_5000_training_digits_and_never_overlaps_train(mnist_train):
+    """The split every choice is made on: fixed (no seed), disjoint from training, views of one map."""
+    full, val, again = D.load_mnist("train_full"), D.load_mnist("val"), D.load_mnist("val")
+    assert D.SPLIT_SIZES == {"train": 55_000, "val": 5_000, "test": 10_000, "train_full": 60_000}
+    assert len(mnist_train) == D.SPLIT_SIZES["train"] and len(val) == D.VAL_SIZE and val.name == "val"
+    assert torch.equal(val.pixels, full.pixels[55_000:]) and torch.equal(val.labels, full.labels[55_000:])
+    assert torch.equal(mnist_train.pixels, full.pixels[:55_000])
+    assert val.pixels.data_ptr() == full.pixels[55_000:].data_ptr()       # a view of the map, not a copy
+    assert torch.equal(again.labels, val.labels)                          # the same digits every call
+    counts = torch.bincount(val.labels, minlength=10)
+    assert counts.min() >= 450 and counts.max() <= 570, counts           # every class held out
 
 
 def test_load_mnist_maps_the_idx_files_and_never_writes_them(tmp_path, fake_mnist, monkeypatch):

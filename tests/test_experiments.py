@@ -32,11 +32,11 @@ from lenet_utils.summary import layer_summary
 VARIANT = {v.name: v for v in REFERENCE_VARIANTS}
 
 
-def record(config=None, acc=0.9, steps=DEFAULT_BUDGET, seed=0, name="", train_size=60_000, **kw) -> RunRecord:
+def record(config=None, acc=0.9, steps=DEFAULT_BUDGET, seed=0, name="", train_size=55_000, **kw) -> RunRecord:
     config = config or LeNetConfig()
     table = layer_summary(config)
-    return RunRecord(config=config, steps=steps, budget=kw.pop("budget", steps), seed=seed, test_acc=acc,
-                     test_loss=0.3, seconds=1.5, params=table.total_params, macs=table.total_macs,
+    return RunRecord(config=config, steps=steps, budget=kw.pop("budget", steps), seed=seed, val_acc=acc,
+                     val_loss=0.3, seconds=1.5, params=table.total_params, macs=table.total_macs,
                      losses=kw.pop("losses", [2.3, 1.0, 0.5]), name=name, train_size=train_size, **kw)
 
 
@@ -44,15 +44,15 @@ def table_of(rows: dict[str, tuple[LeNetConfig, list[float]]], steps=DEFAULT_BUD
     results = [VariantResult(name, "why", cfg, layer_summary(cfg).total_params, layer_summary(cfg).total_macs,
                              accs, [1.0] * len(accs), [2.3, 1.0]) for name, (cfg, accs) in rows.items()]
     return VariantTable(results, steps, 128, list(range(len(next(iter(rows.values()))[1]))),
-                        {"train_size": 60_000, "test_size": 10_000, "threads": 2, "device": "cpu"})
+                        {"train_size": 55_000, "val_size": 5_000, "threads": 2, "device": "cpu"})
 
 
 # --- budgets and training -------------------------------------------------------------------
 def test_budget_steps_turns_epochs_into_batches():
-    assert STEPS_PER_EPOCH == 469
-    assert budget_steps(1.0) == 469
-    assert budget_steps(0.5) == DEFAULT_BUDGET == 235  # half an epoch rounds up, not to even
-    assert budget_steps(0.01) == 5
+    assert STEPS_PER_EPOCH == 430
+    assert budget_steps(1.0) == 430
+    assert budget_steps(0.5) == DEFAULT_BUDGET == 215  # half an epoch
+    assert budget_steps(0.01) == 4
     assert budget_steps(0.0001) == 1  # never zero
     assert budget_steps(0.5, train_size=512) == 2
     for bad in (0, -1, "half", True, None):
@@ -60,35 +60,35 @@ def test_budget_steps_turns_epochs_into_batches():
             budget_steps(bad)
 
 
-def test_train_variant_trains_for_the_budget_and_scores_the_test_split():
-    train, test = separable(512), separable(128, seed=1)
-    run = train_variant(LeNetConfig(pool="max"), steps=6, seed=0, train=train, test=test, device="cpu")
+def test_train_variant_trains_for_the_budget_and_scores_the_validation_split():
+    train, val = separable(512), separable(128, seed=1)
+    run = train_variant(LeNetConfig(pool="max"), steps=6, seed=0, train=train, val=val, device="cpu")
     assert run.steps == run.budget == 6 and not run.stopped
     assert len(run.losses) == 6 and all(math.isfinite(v) for v in run.losses)
     assert run.params == count_parameters(LabNet(pool="max")) == 61_706
     assert run.macs == layer_summary(LeNetConfig(pool="max")).total_macs
-    assert 0.0 <= run.test_acc <= 1.0 and run.test_loss > 0 and run.seconds > 0
+    assert 0.0 <= run.val_acc <= 1.0 and run.val_loss > 0 and run.seconds > 0
     assert run.changes == "pool=max" and run.train_size == 512
     assert run.steps * run.batch_size == 6 * 128  # 1.5 passes over the 512 images
 
 
 def test_train_variant_is_reproducible_and_seeds_differ():
-    train, test = separable(256), separable(64, seed=1)
-    a = train_variant(None, steps=3, seed=0, train=train, test=test, device="cpu")
-    b = train_variant(None, steps=3, seed=0, train=train, test=test, device="cpu")
-    c = train_variant(None, steps=3, seed=1, train=train, test=test, device="cpu")
-    assert a.losses == b.losses and a.test_acc == b.test_acc
+    train, val = separable(256), separable(64, seed=1)
+    a = train_variant(None, steps=3, seed=0, train=train, val=val, device="cpu")
+    b = train_variant(None, steps=3, seed=0, train=train, val=val, device="cpu")
+    c = train_variant(None, steps=3, seed=1, train=train, val=val, device="cpu")
+    assert a.losses == b.losses and a.val_acc == b.val_acc
     assert c.losses != a.losses
 
 
 def test_train_variant_spans_epochs_when_the_budget_needs_them():
-    run = train_variant(None, steps=5, train=separable(256), test=separable(64, seed=1), device="cpu")
+    run = train_variant(None, steps=5, train=separable(256), val=separable(64, seed=1), device="cpu")
     assert run.steps == 5  # 2 batches per epoch: 3 epochs, cut at 5 batches
 
 
 def test_train_variant_learns_the_toy_task():
-    run = train_variant(None, steps=24, train=separable(512), test=separable(256, seed=1), device="cpu")
-    assert run.test_acc > 0.9
+    run = train_variant(None, steps=24, train=separable(512), val=separable(256, seed=1), device="cpu")
+    assert run.val_acc > 0.9
     assert sum(run.losses[-3:]) / 3 < run.losses[0]
 
 
@@ -99,7 +99,7 @@ def test_a_step_callback_returning_false_stops_and_the_record_says_so():
         seen.append(history.steps_done)
         return history.steps_done < 2
 
-    run = train_variant(None, steps=10, train=separable(512), test=separable(64, seed=1),
+    run = train_variant(None, steps=10, train=separable(512), val=separable(64, seed=1),
                         step_callback=stop_after_two, device="cpu")
     assert seen == [1, 2]
     assert run.steps == 2 and run.budget == 10 and run.stopped
@@ -107,16 +107,16 @@ def test_a_step_callback_returning_false_stops_and_the_record_says_so():
 
 def test_train_variant_refuses_bad_arguments_clearly():
     with pytest.raises(ValueError, match="whole number of batches"):
-        train_variant(None, steps=0, train=separable(), test=separable())
+        train_variant(None, steps=0, train=separable(), val=separable())
     with pytest.raises(TypeError, match="LeNetConfig"):
-        train_variant({"pool": "max"}, steps=1, train=separable(), test=separable())
+        train_variant({"pool": "max"}, steps=1, train=separable(), val=separable())
 
 
 @pytest.mark.mnist
 def test_train_variant_defaults_to_mnist(mnist_ready):
     run = train_variant(None, steps=2, device="cpu")
-    assert run.train_size == 60_000 and run.steps == 2
-    assert 0.0 < run.test_acc < 1.0
+    assert run.train_size == 55_000 and run.steps == 2
+    assert 0.0 < run.val_acc < 1.0
 
 
 # --- records, the leaderboard and its files -------------------------------------------------
@@ -124,17 +124,18 @@ def test_run_record_round_trips_through_a_dict():
     run = record(LeNetConfig(fc_widths=(64,), activation="tanh"), acc=0.95, name="run 2", losses=[2.3, 0.123456789])
     back = RunRecord.from_dict(json.loads(json.dumps(run.to_dict())))
     assert back.config == run.config and back.config.fc_widths == (64,)
-    assert back.test_acc == 0.95 and back.name == "run 2" and back.losses == [2.3, 0.12346]
+    assert back.val_acc == 0.95 and back.name == "run 2" and back.losses == [2.3, 0.12346]
     assert back.changes == "activation=tanh, fc_widths=(64)"
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda d: d.pop("test_acc"), "lacks test_acc"),
+    (lambda d: d.pop("val_acc"), "lacks val_acc"),
+    (lambda d: d.update(test_acc=d.pop("val_acc")), "saved before the validation split"),
     (lambda d: d.update(config={"conv2_kernel": 15}), "conv2_kernel"),
     (lambda d: d.update(config={"wings": 2}), "wings"),
     (lambda d: d.update(config=[1, 2]), "JSON object"),
     (lambda d: d.update(steps="many"), "'steps' must be a whole number"),
-    (lambda d: d.update(test_acc="high"), "'test_acc' must be a number"),
+    (lambda d: d.update(val_acc="high"), "'val_acc' must be a number"),
     (lambda d: d.update(losses="down"), "'losses' must be a list"),
 ])
 def test_run_record_from_dict_names_the_bad_field(change, message):
@@ -159,7 +160,7 @@ def test_leaderboard_ranks_best_first_and_names_runs():
     assert "pool=max" in text and "97.00%" in text and "vs table reference" not in text
     assert "conv1_channels=3, conv2_channels=8" in board._repr_html_()
     with pytest.raises(TypeError, match="RunRecords"):
-        board.add({"test_acc": 1.0})
+        board.add({"val_acc": 1.0})
 
 
 def test_leaderboard_with_a_table_shows_the_difference_from_the_table_reference():
@@ -272,7 +273,7 @@ def test_variant_table_renders_and_round_trips(tmp_path):
     assert [r.name for r in table.ranked()] == ["max-pool", "reference"]
     assert table["max-pool"].mean_acc == pytest.approx(0.975) and table["max-pool"].spread == pytest.approx(0.01)
     text = str(table)
-    assert "max-pool" in text and "97.50%" in text and "+2.00" in text and "235 batches of 128" in text
+    assert "max-pool" in text and "97.50%" in text and "+2.00" in text and "215 batches of 128" in text
     md = table.to_markdown()
     assert "| max-pool | pool=max | 61,706 |" in md
     json_path, md_path = table.save(tmp_path / "variants")
@@ -282,12 +283,12 @@ def test_variant_table_renders_and_round_trips(tmp_path):
     with pytest.raises(KeyError, match="no variant 'x'"):
         table["x"]
     with pytest.raises(ValueError, match="'reference' row"):
-        VariantTable([table["max-pool"]], 235, 128, [0])
+        VariantTable([table["max-pool"]], 215, 128, [0])
 
 
 def test_a_damaged_table_file_says_how_to_rebuild_it(tmp_path):
     path = tmp_path / "results.json"
-    path.write_text(json.dumps({"format": "lenet-utils-variants", "version": 1, "steps": 235, "batch_size": 128,
+    path.write_text(json.dumps({"format": "lenet-utils-variants", "version": 1, "steps": 215, "batch_size": 128,
                                 "seeds": [0], "results": [{"name": "reference"}]}))
     with pytest.raises(RunFileError, match="damaged .*lacks 'config'.*train_variants.py"):
         VariantTable.load(path)
@@ -296,14 +297,14 @@ def test_a_damaged_table_file_says_how_to_rebuild_it(tmp_path):
 def test_run_variants_trains_every_variant_on_every_seed():
     variants = [REFERENCE_VARIANTS[0], VARIANT["max-pool"]]
     done = []
-    table = run_variants(variants, steps=2, seeds=[0, 1], train=separable(256), test=separable(64, seed=1),
+    table = run_variants(variants, steps=2, seeds=[0, 1], train=separable(256), val=separable(64, seed=1),
                          on_run=lambda v, r: done.append((v.name, r.seed)))
     assert done == [("reference", 0), ("reference", 1), ("max-pool", 0), ("max-pool", 1)]
     assert table.steps == 2 and table.seeds == [0, 1] and len(table) == 2
     assert len(table["reference"].accs) == 2 and len(table["max-pool"].losses) == 2
     assert table.meta["train_size"] == 256 and table.meta["device"] == "cpu"
     with pytest.raises(ValueError, match="'reference' variant"):
-        run_variants([VARIANT["max-pool"]], 1, [0], train=separable(), test=separable())
+        run_variants([VARIANT["max-pool"]], 1, [0], train=separable(), val=separable())
 
 
 def test_the_committed_table_matches_the_variants_in_the_code():
@@ -312,7 +313,7 @@ def test_the_committed_table_matches_the_variants_in_the_code():
     table = load_variant_table()
     assert not table.meta.get("smoke"), "the committed table is a smoke run: run scripts/train_variants.py"
     assert table.steps == DEFAULT_BUDGET and table.batch_size == 128 and len(table.seeds) >= 2
-    assert table.meta["train_size"] == 60_000 and table.meta["test_size"] == 10_000
+    assert table.meta["train_size"] == 55_000 and table.meta["val_size"] == 5_000
     assert [r.name for r in table] == [v.name for v in REFERENCE_VARIANTS]
     for v in REFERENCE_VARIANTS:
         row = table[v.name]

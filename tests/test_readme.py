@@ -97,3 +97,13 @@ def test_the_install_figures_are_the_measured_ones():
     assert not after["needs_npm"] and after["venv_bytes"] < before["venv_bytes"]
     for side in (before, after):
         assert {"commit", "load_start", "load_end"} <= set(side) and result["date"]
+
+
+def test_the_shipped_models_accuracy_is_its_checkpoints():
+    """The README quotes the shipped model's test accuracy as its checkpoint records it (scored once)."""
+    from lenet_utils.checkpoints import pretrained_checkpoint
+
+    metrics = pretrained_checkpoint().metrics
+    quoted = re.search(r"shipped model \(`lenet_utils/pretrained/`, ([\d.]+)% on MNIST's test set", README)
+    assert quoted, "the README no longer quotes the shipped model's test accuracy"
+    assert quoted.group(1) == f"{100 * metrics['test_acc']:.2f}"

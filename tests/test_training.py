@@ -21,10 +21,10 @@ def test_fit_returns_a_history_per_epoch():
     assert history.steps_per_epoch == 8 and history.total_steps == 24 == history.steps_done
     assert len(history.lrs) == 24
     for e in history:
-        assert 0 <= e.train_acc <= 1 and 0 <= e.test_acc <= 1
+        assert 0 <= e.train_acc <= 1 and 0 <= e.val_acc <= 1
         assert e.train_loss > 0 and e.seconds > 0 and e.lr >= 0
-    assert history.final.test_acc == history.column("test_acc")[-1]
-    assert history.final.test_acc > 0.9  # learnt the toy task
+    assert history.final.val_acc == history.column("val_acc")[-1] == history.final.test_acc  # old name
+    assert history.final.val_acc > 0.9  # learnt the toy task
     assert not model.training
 
 
@@ -32,7 +32,7 @@ def test_fit_is_reproducible_with_a_seed():
     _, a = _run(TrainConfig(epochs=2, batch_size=32, augment=True))
     _, b = _run(TrainConfig(epochs=2, batch_size=32, augment=True))
     assert a.step_losses == b.step_losses
-    assert a.column("test_acc") == b.column("test_acc")
+    assert a.column("val_acc") == b.column("val_acc")
     _, c = _run(TrainConfig(epochs=2, batch_size=32, augment=True, seed=1), seed=1)
     assert c.step_losses != a.step_losses
 
@@ -81,7 +81,7 @@ def test_step_callback_can_stop_mid_epoch():
 def test_fit_without_a_test_split():
     set_seed(0)
     history = fit(LeNet5(), separable(64), None, TrainConfig(epochs=1, batch_size=32), progress=False)
-    assert math.isnan(history.final.test_acc)
+    assert math.isnan(history.final.val_acc)
 
 
 def test_history_helpers():

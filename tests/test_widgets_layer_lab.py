@@ -19,7 +19,7 @@ WAIT = 300  # s: generous, the test machine is shared
 @pytest.fixture
 def lab():
     """A lab over small synthetic splits: half an epoch is 2 batches. No comparison table."""
-    lab = LayerLab(train=separable(512), test=separable(128, seed=1), table=None, device="cpu")
+    lab = LayerLab(train=separable(512), val=separable(128, seed=1), table=None, device="cpu")
     yield lab
     lab.stop()
     lab.wait(WAIT)
@@ -43,7 +43,7 @@ def test_one_call_builds_the_lab_with_a_control_for_every_part():
         assert "Conv2d(1, 6, 5, padding=&quot;same&quot;)" in lab.summary_html.value
         assert "MACs" in lab.summary_html.value
         assert lab.steps == DEFAULT_BUDGET  # half an epoch of MNIST by default
-        assert "235 batches" in lab.budget_label.value
+        assert "215 batches" in lab.budget_label.value
         assert lab.curves.value[:4] == b"\x89PNG"
         # the choices are the config's own, stated once in config.py
         assert lab.controls["activation"].options == lab.controls["fc_activation"].options == tuple(ACTIVATIONS)
@@ -123,14 +123,14 @@ def test_a_tiny_training_budget_adds_a_leaderboard_row(lab):
     assert lab.progress.value == lab.progress.max == 2
     assert len(lab.leaderboard) == 1 and lab.leaderboard.runs[0] is run
     board = lab.board_html.value
-    assert "pool=max" in board and f"{run.test_acc:.2%}" in board and "61,706" in board
+    assert "pool=max" in board and f"{run.val_acc:.2%}" in board and "61,706" in board
     assert "run 1" in lab.status.value and "lenet-lab-ok" in lab.status.value
     assert not lab.train_button.disabled and lab.stop_button.disabled
     assert lab.curves.value[:4] == b"\x89PNG"
 
 
 def test_controls_stay_live_and_a_second_run_is_refused_while_one_trains():
-    lab = LayerLab(train=separable(25600), test=separable(128, seed=1), table=None, budget=1.0, device="cpu")
+    lab = LayerLab(train=separable(25600), val=separable(128, seed=1), table=None, budget=1.0, device="cpu")
     try:
         assert lab.steps == 200  # far more than it gets: stop comes first
         assert lab.train() is None  # started in the background: returns at once
@@ -185,7 +185,7 @@ def test_runs_are_saved_to_and_loaded_from_a_file(lab, tmp_path):
     lab.load(path)  # its own runs back: nothing doubles
     assert len(lab.leaderboard) == 1 and "(1 already here)" in lab.file_message.value
 
-    other = LayerLab(train=separable(512), test=separable(128, seed=1), table=None, runs_path=path)
+    other = LayerLab(train=separable(512), val=separable(128, seed=1), table=None, runs_path=path)
     try:
         other.load_button.click()
         assert "Loaded 1 run(s)" in other.file_message.value
@@ -217,14 +217,14 @@ def test_with_the_variants_table_a_run_is_compared_against_it():
                           VariantResult("max-pool", "", LeNetConfig(pool="max"), 61_706, 416_520, [0.7, 0.8],
                                         [1.0, 1.0], [2.3, 1.9])],
                          steps=2, batch_size=128, seeds=[0, 1], meta={"train_size": 512})
-    lab = LayerLab(train=separable(512), test=separable(128, seed=1), table=table, device="cpu")
+    lab = LayerLab(train=separable(512), val=separable(128, seed=1), table=table, device="cpu")
     try:
         lab.set(pool="max")
         assert "In the variants table as <b>max-pool</b>" in lab.summary_html.value
         run = lab.train(wait=True, timeout=WAIT)
         assert "table reference: 55.00%" in lab.status.value
         assert "table &#x27;max-pool&#x27; (the same config): 75.00%" in lab.status.value
-        delta = f"{100 * (run.test_acc - 0.55):+.2f}"
+        delta = f"{100 * (run.val_acc - 0.55):+.2f}"
         assert delta in lab.board_html.value and "vs table reference" in lab.board_html.value
     finally:
         lab.close()
@@ -234,9 +234,9 @@ def test_the_lab_loads_the_committed_table_by_default():
     lab = layer_lab()
     try:
         assert isinstance(lab.table, VariantTable) and lab.table.steps == lab.steps
-        assert lab.budget_label.value == "= 235 batches of 128 (the variants table's budget)"
+        assert lab.budget_label.value == "= 215 batches of 128 (the variants table's budget)"
         lab.budget.value = 0.25
-        assert "the variants table used 235: compare with care" in lab.budget_label.value
+        assert "the variants table used 215: compare with care" in lab.budget_label.value
         assert isinstance(lab.leaderboard, Leaderboard) and lab.leaderboard.table is lab.table
     finally:
         lab.close()

@@ -76,7 +76,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..lab_net import LabNet
     from ..model import count_parameters
     from ..paths import checkpoints_dir
-    from ..training import TrainConfig, fit, set_seed
+    from ..training import TrainConfig, evaluate, fit, set_seed
 
     config = _model_config(args.model)
     overrides = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
@@ -86,7 +86,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if out.exists() and out.is_dir():
         raise UsageError(f"--out {out} is a folder; give a file path such as {out / 'lenet5.pt'}")
 
-    train, test = load_mnist("train"), load_mnist("test")
+    train, val, test = load_mnist("train"), load_mnist("val"), load_mnist("test")
     set_seed(recipe.seed)
     model = LabNet(config)
     print(f"training {config.describe_changes()} LeNet-5 ({count_parameters(model):,} parameters) "
@@ -95,16 +95,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     def report(history) -> None:
         e = history.final
         print(f"epoch {e.epoch:>2}/{recipe.epochs}  train loss {e.train_loss:.4f} acc {e.train_acc:.4f}  "
-              f"test loss {e.test_loss:.4f} acc {e.test_acc:.4f}  {e.seconds:5.1f} s  lr {e.lr:.4g}", flush=True)
+              f"val loss {e.val_loss:.4f} acc {e.val_acc:.4f}  {e.seconds:5.1f} s  lr {e.lr:.4g}", flush=True)
 
     progress = not args.no_progress and sys.stderr.isatty()
-    history = fit(model, train, test, recipe, callback=report, progress=progress, device=args.device)
-    final = history.final
+    # each epoch is scored on the 5,000 validation digits; the test split once, at the end
+    history = fit(model, train, val, recipe, callback=report, progress=progress, device=args.device)
+    final, scored = history.final, evaluate(model, test)
     path = save_checkpoint(out, model.cpu(), recipe=recipe, seed=recipe.seed,
-                           metrics={"test_acc": final.test_acc, "test_loss": final.test_loss,
-                                    "train_seconds": history.seconds},
+                           metrics={"test_acc": scored.accuracy, "test_loss": scored.loss,
+                                    "val_acc": final.val_acc, "val_loss": final.val_loss,
+                                    "train_size": len(train), "train_seconds": history.seconds},
                            history=history)
-    print(f"test accuracy {final.test_acc:.2%} after {len(history)} epochs, {history.seconds:.1f} s; "
+    print(f"validation accuracy {final.val_acc:.2%}, test accuracy {scored.accuracy:.2%} (scored once) "
+          f"after {len(history)} epochs on {len(train):,} digits, {history.seconds:.1f} s; "
           f"checkpoint written to {path}")
     return 0
 
@@ -219,6 +222,10 @@ def _parse_value(key: str, raw: str) -> Any:
         except ValueError:
             raise UsageError(f"--model fc_widths={raw!r}: expected comma-separated whole numbers, "
                              "e.g. 120,84") from None
+    if key == "batchnorm":
+        if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise UsageError(f"--model batchnorm={raw!r}: expected true or false")
+        return raw.lower() in ("true", "1", "yes")
     if key == "dropout":
         try:
             return float(raw)

@@ -79,6 +79,9 @@ def architecture_blocks(model_or_config: nn.Module | LeNetConfig | None = None,
             blocks.append(Block(name, shape, 0, f"2×2 {config.pool} pool"))
         elif name == "flatten":
             blocks.append(Block(name, shape, 0, "flatten"))
+        elif name.startswith("bn"):             # BatchNorm: written on the arrow after its conv
+            last = blocks[-1]
+            blocks[-1] = Block(last.name, last.shape, last.params + row.params, f"{last.op}, batchnorm")
         elif name.startswith("drop"):
             pending = f"dropout {config.dropout:g}, "
         elif name.startswith("fc") and "_" not in name:

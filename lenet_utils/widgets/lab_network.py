@@ -20,7 +20,7 @@ LABELS = {  # control descriptions, also used to name the setting in messages
     "conv1_channels": "conv1 channels", "conv1_kernel": "conv1 kernel", "conv1_padding": "conv1 padding",
     "conv2_channels": "conv2 channels", "conv2_kernel": "conv2 kernel", "conv2_padding": "conv2 padding",
     "pool": "pooling", "activation": "activation", "fc_widths": "Linear widths",
-    "fc_activation": "between Linears", "dropout": "dropout",
+    "fc_activation": "between Linears", "dropout": "dropout", "batchnorm": "BatchNorm",
 }
 ERROR_BORDER = f"2px solid {palette.ERROR}"
 STYLE = {"description_width": "110px"}
@@ -41,6 +41,7 @@ def network_controls() -> dict[str, widgets.ValueWidget]:
         "fc_widths": widgets.Text(widths_text(r.fc_widths), placeholder="e.g. 120, 84 (empty: none)"),
         "fc_activation": widgets.Dropdown(options=list(ACTIVATIONS), value=r.fc_activation),
         "dropout": widgets.FloatSlider(r.dropout, min=0.0, max=0.8, step=0.05),
+        "batchnorm": widgets.Checkbox(r.batchnorm, indent=True),
     }
     for name, control in controls.items():
         control.description = LABELS[name]
@@ -52,6 +53,7 @@ def network_column(c: dict[str, widgets.ValueWidget], reset_button: widgets.Butt
     return widgets.VBox([
         widgets.HTML("<b>Convolutions</b>"), c["conv1_channels"], c["conv1_kernel"], c["conv1_padding"],
         c["conv2_channels"], c["conv2_kernel"], c["conv2_padding"], c["pool"], c["activation"],
+        c["batchnorm"],
         widgets.HTML("<b>Classifier</b>"), c["fc_widths"], c["fc_activation"], c["dropout"], reset_button,
     ], layout=widgets.Layout(flex="0 0 330px"))  # fixed width: the controls never squeeze
 

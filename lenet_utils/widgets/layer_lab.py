@@ -46,10 +46,10 @@ class LayerLab(widgets.VBox):
     """The lab as one widget. Its parts are attributes, so a test or a notebook can drive it:
     ``lab.controls["pool"].value = "max"``, ``lab.train(wait=True)``, ``lab.leaderboard``."""
 
-    def __init__(self, *, train: MNISTSplit | None = None, test: MNISTSplit | None = None,
+    def __init__(self, *, train: MNISTSplit | None = None, val: MNISTSplit | None = None,
                  table: VariantTable | None | str = "default", budget: float | None = None, seed: int = 0,
                  device: str = "auto", runs_path: str | Path | None = None):
-        self._train_split, self._test_split = train, test
+        self._train_split, self._val_split = train, val
         self.device = device
         self.table = course_table() if table == "default" else table
         self.leaderboard = Leaderboard(table=self.table)
@@ -214,7 +214,7 @@ class LayerLab(widgets.VBox):
 
     def _run(self, config: LeNetConfig, steps: int, seed: int) -> None:
         try:
-            train, test = self._data()
+            train, val = self._data()
             self._say(f"Training <b>{html.escape(config.describe_changes())}</b> for {steps} batches, seed {seed}. "
                       "Changing the controls now does not touch this run.")
             self._trained += 1
@@ -233,11 +233,11 @@ class LayerLab(widgets.VBox):
                     drawing[0] += self._last_draw - now
                 return not self._stop.is_set()
 
-            run = train_variant(config, steps, seed, train=train, test=test, step_callback=on_step,
+            run = train_variant(config, steps, seed, train=train, val=val, step_callback=on_step,
                                 device=self.device, name=name)
             self.leaderboard.add(run)
             self.last_run = run
-            done = (f"{run.name}: <b>{run.test_acc:.2%}</b> test accuracy after {run.steps} batches "
+            done = (f"{run.name}: <b>{run.val_acc:.2%}</b> validation accuracy after {run.steps} batches "
                     f"({run.seconds:.1f} s)" + (", stopped early" if run.stopped else ""))
             if self.table is not None:
                 done += "<pre style='margin:4px 0'>" + html.escape(str(self.table.compare(run))) + "</pre>"
@@ -251,13 +251,13 @@ class LayerLab(widgets.VBox):
             self._refresh_board()
 
     def _data(self):
-        if self._train_split is None or self._test_split is None:
+        if self._train_split is None or self._val_split is None:
             from ..data import load_mnist
 
             self._say("Loading MNIST (first run only)...")
             self._train_split = self._train_split if self._train_split is not None else load_mnist("train")
-            self._test_split = self._test_split if self._test_split is not None else load_mnist("test")
-        return self._train_split, self._test_split
+            self._val_split = self._val_split if self._val_split is not None else load_mnist("val")
+        return self._train_split, self._val_split
 
     # --- leaderboard, curves, files -----------------------------------------------------------
     def _refresh_board(self) -> None:
@@ -305,7 +305,7 @@ class LayerLab(widgets.VBox):
 
 
 def layer_lab(**kwargs: Any) -> LayerLab:
-    """Build the layer lab. Keyword arguments go to :class:`LayerLab` (``train``/``test`` splits,
+    """Build the layer lab. Keyword arguments go to :class:`LayerLab` (``train``/``val`` splits,
     ``table``, ``budget`` in epochs, ``seed``, ``device``, ``runs_path``)."""
     register_once()          # a saved, unexecuted notebook shows the lab's title, not its repr
     return LayerLab(**kwargs)

@@ -20,12 +20,12 @@ RUNS_FORMAT = "lenet-utils-runs"          # the "format" a runs file declares
 
 
 class Leaderboard:
-    """Runs ranked by test accuracy, each shown by how it differs from the reference.
+    """Runs ranked by validation accuracy, each shown by how it differs from the reference.
 
     ``table`` (a :class:`VariantTable`) adds how each run compares with the reference variants.
     """
 
-    columns = ("rank", "run", "changes from reference", "params", "batches", "seed", "test acc",
+    columns = ("rank", "run", "changes from reference", "params", "batches", "seed", "val acc",
                "vs table reference", "seconds")
 
     def __init__(self, runs: Iterable[RunRecord] = (), table: VariantTable | None = None):
@@ -61,8 +61,8 @@ class Leaderboard:
         return iter(self.runs)
 
     def ranked(self) -> list[RunRecord]:
-        """Best test accuracy first; ties go to the smaller network."""
-        return sorted(self.runs, key=lambda r: (-r.test_acc, r.params))
+        """Best validation accuracy first; ties go to the smaller network."""
+        return sorted(self.runs, key=lambda r: (-r.val_acc, r.params))
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per run, best first, with the cells the table shows."""
@@ -70,7 +70,7 @@ class Leaderboard:
         for rank, run in enumerate(self.ranked(), start=1):
             delta = self.table.delta_to_reference(run) if self.table is not None else None
             out.append({"rank": rank, "run": run.name, "changes from reference": run.changes,
-                        "params": run.params, "batches": run.steps, "seed": run.seed, "test acc": run.test_acc,
+                        "params": run.params, "batches": run.steps, "seed": run.seed, "val acc": run.val_acc,
                         "vs table reference": delta, "seconds": run.seconds, "stopped": run.stopped})
         return out
 
@@ -82,7 +82,7 @@ class Leaderboard:
         cells = []
         for r in self.rows():
             row = [str(r["rank"]), r["run"], r["changes from reference"], f"{r['params']:,}",
-                   f"{r['batches']}" + (" (stopped)" if r["stopped"] else ""), str(r["seed"]), f"{r['test acc']:.2%}"]
+                   f"{r['batches']}" + (" (stopped)" if r["stopped"] else ""), str(r["seed"]), f"{r['val acc']:.2%}"]
             if self.table is not None:
                 row.append(points(r["vs table reference"]))
             cells.append((*row, f"{r['seconds']:.1f}"))
@@ -108,7 +108,7 @@ class Leaderboard:
     def _footnote(self) -> str:
         if self.table is None:
             return ""
-        return (f"\n'vs table reference': test accuracy minus the reference's mean in the variants table "
+        return (f"\n'vs table reference': validation accuracy minus the reference's mean in the variants table "
                 f"({self.table.reference.mean_acc:.2%}, {self.table.steps} batches, seeds "
                 f"{', '.join(map(str, self.table.seeds))}), in percentage points; '-' where the run's budget differs.")
 

@@ -27,7 +27,7 @@ class VariantResult:
     config: LeNetConfig
     params: int
     macs: int
-    accs: list[float]            # test accuracy per seed, in the table's seed order
+    accs: list[float]            # validation accuracy per seed, in the table's seed order
     seconds: list[float]         # training seconds per seed (machine-dependent)
     losses: list[float] = field(default_factory=list, repr=False)  # per-batch loss averaged over the seeds
 
@@ -89,7 +89,7 @@ class Comparison:
     @property
     def delta(self) -> float | None:
         """Run accuracy minus the table reference's mean, or ``None`` when the budgets differ."""
-        return self.run.test_acc - self.reference.mean_acc if self.same_budget else None
+        return self.run.val_acc - self.reference.mean_acc if self.same_budget else None
 
     @property
     def beyond_noise(self) -> bool:
@@ -98,7 +98,7 @@ class Comparison:
 
     def __str__(self) -> str:
         run, ref = self.run, self.reference
-        lines = [f"your run ({run.changes}): {run.test_acc:.2%} after {run.steps} batches, seed {run.seed}"]
+        lines = [f"your run ({run.changes}): {run.val_acc:.2%} after {run.steps} batches, seed {run.seed}"]
         if not self.same_budget:
             lines.append(f"the table trained every variant for {self.table_steps} batches of {self.table_batch} "
                          f"on {self.table_train_size:,} images; this run had {run.steps} batches of {run.batch_size} "
@@ -128,7 +128,7 @@ class VariantTable:
     seeds: list[int]
     meta: dict[str, Any] = field(default_factory=dict)  # torch version, threads, device, date, command
 
-    columns = ("variant", "changes from reference", "params", "MACs", "test acc (mean)", "seed range",
+    columns = ("variant", "changes from reference", "params", "MACs", "val acc (mean)", "seed range",
                "vs reference", "seconds")
     _right = {2, 3, 4, 5, 6, 7}
 
@@ -199,7 +199,7 @@ class VariantTable:
         return (f"Each variant trained for {self.steps} batches of {self.batch_size} "
                 f"({self.steps * self.batch_size / self.train_size:.2f} epoch) from seeds "
                 f"{', '.join(map(str, self.seeds))}; "
-                f"test accuracy on {m.get('test_size', 10_000):,} MNIST test digits. "
+                f"validation accuracy on {m.get('val_size', 5_000):,} MNIST validation digits. "
                 f"'vs reference' is in percentage points. Seconds: mean training time per run on "
                 f"{m.get('device', 'cpu')} with {m.get('threads', '?')} threads (machine-dependent)"
                 + self._load_note() + ".")

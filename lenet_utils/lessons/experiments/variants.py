@@ -29,6 +29,8 @@ REFERENCE_VARIANTS: tuple[Variant, ...] = (
     Variant("relu-between-linear", LeNetConfig(fc_activation="relu"),
             "does a non-linearity between the Linear layers help? Without one they are a single linear map"),
     Variant("max-pool", LeNetConfig(pool="max"), "keep the strongest response in each 2x2 window instead of the mean"),
+    Variant("batchnorm", LeNetConfig(batchnorm=True),
+            "BatchNorm after each convolution (2015), the modern contrast: every map rescaled per batch"),
     Variant("tanh-1998", LeNetConfig(activation="tanh", fc_activation="tanh"),
             "squashing tanh everywhere, as LeCun et al. used in 1998"),
     Variant("sigmoid", LeNetConfig(activation="sigmoid"), "the older squashing function; its gradient is at most 0.25"),
@@ -44,7 +46,7 @@ REFERENCE_VARIANTS: tuple[Variant, ...] = (
 
 
 def run_variants(variants: Sequence[Variant], steps: int, seeds: Sequence[int], *, train: MNISTSplit | None = None,
-                 test: MNISTSplit | None = None, batch_size: int = BATCH_SIZE, device: str = "cpu",
+                 val: MNISTSplit | None = None, batch_size: int = BATCH_SIZE, device: str = "cpu",
                  on_run: Callable[[Variant, RunRecord], None] | None = None) -> VariantTable:
     """Train every variant from every seed on the same budget; the table ``train_variants.py`` writes."""
     import torch
@@ -54,16 +56,16 @@ def run_variants(variants: Sequence[Variant], steps: int, seeds: Sequence[int], 
     if not seeds:
         raise ValueError("run_variants needs at least one seed")
     train = load_mnist("train") if train is None else train
-    test = load_mnist("test") if test is None else test
+    val = load_mnist("val") if val is None else val
     # A few untimed batches first: one-time start-up costs (normalising the split, oneDNN setting
     # up its kernels) would otherwise land in the first variant's seconds.
-    train_variant(None, min(steps, 10), seeds[0], train=train, test=test, batch_size=batch_size, device=device)
+    train_variant(None, min(steps, 10), seeds[0], train=train, val=val, batch_size=batch_size, device=device)
     start, peak_load = time.perf_counter(), _load_average()
     results = []
     for v in variants:
         runs = []
         for seed in seeds:
-            run = train_variant(v.config, steps, seed, train=train, test=test, batch_size=batch_size,
+            run = train_variant(v.config, steps, seed, train=train, val=val, batch_size=batch_size,
                                 device=device, name=v.name)
             runs.append(run)
             peak_load = max(peak_load, _load_average())
@@ -71,10 +73,10 @@ def run_variants(variants: Sequence[Variant], steps: int, seeds: Sequence[int], 
                 on_run(v, run)
         curve = [sum(vals) / len(vals) for vals in zip(*(r.losses for r in runs))]
         results.append(VariantResult(v.name, v.why, v.config, runs[0].params, runs[0].macs,
-                                     [r.test_acc for r in runs], [r.seconds for r in runs], curve))
+                                     [r.val_acc for r in runs], [r.seconds for r in runs], curve))
     meta = {"torch": torch.__version__, "threads": torch.get_num_threads(), "device": runs[0].device,
             "date": _dt.date.today().isoformat(), "total_seconds": round(time.perf_counter() - start, 1),
-            "train_size": len(train), "test_size": len(test), "cpus": os.cpu_count(),
+            "train_size": len(train), "val_size": len(val), "cpus": os.cpu_count(),
             "load_average": peak_load}  # the highest seen; above cpus, the seconds were inflated
     return VariantTable(results, steps, batch_size, list(seeds), meta)
 
