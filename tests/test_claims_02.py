@@ -38,7 +38,10 @@ def test_02_the_exercise_leaves_the_shapes_to_derive():
     rows = {m[1]: m[2] for m in re.finditer(r"^\| `(\w+)` \| (.*) \|$", table, re.M)}
     for name in ("conv2", "pool2", "relu2", "flatten"):
         assert rows[name].endswith("| ?"), rows[name]
-    assert "400" not in table.split("\n\n")[0] and "Conv2d(6, 16" not in text
+    rows_text = "\n".join(line for line in table.splitlines()[:12] if line.startswith("|"))
+    assert len(rows_text.splitlines()) == 12 and "400" not in rows_text
+    exercise = text[:text.index("LeCun's 1998 paper drew this as a picture")]   # up to the check's answer
+    assert "Conv2d(6, 16, 5)" not in exercise and "Linear(400" not in exercise
     first_hint = outputs("02_architecture.ipynb")
     shown = next(t for t in first_hint if "should be an nn.Conv2d" in t)
     assert "400" not in shown and "[hint 1 of 3" in shown

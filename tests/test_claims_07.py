@@ -36,6 +36,25 @@ def test_07_is_in_the_course_navigation_and_the_lesson_plans():
     readme = (REPO / "README.md").read_text()
     teaching = (REPO / "docs" / "teaching.md").read_text()
     assert "07_class_gallery.ipynb" in readme and "07_class_gallery.solutions.ipynb" in readme
-    assert "07_class_gallery" in teaching and re.search(r"^#+ .*07", teaching, re.M)
+    assert "| `07_class_gallery` |" in teaching and "## The class gallery: a lesson plan" in teaching
     for nb in ("01_mnist_data.ipynb", "02_architecture.ipynb", "05_predict_panel.ipynb", "07_class_gallery.ipynb"):
         assert re.search(r"→ (\*\*)?07 class gallery", markdown(nb)), nb
+
+
+def test_07_the_lesson_plan_quotes_the_notebooks_run():
+    """docs/teaching.md's run-through figures are notebook 07's committed output."""
+    teaching = " ".join((REPO / "docs" / "teaching.md").read_text().split())
+    first = output_matching("07_class_gallery.ipynb",
+                            r"shipped model: MNIST test ([\d.]+%); the class's digits ([\d.]+)%")
+    after = output_matching("07_class_gallery.ipynb", r"^after\s+([\d.]+)%\s+([\d.]+%)$")
+    cls = output_matching("07_class_gallery.ipynb",
+                          r"^class: \+(\d+) of (\d+) digits .* standard error ([\d.]+) points$")
+    mnist = output_matching("07_class_gallery.ipynb", r"^MNIST: -\d+ of [\d,]+ digits \(-([\d.]+) points\), "
+                                                      r"standard error ([\d.]+) points$")
+    sigmas = round(float(mnist[1]) / float(mnist[2]))
+    claim = (f"The shipped model read {float(first[2]):.1f}% of the simulated digits against {first[1]} of MNIST's "
+             f"test set; fine-tuned on {cls[2]} of them it read {float(after[1]):.1f}% of the {cls[2]} held out "
+             f"({cls[1]} digits more than before, within the {cls[3]}-point standard error of an accuracy on "
+             f"{cls[2]} digits), with MNIST at {after[2]} ({mnist[1]} points lower, about {sigmas} standard errors "
+             "on 10,000 digits)")
+    assert claim in teaching, claim

@@ -141,7 +141,7 @@ def _scores(naive):
     return {"all": UploadScore("all", 240, 0.9917, naive, 0.9917, 0)}
 
 
-@pytest.mark.parametrize("naive, truth", [(0.075, "d"), (0.10, "c"), (0.62, "b"), (0.95, "a")])
+@pytest.mark.parametrize("naive, truth", [(0.075, "d"), (0.0917, "d"), (0.15, "c"), (0.62, "b"), (0.95, "a")])
 def test_naive_upload_prediction_is_judged_by_the_measurement(naive, truth):
     assert check_predict_naive_uploads(truth, _scores(naive))
     other = "a" if truth != "a" else "d"

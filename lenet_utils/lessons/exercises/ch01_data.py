@@ -1,5 +1,8 @@
 """Exercise checkers for notebook 01, what a digit is to the network.
 
+Notebook 01 looks at MNIST's whole training file (``load_mnist("train_full")``, 60,000 digits), and
+so do these checkers.
+
 The right answers are computed from the data (and from ``normalize``), never typed in here.
 """
 
@@ -46,7 +49,7 @@ def check_most_ink(answer: Any) -> Feedback:
     value = as_number(answer)
     if value is None or not value.is_integer() or not 0 <= value <= 9:
         return Feedback(False, "Give one digit, a whole number from 0 to 9.")
-    train = load_mnist("train")
+    train = load_mnist("train_full")
     ink = torch.stack([train.pixels[train.labels == d].double().mean() for d in range(10)])  # (10,)
     truth, least = int(ink.argmax()), int(ink.argmin())
     if value == least:
@@ -70,7 +73,7 @@ def check_blank_fraction(answer: Any) -> Feedback:
     if not 0 <= value <= 1:
         return hint.failed("A fraction lies between 0 and 1: divide the count by the number of pixels "
                            "(60,000 x 28 x 28). ")
-    blank = load_mnist("train").pixels == 0                      # (60000, 28, 28) bool: 1 byte a pixel
+    blank = load_mnist("train_full").pixels == 0                      # (60000, 28, 28) bool: 1 byte a pixel
     truth = blank.sum().item() / blank.numel()                   # no float copy of 47 million pixels
     if close(value, 1 - truth, 1e-3):
         return hint.failed("That is the fraction of pixels with some ink (not 0). Count the blank ones. ")
@@ -123,7 +126,7 @@ def _normalized(pixel: int) -> float:
 
 def _nearest_mean_accuracy() -> float:
     """The nearest-mean-image classifier's test accuracy, computed from the data (as notebook 01 does)."""
-    train, test = load_mnist("train"), load_mnist("test")
+    train, test = load_mnist("train_full"), load_mnist("test")
     means = torch.stack([train.pixels[train.labels == d].double().mean(0) for d in range(10)])   # (10, 28, 28)
     nearest = torch.cdist(test.pixels.flatten(1).double(), means.flatten(1)).argmin(1)           # (10000,)
     return (nearest == test.labels).double().mean().item()
