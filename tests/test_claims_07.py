@@ -58,3 +58,22 @@ def test_07_the_lesson_plan_quotes_the_notebooks_run():
              f"{cls[2]} digits), with MNIST at {after[2]} ({mnist[1]} points lower, about {sigmas} standard errors "
              "on 10,000 digits)")
     assert claim in teaching, claim
+
+
+def test_07_solutions_read_the_writer_split_with_its_standard_error():
+    """The solutions' discussion: the writer split's gain "came out larger than the lesson's", and "both
+    changes are within about two standard errors of zero and of each other"."""
+    lesson = output_matching("07_class_gallery.ipynb", r"^class: ([+-]\d+) of (\d+) digits \(([+-][\d.]+) points\), "
+                                                       r"standard error ([\d.]+) points$")
+    writers = output_matching("07_class_gallery.solutions.ipynb",
+                              r"^new writers: before [\d.]+%, after [\d.]+%: ([+-]\d+) of (\d+) digits, "
+                              r"standard error ([\d.]+) points$")
+    d_lesson, n_lesson, se_lesson = int(lesson[1]), int(lesson[2]), float(lesson[4])
+    d_writers, n_writers, se_writers = int(writers[1]), int(writers[2]), float(writers[3])
+    assert d_writers > d_lesson, (lesson[0], writers[0])
+    assert abs(d_lesson) * 100 / n_lesson <= 2 * se_lesson and abs(d_writers) * 100 / n_writers <= 2 * se_writers
+    gap = abs(d_writers / n_writers - d_lesson / n_lesson) * 100
+    assert gap <= 2 * (se_lesson ** 2 + se_writers ** 2) ** 0.5
+    text = " ".join(markdown("07_class_gallery.solutions.ipynb").split())
+    assert "Here it came out larger than the lesson's" in text
+    assert "both changes are within about two standard errors of zero and of each other" in text
