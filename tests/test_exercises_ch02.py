@@ -187,3 +187,15 @@ def test_most_macs_prediction():
     assert not wrong and '"conv2"' in wrong.message
     assert "BEFORE" in check_predict_most_macs(None).message
     assert "one of the options" in check_predict_most_macs("pool1").message
+
+
+@pytest.mark.parametrize("check, wrong, right", [(check_conv_output_size, 3, 7),
+                                                 (check_conv_params, 1, 4016),
+                                                 (check_collapsed_params, 1, 4010)])
+def test_number_exercises_have_tiered_hints_whose_code_gives_the_answer(check, wrong, right):
+    assert check(None).level == 1 and "`" not in check(None).hints[0]
+    assert [check(wrong).level for _ in range(3)] == [3, 3, 3]      # two checks above, then the last level
+    code = check(wrong).hints[-1]
+    expression = code.split("`")[1]                                 # the first code span of the last hint
+    assert eval(expression, {"nn": nn, "torch": torch}) == right and check(right)
+    assert str(right) not in " ".join(check(wrong).hints[:2])        # only the code level computes it

@@ -32,6 +32,27 @@ LENET5_HINTS = Hints("check_lenet5", (
     "`x = self.fc3(self.fc2(self.fc1(self.flatten(x))))`.",
 ))
 
+CONV_SIZE_HINTS = Hints("check_conv_output_size", (
+    "Section 2 has a formula for exactly this: what are this layer's n, k, p and s?",
+    "Use the output-size formula with this layer's n, k, p and s (n: the side of the maps coming in); then "
+    "check yourself by running the layer on `torch.zeros(1, 6, 14, 14)`.",
+    "`(14 + 2 * 1 - 3) // 2 + 1`, or run the layer: "
+    "`nn.Conv2d(6, 16, kernel_size=3, stride=2, padding=1)(torch.zeros(1, 6, 14, 14)).shape[-1]`.",
+))
+CONV_PARAMS_HINTS = Hints("check_conv_params", (
+    "One filter of conv2 looks at every map that comes in: how many weights is one filter, how many "
+    "filters are there, and what else does each filter have?",
+    "Each of the 16 filters covers every input channel with a 5x5 kernel and has one bias. "
+    "Check yourself with `layer_summary(LeNetConfig(conv1_channels=10))`.",
+    "`16 * (10 * 5 * 5) + 16`: out x (in x k x k) weights + out biases.",
+))
+COLLAPSED_HINTS = Hints("check_collapsed_params", (
+    "Three linear maps in a row are one linear map: from how many numbers to how many?",
+    "The composed map takes the 400 flattened features straight to the 10 logits: "
+    "one weight per (input, output) pair, plus a bias per output.",
+    "`400 * 10 + 10`: the weight matrix W (10 x 400) and the bias b (10) of section 4.",
+))
+
 # Exercise 1's layer and input: a strided 3x3 convolution on the 14x14 maps after S2.
 EXERCISE_CONV = dict(in_channels=6, out_channels=16, kernel_size=3, stride=2, padding=1)
 EXERCISE_SIDE = 14
@@ -88,8 +109,7 @@ def check_conv_output_size(answer: Any) -> Feedback:
     """Exercise 1: the side of ``Conv2d(6, 16, kernel_size=3, stride=2, padding=1)``'s output
     on a (B, 6, 14, 14) input."""
     n, k, s, p = EXERCISE_SIDE, EXERCISE_CONV["kernel_size"], EXERCISE_CONV["stride"], EXERCISE_CONV["padding"]
-    hint = ("Use the output-size formula with this layer's n, k, p and s; then check yourself by running "
-            "the layer on `torch.zeros(1, 6, 14, 14)`.")
+    hint = CONV_SIZE_HINTS
     if answer is None:
         return unanswered(hint)
     if isinstance(answer, (tuple, list, torch.Size)):
@@ -103,18 +123,17 @@ def check_conv_output_size(answer: Any) -> Feedback:
         return verdict(True, "A stride-2 convolution halves the map, like pooling does, "
                              "but with learned weights.", hint)
     if not value.is_integer():
-        return Feedback(False, "A map has a whole number of pixels: the division in the formula is rounded down.")
+        return hint.failed("A map has a whole number of pixels: the division in the formula is rounded down. ")
     if value == (n + 2 * p - k) + 1:
-        return Feedback(False, "That is the size at stride 1. With stride s the kernel jumps s pixels at a time.")
+        return hint.failed("That is the size at stride 1. With stride s the kernel jumps s pixels at a time. ")
     if value == math.floor((n - k) / s) + 1:
-        return Feedback(False, "That leaves out the padding, which adds p pixels on each side.")
-    return Feedback(False, hint)
+        return hint.failed("That leaves out the padding, which adds p pixels on each side. ")
+    return verdict(False, "", hint)
 
 
 def check_conv_params(answer: Any) -> Feedback:
     """Exercise 2: parameters of conv2 (16 filters, 5x5) if conv1 made 10 feature maps instead of 6."""
-    hint = ("Each of the 16 filters covers every input channel with a 5x5 kernel and has one bias. "
-            "Check yourself with `layer_summary(LeNetConfig(conv1_channels=10))`.")
+    hint = CONV_PARAMS_HINTS
     if answer is None:
         return unanswered(hint)
     value = as_number(answer)
@@ -122,19 +141,18 @@ def check_conv_params(answer: Any) -> Feedback:
         return Feedback(False, "Give a whole number of parameters.")
     truth = _params(nn.Conv2d(10, 16, 5, device="meta"))
     if value == _params(nn.Conv2d(6, 16, 5, device="meta")):
-        return Feedback(False, "That is the reference conv2, with 6 input channels. Here it gets 10.")
+        return hint.failed("That is the reference conv2, with 6 input channels. Here it gets 10. ")
     if value == truth - 16:
-        return Feedback(False, "Almost: you left out the biases, one per filter.")
+        return hint.failed("Almost: you left out the biases, one per filter. ")
     if value == 16 * 5 * 5 + 16:
-        return Feedback(False, "Each filter is 5x5 on EVERY input channel, not on one.")
+        return hint.failed("Each filter is 5x5 on EVERY input channel, not on one. ")
     return verdict(value == truth, "Right: conv2's parameters grow with the channels that feed it: "
                                    "out x (in x k x k) weights + out biases.", hint)
 
 
 def check_collapsed_params(answer: Any) -> Feedback:
     """Exercise 3: parameters of the single Linear layer equivalent to fc1 -> fc2 -> fc3."""
-    hint = ("The composed map takes the 400 flattened features straight to the 10 logits: "
-            "one weight per (input, output) pair, plus a bias per output.")
+    hint = COLLAPSED_HINTS
     if answer is None:
         return unanswered(hint)
     value = as_number(answer)
@@ -143,9 +161,9 @@ def check_collapsed_params(answer: Any) -> Feedback:
     truth = _params(nn.Linear(400, 10, device="meta"))
     three = sum(_params(nn.Linear(i, o, device="meta")) for i, o in [(400, 120), (120, 84), (84, 10)])
     if value == truth - 10:
-        return Feedback(False, "Almost: the composed map has a bias too (the biases of the three layers fold into it).")
+        return hint.failed("Almost: the composed map has a bias too (the biases of the three layers fold into it). ")
     if value == three:
-        return Feedback(False, "That is the three layers together. The single equivalent map is much smaller.")
+        return hint.failed("That is the three layers together. The single equivalent map is much smaller. ")
     return verdict(value == truth, f"{truth:,} parameters compute exactly what the three layers' "
                                    f"{three:,} do: without activations, depth adds parameters, not capacity.", hint)
 
