@@ -55,7 +55,7 @@ def test_02_fc1_holds_most_weights_and_conv2_does_most_arithmetic():
                           r"^layer   params   MACs\n(?:.*\n)+?total")[0], re.M)}
     assert shares["fc1"][0] > 50 and max(shares, key=lambda n: shares[n][1]) == "conv2", shares
     asked = next(t for t in outputs("02_architecture.ipynb") if "`prediction` is still None" in t)
-    assert '"conv2": conv2' in asked
+    assert '("conv1", "conv2", "fc1", "fc2", "fc3")' in asked
 
 
 def test_02_speed_layer_moved_to_its_appendix():

@@ -131,7 +131,7 @@ def prediction_feedback(prediction: Any, options: Mapping[str, str], truth: str,
                         why: str) -> Feedback:
     """A learner's prediction, one key of ``options`` (option -> what it says), against ``truth``, the
     option the measurement falls in; ``measured`` says what was measured, ``why`` explains it."""
-    listing = ", ".join(f'"{key}": {text}' for key, text in options.items())
+    listing = ", ".join(f'"{key}"' if key == text else f'"{key}": {text}' for key, text in options.items())
     if prediction is None:
         return Feedback(False, PREDICT_FIRST.format(options=listing), title="Predict first:")
     key = str(prediction).strip().strip("()").lower() if isinstance(prediction, str) else None
