@@ -73,3 +73,16 @@ def test_05_bomb_moved_to_its_appendix_and_the_page_says_what_its_code_prints():
         exec(compile(code, str(APPENDIX), "exec"), {})
     assert printed.getvalue() == shown
     assert re.search(rf"in a file of the same {size:,} bytes", page)
+
+
+def test_05_appendix_without_the_crc_fix_the_file_is_not_an_image():
+    """upload_safety.md: "Without the CRC fix the file is refused as "not an image"."""
+    import struct
+
+    from lenet_utils.paths import examples_dir
+    from lenet_utils.predict import predict_image
+
+    assert 'Without the CRC fix the file is refused as "not an image"' in APPENDIX.read_text()
+    png = bytearray((examples_dir() / "7_marker_scan.png").read_bytes())
+    png[16:24] = struct.pack(">II", 60_000, 60_000)                   # the header's CRC left as it was
+    assert "not an image" in predict_image(bytes(png), name="no_crc.png").error
