@@ -59,3 +59,71 @@ def test_unanswered_says_how_to_answer(check):
     feedback = check(None)
     assert not feedback and "still None" in feedback.message
     assert feedback._repr_html_().startswith("<div")
+
+
+# --- tiered hints: a nudge first, the code last --------------------------------------------------
+from lenet_utils.lessons.exercises import check_predict_nearest_mean, hint, reset_hints  # noqa: E402
+from lenet_utils.lessons.exercises.ch01_data import BLANK_HINTS, MOST_INK_HINTS, NORMALIZED_HINTS  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_hints():
+    reset_hints()
+    yield
+    reset_hints()
+
+
+@pytest.mark.parametrize("check, hints, wrong", [(check_most_ink, MOST_INK_HINTS, 8),
+                                                 (check_blank_fraction, BLANK_HINTS, 0.7),
+                                                 (check_normalized_pixel, NORMALIZED_HINTS, -0.4242)])
+def test_each_failed_check_reveals_the_next_hint_and_the_code_comes_last(check, hints, wrong):
+    levels = hints.levels
+    assert len(levels) == 3 and "`" not in levels[0]              # the nudge shows no code
+    first = check(None)                                          # before any attempt: the nudge only
+    assert first.level == 1 and levels[0] in first.message
+    assert not any(level in first.message for level in levels[1:])
+    second, third, fourth = check(wrong), check(wrong), check(wrong)
+    assert (second.level, third.level, fourth.level) == (2, 3, 3)  # the last level stays
+    assert levels[1] in second.message and levels[2] in third.message and "the last" in third.message
+    assert "`" in levels[2]                                      # the last level is the code
+
+
+def test_a_level_on_request_and_a_pass_starts_again():
+    assert check_most_ink(None).level == 1
+    asked = hint(check_most_ink, 3)
+    assert not asked and asked.level == 3 and MOST_INK_HINTS.levels[2] in asked.message
+    assert check_most_ink(None).hint(2).level == 2                # on the feedback itself
+    assert "hint 3 of 3" in check_most_ink(None).message          # the third failed check: the last level
+    assert check_most_ink(0)                                     # a pass resets the tally
+    assert check_most_ink(None).level == 1
+    assert "No tiered hints" in hint("check_nothing").message
+
+
+def test_the_code_hint_computes_the_answer():
+    """Level 3 is code a learner can run: run here, it gives what the checker accepts."""
+    from lenet_utils import MNIST_MEAN, MNIST_STD, load_mnist
+    train = load_mnist("train_full")
+    assert check_blank_fraction(((train.pixels == 0).sum() / train.pixels.numel()).item())
+    assert check_normalized_pixel((128 / 255 - MNIST_MEAN) / MNIST_STD)
+    ink = [train.pixels[train.labels == d].float().mean() for d in range(10)]
+    assert check_most_ink(torch.stack(ink).argmax())
+
+
+# --- predict before you run -------------------------------------------------------------------------
+
+
+def test_nearest_mean_prediction_is_judged_by_the_measurement():
+    """The nearest-mean classifier reads 82.0% of the test digits (notebook 01): option "c", 60-90%."""
+    assert check_predict_nearest_mean("c") and check_predict_nearest_mean("(C)")
+    wrong = check_predict_nearest_mean("d")
+    assert not wrong and "82.0%" in wrong.message and '"c"' in wrong.message
+    assert "BEFORE" in check_predict_nearest_mean(None).message
+    assert "one of the options" in check_predict_nearest_mean("e").message
+    assert "one of the options" in check_predict_nearest_mean(3).message
+
+
+def test_a_prediction_is_titled_as_one():
+    assert str(check_predict_nearest_mean(None)).startswith("Predict first:")
+    assert str(check_predict_nearest_mean("c")).startswith("As predicted!")
+    wrong = check_predict_nearest_mean("a")
+    assert str(wrong).startswith("Not as predicted:") and "Not as predicted:" in wrong._repr_html_()

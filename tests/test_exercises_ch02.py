@@ -123,10 +123,79 @@ def test_lenet5_written_by_hand_passes_and_the_random_state_is_left_alone():
     (None, "still None"),
     (Written(), "class itself"),
     (Skeleton, "`self.pool1` should be an nn.AvgPool2d"),
-    (WideConv1, "`conv1.weight` has shape (8, 1, 5, 5)"),
+    (WideConv1, "`conv1.weight` has shape (8, 1, 5, 5), not LeNet-5's"),
     (ReluFirst, "forward's order"),
     (Crashes, "ValueError: not yet"),
 ])
 def test_lenet5_written_by_hand_wrong(answer, says):
     feedback = check_lenet5(answer)
     assert not feedback and says in feedback.message, feedback.message
+
+
+# --- tiered hints and predict-before-you-run -------------------------------------------------------
+from lenet_utils.lessons.exercises import check_predict_most_macs, reset_hints  # noqa: E402
+from lenet_utils.lessons.exercises.ch02_architecture import LENET5_HINTS  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_hints():
+    reset_hints()
+    yield
+    reset_hints()
+
+
+def test_lenet5_hints_go_from_nudge_to_code_and_never_state_fc1s_input_before_the_code():
+    """The exercise asks for fc1's input size to be worked out: only the last hint level holds it."""
+    levels = [check_lenet5(Skeleton).level for _ in range(4)]
+    assert levels == [1, 2, 3, 3]
+    assert all("400" not in text and "16 * 5 * 5" not in text for text in LENET5_HINTS.levels[:2])
+    assert "16 * 5 * 5" in LENET5_HINTS.levels[2]
+    wrong_fc1 = check_lenet5(WideConv1)
+    assert "(6, 1, 5, 5)" not in wrong_fc1.message                  # the wanted shape is not given away
+
+
+def test_the_code_hint_builds_lenet5():
+    """Hint 3's lines, pasted into the notebook's class, pass the check."""
+    class FromTheHint(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 6, 5, padding="same")
+            self.pool1 = nn.AvgPool2d(2, 2)
+            self.relu1 = nn.ReLU()
+            self.conv2 = nn.Conv2d(6, 16, 5)
+            self.pool2 = nn.AvgPool2d(2, 2)
+            self.relu2 = nn.ReLU()
+            self.flatten = nn.Flatten()
+            self.fc1 = nn.Linear(16 * 5 * 5, 120)
+            self.fc2 = nn.Linear(120, 84)
+            self.fc3 = nn.Linear(84, 10)
+
+        def forward(self, x):
+            x = self.relu1(self.pool1(self.conv1(x)))
+            x = self.relu2(self.pool2(self.conv2(x)))
+            x = self.fc3(self.fc2(self.fc1(self.flatten(x))))
+            return x
+
+    assert check_lenet5(FromTheHint)
+
+
+def test_most_macs_prediction():
+    """conv2 does 57.6% of LeNet-5's 416,520 MACs (notebook 02's table), fc1 holds 78% of the weights."""
+    right = check_predict_most_macs("conv2")
+    assert right and "58%" in right.message and "fc1 holds the most parameters" in right.message
+    wrong = check_predict_most_macs("fc1")
+    assert not wrong and '"conv2"' in wrong.message
+    assert "BEFORE" in check_predict_most_macs(None).message
+    assert "one of the options" in check_predict_most_macs("pool1").message
+
+
+@pytest.mark.parametrize("check, wrong, right", [(check_conv_output_size, 3, 7),
+                                                 (check_conv_params, 1, 4016),
+                                                 (check_collapsed_params, 1, 4010)])
+def test_number_exercises_have_tiered_hints_whose_code_gives_the_answer(check, wrong, right):
+    assert check(None).level == 1 and "`" not in check(None).hints[0]
+    assert [check(wrong).level for _ in range(3)] == [3, 3, 3]      # two checks above, then the last level
+    code = check(wrong).hints[-1]
+    expression = code.split("`")[1]                                 # the first code span of the last hint
+    assert eval(expression, {"nn": nn, "torch": torch}) == right and check(right)
+    assert str(right) not in " ".join(check(wrong).hints[:2])        # only the code level computes it

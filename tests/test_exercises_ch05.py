@@ -89,4 +89,67 @@ def test_hints_never_contain_the_solution():
 
 
 def test_all_is_declared():
-    assert set(ch05_predict.__all__) == {"check_box_size", "check_is_dark_on_light", "check_centre_shift"}
+    assert set(ch05_predict.__all__) == {"check_box_size", "check_is_dark_on_light", "check_centre_shift",
+                                         "check_predict_naive_uploads"}
+
+
+# --- tiered hints and predict-before-you-run -------------------------------------------------------
+from lenet_utils.lessons.exercises import check_predict_naive_uploads, hint, reset_hints  # noqa: E402
+from lenet_utils.synthetic.uploads import UploadScore  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_hints():
+    reset_hints()
+    yield
+    reset_hints()
+
+
+@pytest.mark.parametrize("check, wrong", [(check_box_size, lambda w, h: (w, h)),
+                                          (check_is_dark_on_light, lambda g: bool(g.mean() > 127)),
+                                          (check_centre_shift, lambda p: ((28 - p.shape[0]) // 2,
+                                                                          (28 - p.shape[1]) // 2))])
+def test_hints_are_tiered_and_the_code_comes_last(check, wrong):
+    first = check(None)
+    assert first.level == 1 and "`" not in first.hints[0] and first.hints[0] in first.message   # a nudge, no code
+    assert f"hint({check.__name__}, 2)" in first.message
+    assert [check(wrong).level for _ in range(3)] == [2, 3, 3]
+    assert "`" in hint(check, 3).message
+
+
+def test_the_code_hints_pass():
+    """Hint 3 of each exercise, written out as a function, passes its check."""
+    def box_size(width, height):
+        scale = 20 / max(width, height)
+        return max(1, round(width * scale)), max(1, round(height * scale))
+
+    def is_dark_on_light(grey):
+        border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+        paper = np.median(border)
+        return bool(paper - grey.min() > grey.max() - paper)
+
+    def centre_shift(patch):
+        rows, cols = np.indices(patch.shape)
+        mass = patch.astype(float)
+        cy, cx = (rows * mass).sum() / mass.sum(), (cols * mass).sum() / mass.sum()
+        return round(14 - cy), round(14 - cx)
+
+    assert check_box_size(box_size) and check_is_dark_on_light(is_dark_on_light) and check_centre_shift(centre_shift)
+
+
+def _scores(naive):
+    return {"all": UploadScore("all", 240, 0.9917, naive, 0.9917, 0)}
+
+
+@pytest.mark.parametrize("naive, truth", [(0.075, "d"), (0.0917, "d"), (0.15, "c"), (0.62, "b"), (0.95, "a")])
+def test_naive_upload_prediction_is_judged_by_the_measurement(naive, truth):
+    assert check_predict_naive_uploads(truth, _scores(naive))
+    other = "a" if truth != "a" else "d"
+    wrong = check_predict_naive_uploads(other, _scores(naive))
+    assert not wrong and f"{naive:.2%}" in wrong.message and f'"{truth}"' in wrong.message
+
+
+def test_naive_upload_prediction_needs_the_measurement():
+    assert "scores" in check_predict_naive_uploads("d", None).message
+    assert "scores" in check_predict_naive_uploads("d", {"all": 0.5}).message
+    assert "BEFORE" in check_predict_naive_uploads(None, _scores(0.075)).message

@@ -10,13 +10,16 @@ import math
 from numbers import Real
 from typing import Any
 
-from ._core import Feedback
+from ._core import Feedback, Hints
 
 NOT_ANSWERED = "`answer` is still None: replace None with your answer and run the cell again. "
 
 
-def unanswered(hint: str) -> Feedback:
-    """The feedback for ``answer = None``: how to answer, then the exercise's hint."""
+def unanswered(hint: str | Hints) -> Feedback:
+    """The feedback for ``answer = None``: how to answer, then the exercise's hint (with tiered
+    :class:`Hints`, a failed check like any other: the first shows the nudge)."""
+    if isinstance(hint, Hints):
+        return hint.failed(NOT_ANSWERED)
     return Feedback(False, NOT_ANSWERED + hint)
 
 

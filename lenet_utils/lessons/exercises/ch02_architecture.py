@@ -14,9 +14,44 @@ from torch import nn
 
 from ...model import LeNet5
 from ._answers import as_number, unanswered
-from ._core import Feedback, verdict
+from ._core import Feedback, Hints, choices, prediction_feedback, verdict
 
-__all__ = ["check_lenet5", "check_conv_output_size", "check_conv_params", "check_collapsed_params"]
+__all__ = ["check_lenet5", "check_conv_output_size", "check_conv_params", "check_collapsed_params",
+           "check_predict_most_macs"]
+
+# Tiered hints (see _core): a nudge first, the code last; each failed check shows the next level.
+LENET5_HINTS = Hints("check_lenet5", (
+    "Work down the table one layer at a time: what comes IN to it (channels, or features) and what goes "
+    "OUT. What goes out is in the table; what comes in is what the layer before it made.",
+    "conv2 reads the maps S2 makes. fc1 reads everything pool2 makes, flattened: channels x side x side, "
+    "with the side worked out by the output-size formula, through conv2 (no padding) and then pool2. "
+    "forward calls each layer once, in the table's order (pooling, then the activation).",
+    "`self.conv2 = nn.Conv2d(6, 16, 5)`, `self.pool2 = nn.AvgPool2d(2, 2)`, `self.relu2 = nn.ReLU()`, "
+    "`self.fc1 = nn.Linear(16 * 5 * 5, 120)`, `self.fc2 = nn.Linear(120, 84)`, `self.fc3 = nn.Linear(84, 10)`; "
+    "in forward: `x = self.relu2(self.pool2(self.conv2(x)))`, then "
+    "`x = self.fc3(self.fc2(self.fc1(self.flatten(x))))`.",
+))
+
+CONV_SIZE_HINTS = Hints("check_conv_output_size", (
+    "Section 2 has a formula for exactly this: what are this layer's n, k, p and s?",
+    "Use the output-size formula with this layer's n, k, p and s (n: the side of the maps coming in); then "
+    "check yourself by running the layer on `torch.zeros(1, 6, 14, 14)`.",
+    "`(14 + 2 * 1 - 3) // 2 + 1`, or run the layer: "
+    "`nn.Conv2d(6, 16, kernel_size=3, stride=2, padding=1)(torch.zeros(1, 6, 14, 14)).shape[-1]`.",
+))
+CONV_PARAMS_HINTS = Hints("check_conv_params", (
+    "One filter of conv2 looks at every map that comes in: how many weights is one filter, how many "
+    "filters are there, and what else does each filter have?",
+    "Each of the 16 filters covers every input channel with a 5x5 kernel and has one bias. "
+    "Check yourself with `layer_summary(LeNetConfig(conv1_channels=10))`.",
+    "`16 * (10 * 5 * 5) + 16`: out x (in x k x k) weights + out biases.",
+))
+COLLAPSED_HINTS = Hints("check_collapsed_params", (
+    "Three linear maps in a row are one linear map: from how many numbers to how many?",
+    "The composed map takes the 400 flattened features straight to the 10 logits: "
+    "one weight per (input, output) pair, plus a bias per output.",
+    "`400 * 10 + 10`: the weight matrix W (10 x 400) and the bias b (10) of section 4.",
+))
 
 # Exercise 1's layer and input: a strided 3x3 convolution on the 14x14 maps after S2.
 EXERCISE_CONV = dict(in_channels=6, out_channels=16, kernel_size=3, stride=2, padding=1)
@@ -27,8 +62,7 @@ def check_lenet5(answer: Any) -> Feedback:
     """The network written by hand: ``answer`` is your LeNet-5 class. It must hold the package's
     layers under the same names with the same shapes, parameter for parameter, and, given the
     package's weights, compute the same logits."""
-    hint = ("One attribute per row of the shape table, named as there (conv1, pool1, relu1, ..., fc3), "
-            "and a forward that calls them in that order.")
+    hint = LENET5_HINTS
     if answer is None:
         return unanswered(hint)
     if not (isinstance(answer, type) and issubclass(answer, nn.Module)):
@@ -40,18 +74,19 @@ def check_lenet5(answer: Any) -> Feedback:
         try:
             yours = answer().eval()
         except Exception as err:  # the learner's code: report it, do not crash the notebook
-            return Feedback(False, f"Building your class raised {type(err).__name__}: {err}. " + hint)
+            return hint.failed(f"Building your class raised {type(err).__name__}: {err}. ")
     layers = dict(yours.named_children())
     for name, layer in reference.named_children():
         if not isinstance(layers.get(name), type(layer)):
             yours_is = type(layers[name]).__name__ if name in layers else "missing"
-            return Feedback(False, f"`self.{name}` should be an nn.{type(layer).__name__} (yours: {yours_is}). " + hint)
+            return hint.failed(f"`self.{name}` should be an nn.{type(layer).__name__} (yours: {yours_is}). "
+                               "One attribute per row of the table, named as there. ")
     want = {k: tuple(v.shape) for k, v in reference.state_dict().items()}
     got = {k: tuple(v.shape) for k, v in yours.state_dict().items()}
     for name, shape in want.items():
         if got.get(name) != shape:
-            return Feedback(False, f"`{name}` has shape {got.get(name)}, LeNet-5's is {shape}: check that "
-                                   "layer's sizes (channels in and out, kernel side, features in and out).")
+            return hint.failed(f"`{name}` has shape {got.get(name)}, not LeNet-5's: check that layer's sizes "
+                               "(channels in and out, kernel side, features in and out). ")
     if set(got) != set(want):
         return Feedback(False, f"Your network has parameters LeNet-5 does not: {sorted(set(got) - set(want))}.")
     yours.load_state_dict(reference.state_dict())
@@ -59,22 +94,22 @@ def check_lenet5(answer: Any) -> Feedback:
         with torch.no_grad():
             logits = yours(x)
     except Exception as err:  # the learner's forward
-        return Feedback(False, f"Your forward raised {type(err).__name__}: {err}. " + hint)
+        return hint.failed(f"Your forward raised {type(err).__name__}: {err}. ")
     if not isinstance(logits, torch.Tensor) or logits.shape != (4, 10):
         return Feedback(False, "forward should return the logits, one row of 10 scores per image: shape (B, 10).")
     with torch.no_grad():
         same = torch.allclose(logits, reference(x), rtol=1e-5, atol=1e-6)
-    return verdict(same, "Parameter for parameter and output for output, your class is the package's LeNet5.",
-                   "The layers and weights are right but the logits differ: check forward's order "
-                   "(pooling, then the activation) and that it uses every layer once.")
+    if not same:
+        return hint.failed("The layers and weights are right but the logits differ: check forward's order "
+                           "(pooling, then the activation) and that it uses every layer once. ")
+    return verdict(True, "Parameter for parameter and output for output, your class is the package's LeNet5.", hint)
 
 
 def check_conv_output_size(answer: Any) -> Feedback:
     """Exercise 1: the side of ``Conv2d(6, 16, kernel_size=3, stride=2, padding=1)``'s output
     on a (B, 6, 14, 14) input."""
     n, k, s, p = EXERCISE_SIDE, EXERCISE_CONV["kernel_size"], EXERCISE_CONV["stride"], EXERCISE_CONV["padding"]
-    hint = ("Use the output-size formula with this layer's n, k, p and s; then check yourself by running "
-            "the layer on `torch.zeros(1, 6, 14, 14)`.")
+    hint = CONV_SIZE_HINTS
     if answer is None:
         return unanswered(hint)
     if isinstance(answer, (tuple, list, torch.Size)):
@@ -88,18 +123,17 @@ def check_conv_output_size(answer: Any) -> Feedback:
         return verdict(True, "A stride-2 convolution halves the map, like pooling does, "
                              "but with learned weights.", hint)
     if not value.is_integer():
-        return Feedback(False, "A map has a whole number of pixels: the division in the formula is rounded down.")
+        return hint.failed("A map has a whole number of pixels: the division in the formula is rounded down. ")
     if value == (n + 2 * p - k) + 1:
-        return Feedback(False, "That is the size at stride 1. With stride s the kernel jumps s pixels at a time.")
+        return hint.failed("That is the size at stride 1. With stride s the kernel jumps s pixels at a time. ")
     if value == math.floor((n - k) / s) + 1:
-        return Feedback(False, "That leaves out the padding, which adds p pixels on each side.")
-    return Feedback(False, hint)
+        return hint.failed("That leaves out the padding, which adds p pixels on each side. ")
+    return verdict(False, "", hint)
 
 
 def check_conv_params(answer: Any) -> Feedback:
     """Exercise 2: parameters of conv2 (16 filters, 5x5) if conv1 made 10 feature maps instead of 6."""
-    hint = ("Each of the 16 filters covers every input channel with a 5x5 kernel and has one bias. "
-            "Check yourself with `layer_summary(LeNetConfig(conv1_channels=10))`.")
+    hint = CONV_PARAMS_HINTS
     if answer is None:
         return unanswered(hint)
     value = as_number(answer)
@@ -107,19 +141,18 @@ def check_conv_params(answer: Any) -> Feedback:
         return Feedback(False, "Give a whole number of parameters.")
     truth = _params(nn.Conv2d(10, 16, 5, device="meta"))
     if value == _params(nn.Conv2d(6, 16, 5, device="meta")):
-        return Feedback(False, "That is the reference conv2, with 6 input channels. Here it gets 10.")
+        return hint.failed("That is the reference conv2, with 6 input channels. Here it gets 10. ")
     if value == truth - 16:
-        return Feedback(False, "Almost: you left out the biases, one per filter.")
+        return hint.failed("Almost: you left out the biases, one per filter. ")
     if value == 16 * 5 * 5 + 16:
-        return Feedback(False, "Each filter is 5x5 on EVERY input channel, not on one.")
+        return hint.failed("Each filter is 5x5 on EVERY input channel, not on one. ")
     return verdict(value == truth, "Right: conv2's parameters grow with the channels that feed it: "
                                    "out x (in x k x k) weights + out biases.", hint)
 
 
 def check_collapsed_params(answer: Any) -> Feedback:
     """Exercise 3: parameters of the single Linear layer equivalent to fc1 -> fc2 -> fc3."""
-    hint = ("The composed map takes the 400 flattened features straight to the 10 logits: "
-            "one weight per (input, output) pair, plus a bias per output.")
+    hint = COLLAPSED_HINTS
     if answer is None:
         return unanswered(hint)
     value = as_number(answer)
@@ -128,12 +161,29 @@ def check_collapsed_params(answer: Any) -> Feedback:
     truth = _params(nn.Linear(400, 10, device="meta"))
     three = sum(_params(nn.Linear(i, o, device="meta")) for i, o in [(400, 120), (120, 84), (84, 10)])
     if value == truth - 10:
-        return Feedback(False, "Almost: the composed map has a bias too (the biases of the three layers fold into it).")
+        return hint.failed("Almost: the composed map has a bias too (the biases of the three layers fold into it). ")
     if value == three:
-        return Feedback(False, "That is the three layers together. The single equivalent map is much smaller.")
+        return hint.failed("That is the three layers together. The single equivalent map is much smaller. ")
     return verdict(value == truth, f"{truth:,} parameters compute exactly what the three layers' "
                                    f"{three:,} do: without activations, depth adds parameters, not capacity.", hint)
 
 
 def _params(layer: nn.Module) -> int:
     return sum(p.numel() for p in layer.parameters())
+
+
+# --- predict before you run: where the arithmetic is -------------------------------------------
+def check_predict_most_macs(prediction: Any) -> Feedback:
+    """Predict before you run: which layer of LeNet-5 does the most multiply-accumulates per image?
+    ``prediction``: a layer's name ("conv1", "conv2", "fc1", "fc2" or "fc3"); measured here."""
+    from ...summary import layer_summary
+
+    table = layer_summary(LeNet5())
+    macs = {row.name: row.macs for row in table if row.params}      # layers with weights: conv1 ... fc3
+    params = {row.name: row.params for row in table if row.params}
+    busiest, heaviest = max(macs, key=macs.get), max(params, key=params.get)
+    return prediction_feedback(
+        prediction, choices(list(macs)), busiest,
+        f"{busiest} does {macs[busiest] / table.total_macs:.0%} of the {table.total_macs:,} MACs",
+        f"{heaviest} holds the most parameters, but each of its weights is used once per image; a "
+        "convolution's few weights are used at every position of its output map.")

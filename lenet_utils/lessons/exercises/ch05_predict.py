@@ -14,9 +14,33 @@ import numpy as np
 from ...images.preprocess import CONFIG, centre_of_mass
 from ...messages import one_line
 from ._answers import unanswered
-from ._core import Feedback, verdict
+from ._core import Feedback, Hints, option_for, prediction_feedback, verdict
 
-__all__ = ["check_box_size", "check_is_dark_on_light", "check_centre_shift"]
+__all__ = ["check_box_size", "check_is_dark_on_light", "check_centre_shift", "check_predict_naive_uploads"]
+
+# Tiered hints (see _core): a nudge first, the code last; each failed check shows the next level.
+BOX_HINTS = Hints("check_box_size", (
+    "A 1 must stay thin and a 0 round: what must be the same for both sides?",
+    "Both sides are multiplied by the same factor, chosen so that the LONGER side comes out at "
+    "20; round each result to a whole number of pixels, and never below 1.",
+    "`scale = 20 / max(width, height)`, then `max(1, round(width * scale))` and the same for the height.",
+))
+DARK_HINTS = Hints("check_is_dark_on_light", (
+    "The average brightness misleads (a dim photo of white paper is dark grey). Where in a picture "
+    "can you be sure to find paper?",
+    "Decide which grey level is the PAPER first: paper fills the edges of the picture. "
+    "Then ask whether the ink is darker or lighter than that paper.",
+    "`border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])`, `paper = np.median(border)`; "
+    "dark ink on light paper when `paper - grey.min()` is larger than `grey.max() - paper`.",
+))
+CENTRE_HINTS = Hints("check_centre_shift", (
+    "MNIST centred each digit's MASS, not its box: where is this patch's centre of mass?",
+    "Find the patch's centre of mass (cy, cx) with pixel values as weights: "
+    "sum(value * row index) / sum(value), likewise for columns. Then choose the whole-pixel "
+    "offset that moves that point to (14, 14).",
+    "`rows, cols = np.indices(patch.shape)`, `mass = patch.astype(float)`, "
+    "`cy = (rows * mass).sum() / mass.sum()` (cx likewise); the offset is `round(14 - cy), round(14 - cx)`.",
+))
 
 BOX, CANVAS = CONFIG.box, CONFIG.canvas     # MNIST's digit box (20) and image side (28)
 
@@ -45,8 +69,7 @@ BOX_CASES = [(100, 50), (30, 120), (7, 7), (400, 30), (41, 39), (20, 80), (3, 9)
 def check_box_size(answer: Any) -> Feedback:
     """Exercise 1: ``answer(width, height) -> (new_width, new_height)``: the longer side becomes 20
     pixels and the aspect ratio is kept, as MNIST scaled its digits."""
-    hint = ("Both sides are multiplied by the same factor, chosen so that the LONGER side comes out at "
-            "20; round each result to a whole number of pixels, and never below 1.")
+    hint = BOX_HINTS
     if answer is None:
         return unanswered(hint)
     wrong = _not_function(answer, "width, height -> (new width, new height)")
@@ -58,19 +81,19 @@ def check_box_size(answer: Any) -> Feedback:
             return crash
         if not (isinstance(out, (tuple, list)) and len(out) == 2
                 and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in out)):
-            return Feedback(False, f"For ({w}, {h}) it returned {out!r}: return two whole numbers, "
-                                   "(new_width, new_height). " + hint)
+            return hint.failed(f"For ({w}, {h}) it returned {out!r}: return two whole numbers, "
+                               "(new_width, new_height). ")
         nw, nh = int(out[0]), int(out[1])
         if min(nw, nh) < 1:
             return Feedback(False, f"For a {w}x{h} crop it gave {nw}x{nh}: no side may shrink to 0 pixels, "
                                    "even for a very thin digit like a 1.")
         if max(nw, nh) != BOX or (w >= h) != (nw >= nh):
-            return Feedback(False, f"For a {w}x{h} crop it gave {nw}x{nh}: the longer side must become "
-                                   f"exactly {BOX}, and stay the longer one. " + hint)
+            return hint.failed(f"For a {w}x{h} crop it gave {nw}x{nh}: the longer side must become "
+                               f"exactly {BOX}, and stay the longer one. ")
         exact = (w * BOX / max(w, h), h * BOX / max(w, h))
         if abs(nw - exact[0]) > 1 or abs(nh - exact[1]) > 1:
-            return Feedback(False, f"For a {w}x{h} crop it gave {nw}x{nh}: the shape is distorted. "
-                                   "Use one scale factor for both sides. " + hint)
+            return hint.failed(f"For a {w}x{h} crop it gave {nw}x{nh}: the shape is distorted. "
+                               "Use one scale factor for both sides. ")
     return verdict(True, "the longer side is 20 px and the shape is kept, so a 1 stays thin and a 0 stays "
                          "round. MNIST then left a 4-pixel margin around this box.", hint)
 
@@ -101,8 +124,7 @@ DARK_ON_LIGHT_CASES = [  # (image, is it dark ink on light paper?, what it is)
 def check_is_dark_on_light(answer: Any) -> Feedback:
     """Exercise 2: ``answer(grey) -> bool``: is this greyscale picture dark ink on light paper (so it
     must be inverted to look like MNIST)?"""
-    hint = ("Decide which grey level is the PAPER first: paper fills the edges of the picture. "
-            "Then ask whether the ink is darker or lighter than that paper.")
+    hint = DARK_HINTS
     if answer is None:
         return unanswered(hint)
     wrong = _not_function(answer, "a (H, W) uint8 array -> True or False")
@@ -117,7 +139,7 @@ def check_is_dark_on_light(answer: Any) -> Feedback:
         if bool(out) != truth:
             extra = (" Comparing the mean with 127 fails here: in dim light the paper itself is dark."
                      if "dim light" in what else "")
-            return Feedback(False, f"Wrong for {what}.{extra} " + hint)
+            return hint.failed(f"Wrong for {what}.{extra} ")
     return verdict(True, "the paper, not the average brightness, decides. A mean-brightness rule fails on "
                          "a dim photo, where white paper comes out grey.", hint)
 
@@ -145,9 +167,7 @@ CENTRE_CASES = [np.full((20, 20), 255, np.uint8), _seven(), _blob_in_corner(), n
 def check_centre_shift(answer: Any) -> Feedback:
     """Exercise 3: ``answer(patch) -> (top, left)``: where to paste a scaled digit ``patch`` (at most
     20x20) into a 28x28 black image so its centre of mass lands on pixel (14, 14), like MNIST's."""
-    hint = ("Find the patch's centre of mass (cy, cx) with pixel values as weights: "
-            "sum(value * row index) / sum(value), likewise for columns. Then choose the whole-pixel "
-            "offset that moves that point to (14, 14).")
+    hint = CENTRE_HINTS
     if answer is None:
         return unanswered(hint)
     wrong = _not_function(answer, "a (h, w) uint8 array -> (top, left)")
@@ -172,7 +192,27 @@ def check_centre_shift(answer: Any) -> Feedback:
                 (top, left) == (round((CANVAS - h) / 2), round((CANVAS - w) / 2))
             why = (" That centres the patch's BOX; MNIST centred its MASS (a 7's heavy bar pulls it up)."
                    if geometric else "")
-            return Feedback(False, f"For a {h}x{w} patch the centre of mass lands {off:.1f} px from (14, 14).{why} "
-                                   + hint)
+            return hint.failed(f"For a {h}x{w} patch the centre of mass lands {off:.1f} px from (14, 14).{why} ")
     return verdict(True, "every centre of mass now sits within half a pixel of (14, 14), as in MNIST, "
                          "so the network finds each digit where it learned to look.", hint)
+
+
+# --- predict before you run: the naive resize on 240 uploads -----------------------------------
+NAIVE_OPTIONS = {"a": "90% or more (a little below MNIST)", "b": "50% to 90%", "c": "15% to 50%",
+                 "d": "under 15% (about what answering at random scores, 10%)"}
+NAIVE_RANGES = {"a": (0.9, 1.01), "b": (0.5, 0.9), "c": (0.15, 0.5), "d": (0.0, 0.15)}
+
+
+def check_predict_naive_uploads(prediction: Any, scores: Any) -> Feedback:
+    """Predict before you run: the shipped model's accuracy on uploads squashed naively to 28x28.
+    ``prediction``: one of "a"-"d" (NAIVE_OPTIONS); ``scores``: what ``score_uploads`` measured."""
+    total = scores.get("all") if isinstance(scores, dict) else None
+    if total is None or not hasattr(total, "naive"):
+        return Feedback(False, "Pass the measurement as the second argument: the `scores` that "
+                               "`score_uploads(...)` returned (run its cell first).")
+    return prediction_feedback(
+        prediction, NAIVE_OPTIONS, option_for(total.naive, NAIVE_RANGES),
+        f"{total.naive:.2%} naive (the same digits through the pipeline: {total.pipeline:.2%})",
+        "Ten digit classes make random answers right 1 time in 10; the squashed uploads look alike to the "
+        "network (a faint smudge on grey), so it gives most of them the same few answers, and scores "
+        "whatever share of the digits those answers happen to be.")
