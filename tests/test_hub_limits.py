@@ -323,3 +323,20 @@ def test_the_readmes_disk_figures_come_from_the_result_file():
                    f"{r['home']['make_and_mount_s']:.2f} s and {r['home']['disk_after_mkfs_mib']} MiB "
                    "of the machine's disk"):
         assert figure in readme, figure
+
+
+def test_the_readmes_out_of_memory_under_load_figures_come_from_the_result_file():
+    """Issue 31: the out-of-memory test with a class's load beside it, 10 times in a row."""
+    import json
+
+    r = json.loads((REPO / "benchmarks" / "results" / "hub_oom_under_load.json").read_text())
+    readme = " ".join((REPO / "hub" / "README.md").read_text().split())
+    assert r["commit"] and r["date"] and r["runs_total"] == len(r["runs"]) == 10
+    assert r["passed"] == sum(run["passed"] for run in r["runs"])
+    for run in r["runs"]:  # the classmates trained through each kill
+        assert all(b > a for a, b in zip(run["classmates_steps_at_kill"], run["classmates_steps_after_bob_answered"]))
+    kills = [run["load_at_kill"][0] for run in r["runs"]]
+    assert (min(kills), max(kills)) == (r["load_at_kill_1min_min"], r["load_at_kill_1min_max"])
+    figure = (f"Run 10 times in a row, each with a hub of its own, it passed {r['passed']} of {r['runs_total']}, "
+              f"load average {min(kills):.1f} to {max(kills):.1f} at the kill")
+    assert figure in readme, figure
