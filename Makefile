@@ -174,10 +174,11 @@ lock:
 	{ sed -n '1,4p' constraints.txt; .lock-venv/bin/pip freeze --exclude-editable | grep -v '^pip=='; } > constraints.new
 	mv constraints.new constraints.txt && rm -rf .lock-venv
 
-# The graded assignments (nbgrader source format) rebuilt from the lessons, their solutions and
-# assignments/points.toml; tests/test_assignments.py fails when the committed ones are stale.
+# The graded assignments rebuilt from the lessons, their solutions and assignments/points.toml: nbgrader's
+# source format, and Otter-Grader's; tests/test_assignments.py fails when the committed ones are stale.
 assignments: setup
 	$(PY) -m lenet_utils assignments build
+	$(PY) -m lenet_utils assignments build --otter
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -209,3 +209,14 @@ def test_a_lesson_without_exercises_or_solutions_is_refused(tmp_path):
     (tmp_path / "07_gallery.ipynb").write_text("{}")
     with pytest.raises(A.AssignmentError, match="no lesson"):
         A.find_lessons(tmp_path)
+
+
+def test_the_command_builds_the_committed_files_and_refuses_a_bad_points_file(tmp_path):
+    from lenet_utils.cli import main
+
+    assert main(["assignments", "build", "--out", str(tmp_path / "out")]) == 0
+    built = sorted(p.relative_to(tmp_path / "out") for p in (tmp_path / "out").rglob("*.ipynb"))
+    assert built == sorted(p.relative_to(COMMITTED) for p in COMMITTED.rglob("*.ipynb"))
+    bad = tmp_path / "points.toml"
+    bad.write_text('["09"]\nx = 1\n')
+    assert main(["assignments", "build", "--out", str(tmp_path / "o2"), "--points", str(bad)]) == 2

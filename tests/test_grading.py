@@ -201,3 +201,28 @@ def test_copy_is_deep():   # the helpers above must not change the committed sou
     before = SOURCE.read_text()
     _student(copy.deepcopy(ALL_RIGHT))
     assert SOURCE.read_text() == before
+
+
+def test_the_grade_command_writes_the_gradebook_and_feedback(tmp_path, capsys):
+    """`lenet grade` on lesson 02b (numpy only, quick): one student, all right."""
+    from lenet_utils.cli import main
+
+    source = json.loads((REPO / "assignments" / "source" / "lesson02b" / "02b_backprop.ipynb").read_text())
+    right = {A.nbgrader_meta(c)["grade_id"]: c["source"] for c in source["cells"] if A.nbgrader_meta(c).get("solution")}
+    nb = A.student_version(source)
+    for cell in nb["cells"]:
+        if A.nbgrader_meta(cell).get("grade_id") in right:
+            cell["source"] = right[A.nbgrader_meta(cell)["grade_id"]]
+    path = tmp_path / "02b_backprop.ipynb"
+    path.write_text(json.dumps(nb))
+    G.submit(tmp_path / "inbound", "ada", "lesson02b", path, ON_TIME)
+    assert main(["grade", "lesson02b", "--inbound", str(tmp_path / "inbound"), "--out", str(tmp_path / "out"),
+                 "--due", "2026-12-14T23:59Z", "--cell-seconds", "60"]) == 0
+    with open(tmp_path / "out" / "gradebook-lesson02b.csv", newline="") as f:
+        book = list(csv.DictReader(f))
+    assert [(r["student"], r["points"], r["late"]) for r in book] == [("ada", "1", "no")] * 4
+    assert (tmp_path / "out" / "feedback" / "ada" / "lesson02b" / "02b_backprop.html").is_file()
+    assert "graded 1 students" in capsys.readouterr().out
+    assert main(["grade", "lesson02b", "--inbound", str(tmp_path / "inbound"), "--out", str(tmp_path / "out"),
+                 "--due", "next week"]) == 2
+    assert "--due 'next week'" in capsys.readouterr().err

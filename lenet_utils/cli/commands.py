@@ -196,10 +196,21 @@ def _clone_path(given: Path | None, *parts: str) -> Path:
 def cmd_assignments(args: argparse.Namespace) -> int:
     from ..term.assignments import build
 
-    out = _clone_path(args.out, "assignments", "source")
     notebooks = args.notebooks if args.notebooks is not None else _clone_path(None, "notebooks")
     points = args.points if args.points is not None else _clone_path(None, "assignments", "points.toml")
-    for path in build(notebooks, out, points):
+    if args.otter:                     # the Otter notebooks are made from fresh nbgrader sources
+        import tempfile
+
+        from ..term.otter import export
+
+        out = args.out if args.out is not None else _clone_path(None, "assignments", "otter")
+        with tempfile.TemporaryDirectory() as tmp:
+            build(notebooks, Path(tmp), points)
+            written = export(Path(tmp), out)
+        for path in written:
+            print(f"wrote {path}")
+        return 0
+    for path in build(notebooks, _clone_path(args.out, "assignments", "source"), points):
         print(f"wrote {path}")
     return 0
 

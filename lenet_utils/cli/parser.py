@@ -62,8 +62,9 @@ _COMMANDS = [
     ("assignments", "build the graded assignments from the lessons (nbgrader source format)",
      "Turn each lesson with exercises into an nbgrader source assignment: the lesson locked, each answer a\n"
      "solution cell, each exercise an autograded test worth assignments/points.toml's points (default 1),\n"
-     "with a hidden variant where the checker has one. Written to assignments/source/lessonNN/.",
-     "assignments build"),
+     "with a hidden variant where the checker has one. Written to assignments/source/lessonNN/; with --otter,\n"
+     "the same assignments in Otter-Grader's format, to assignments/otter/lessonNN/.",
+     "assignments build --otter"),
     ("grade", "autograde an assignment's submissions in a sandbox; write the gradebook and feedback",
      "Grade the latest submission of each student in INBOUND (nbgrader exchange layout:\n"
      "<student>+<assignment>+<timestamp>+<random>/) against the source assignment: answers run as an\n"
@@ -122,7 +123,10 @@ def build_parser(prog: str = "lenet") -> argparse.ArgumentParser:
                              help="re-hash the MNIST files, and load torchvision's compiled ops in a child process")
     a = p["assignments"]
     a.add_argument("action", choices=["build"], help="build: write the source assignments")
-    a.add_argument("--out", type=Path, default=None, metavar="DIR", help="default: assignments/source of the clone")
+    a.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="default: assignments/source (with --otter: assignments/otter) of the clone")
+    a.add_argument("--otter", action="store_true",
+                   help="write them in Otter-Grader's assign format instead (for an LMS)")
     a.add_argument("--notebooks", type=Path, default=None, metavar="DIR", help="default: notebooks/ of the clone")
     a.add_argument("--points", type=Path, default=None, metavar="FILE",
                    help="default: assignments/points.toml of the clone")
