@@ -220,3 +220,26 @@ def test_the_command_builds_the_committed_files_and_refuses_a_bad_points_file(tm
     bad = tmp_path / "points.toml"
     bad.write_text('["09"]\nx = 1\n')
     assert main(["assignments", "build", "--out", str(tmp_path / "o2"), "--points", str(bad)]) == 2
+
+
+@pytest.mark.parametrize("lesson", ["lesson01", "lesson02", "lesson04", "lesson05", "lesson06"])
+def test_the_solutions_get_full_marks_from_the_grader(lesson, tmp_path):
+    """Each lesson run whole in the sandbox, its solutions as one student's answers: every test passes
+    (lesson 03: tests/test_grading.py; 02b: tests/test_otter_export.py)."""
+    from lenet_utils.term import grading as G
+    from lenet_utils.term.sandbox import Limits
+
+    (path,) = (COMMITTED / lesson).glob("*.ipynb")
+    source = _nb(path)
+    right = {A.nbgrader_meta(c)["grade_id"]: c["source"] for c in _cells(source, solution=True)}
+    nb = A.student_version(source)
+    for cell in nb["cells"]:
+        if A.nbgrader_meta(cell).get("grade_id") in right:
+            cell["source"] = right[A.nbgrader_meta(cell)["grade_id"]]
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / path.name).write_text(json.dumps(nb))
+    env = {"LENET_MNIST_DIR": os.environ.get("LENET_MNIST_DIR", ""), "LENET_DATA_DIR": str(tmp_path / "data")}
+    result = G.grade_notebooks(source, {"sol": tmp_path / "sub"}, path.name, tmp_path / "work",
+                               Limits(cell_seconds=120), env)["sol"]
+    assert [(ex, points) for ex, points, worth, _ in result] == \
+           [(A.nbgrader_meta(c)["grade_id"], A.nbgrader_meta(c)["points"]) for c in _cells(source, grade=True)], result

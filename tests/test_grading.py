@@ -93,6 +93,11 @@ def graded(tmp_path_factory):
     _submit(inbound, tmp, "gina", _student(ALL_RIGHT), ON_TIME - timedelta(hours=2))
     _submit(inbound, tmp, "gina", _student({**WRONG, "train_step_answer": "right"}), ON_TIME)
     _submit(inbound, tmp, "henry", _student(ALL_RIGHT), DUE + timedelta(hours=3))        # late
+    # ivan: the grader's runner killed, a file written outside its folder, 64 GB asked for (aliases: no scan hit)
+    _submit(inbound, tmp, "ivan", _student({
+        "total_steps_answer": "import os as o\no.kill(o.getppid(), 9)\nanswer = None",
+        "train_step_answer": f"open('{tmp}/inbound/evil.txt', 'w').write('x')\nanswer = None",
+        "adam_recipe_answer": "hog = bytearray(64 * 2**30)\nanswer = None"}), ON_TIME)
     rows = G.grade_assignment(SOURCE, inbound, tmp / "work", due=DUE, limits=LIMITS,
                               env={"LENET_MNIST_DIR": os.environ.get("LENET_MNIST_DIR", "")})
     book = G.write_gradebook(rows, tmp / "gradebook.csv")
@@ -129,9 +134,22 @@ def test_an_endless_loop_scores_0_timed_out_and_a_crash_says_what_it_raised(grad
 def test_a_shell_command_cannot_reach_the_grader_and_is_left_to_the_lecturer(graded):
     carol = _of(graded, "carol")
     assert carol["train_step"].points == 0 and "os.system" in carol["train_step"].message
-    assert graded["inbound"].is_dir() and len(list(graded["inbound"].iterdir())) == 9, "the submissions survived"
+    assert graded["inbound"].is_dir() and len(list(graded["inbound"].iterdir())) == 10, "the submissions survived"
     if os.geteuid() == 0:       # it ran as nobody: it could not write where nobody may not
         assert not TOUCH.exists() or TOUCH.stat().st_uid != 0
+
+
+def test_an_answer_cannot_take_all_the_memory(graded):
+    ivan = _of(graded, "ivan")
+    assert ivan["adam_recipe"].points == 0 and "MemoryError" in ivan["adam_recipe"].message
+
+
+def test_an_answer_cannot_write_outside_its_folder_or_kill_the_grader(graded):
+    assert os.geteuid() == 0, "run as root: only then do answers run as an unprivileged account (nobody)"
+    ivan = _of(graded, "ivan")
+    assert ivan["total_steps"].points == 0 and "PermissionError" in ivan["total_steps"].message
+    assert ivan["train_step"].points == 0 and "PermissionError" in ivan["train_step"].message   # graded after
+    assert not (graded["inbound"] / "evil.txt").exists()
 
 
 def test_a_file_that_is_not_a_notebook_scores_0_with_a_message_and_stays(graded):
@@ -173,7 +191,7 @@ def test_a_late_submission_is_graded_and_marked_late_with_its_time(graded):
 
 def test_each_student_gets_a_feedback_page(graded):
     pages = {p.parts[-3]: p for p in graded["pages"]}
-    assert set(pages) == {"alice", "bob", "carol", "dave", "erin", "frank", "gina", "henry"}
+    assert set(pages) == {"alice", "bob", "carol", "dave", "erin", "frank", "gina", "henry", "ivan"}
     assert pages["alice"].name == "03_training.html" and pages["alice"].parent.name == "lesson03"
     assert "4 / 4 points" in pages["alice"].read_text()
     assert "2 / 4 points" in pages["bob"].read_text() and "last, smaller batch" in pages["bob"].read_text()
@@ -226,3 +244,21 @@ def test_the_grade_command_writes_the_gradebook_and_feedback(tmp_path, capsys):
     assert main(["grade", "lesson02b", "--inbound", str(tmp_path / "inbound"), "--out", str(tmp_path / "out"),
                  "--due", "next week"]) == 2
     assert "--due 'next week'" in capsys.readouterr().err
+
+
+def test_answers_have_no_network(tmp_path):
+    """Straight to the sandbox (no scan): an answer that connects out gets an error, not a connection."""
+    from lenet_utils.term.sandbox import run_notebook
+
+    assert os.geteuid() == 0, "run as root: the network namespace needs it"
+    listener = __import__("socket").create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    cells = [{"kind": "lesson", "source": "import socket"},
+             {"kind": "answer", "grade_id": "net_answer", "lesson_source": "answer = None",
+              "answers": {"eve": f"socket.create_connection(('127.0.0.1', {port}), timeout=5)\nanswer = 1"}},
+             {"kind": "test", "grade_id": "net", "source": "assert answer == 1, 'no answer'"}]
+    verdicts, note = run_notebook(cells, tmp_path, Limits(cell_seconds=20))
+    listener.close()
+    assert note == ""
+    assert not verdicts[("eve", "net")].passed
+    assert "Network is unreachable" in verdicts[("eve", "net")].message     # a network of its own, down

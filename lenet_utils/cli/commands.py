@@ -228,7 +228,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
     except ValueError:
         raise UsageError(f"--due {args.due!r}: give a date and time, e.g. 2026-12-14T23:59Z") from None
     limits = Limits(args.cell_seconds, args.notebook_seconds, args.memory_mb, args.user)
-    rows = grade_assignment(notebooks[0], args.inbound, args.out / "work", due, limits)
+    if os.geteuid() != 0:
+        print(f"lenet: warning: not root, so answers run as your own account, not {args.user}: they cannot "
+              "give themselves marks, but they can read and change your files; grade as root", file=sys.stderr)
+    rows = grade_assignment(notebooks[0], args.inbound, args.out / "work", due, limits, python=args.python)
     book = write_gradebook(rows, args.out / f"gradebook-{args.assignment}.csv")
     pages = write_feedback(rows, args.out / "feedback", notebooks[0].name)
     print(f"graded {len({r.student for r in rows})} students: {book}; feedback in {args.out / 'feedback'} "

@@ -141,6 +141,9 @@ def build_parser(prog: str = "lenet") -> argparse.ArgumentParser:
     g.add_argument("--notebook-seconds", type=float, default=900.0, help="time limit of the lesson's own cells")
     g.add_argument("--memory-mb", type=int, default=6144, help="address-space limit of each process")
     g.add_argument("--user", default="nobody", help="the account answers run as, when run as root")
+    g.add_argument("--python", default=None, metavar="PATH",
+                   help="the interpreter that runs the submissions; every account must be able to read it "
+                        "(default: this one, or the hub's students' runtime when this one is not)")
     for q in [parser, *p.values()]:
         q.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the Python traceback of an unexpected error")

@@ -32,7 +32,8 @@ GUARDED_MODULES = ("builtins", "math", "numpy", "torch", "torch.nn.functional", 
 # An answer runs as an account that may not read the Python installation (e.g. a pyenv under /root):
 # the modules an answer is likely to import are loaded before it runs.
 PRELOADED = ("math", "cmath", "itertools", "functools", "collections", "statistics", "fractions", "random",
-             "copy", "re", "string", "operator", "numpy.lib.stride_tricks", "torch.nn.functional")
+             "copy", "re", "string", "operator", "numpy.lib.stride_tricks", "torch.nn.functional",
+             "encodings.idna", "socket")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,23 @@ class Verdict:
     message: str
 
 
+def world_executable(python: str) -> bool:
+    """Every account can run ``python``: the interpreter and each folder above it, links followed."""
+    path = Path(os.path.realpath(python))
+    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
+
+
+def default_python() -> str:
+    """The interpreter for the runner. Answers run as an account that must be able to read the Python
+    installation, as lazy imports happen while they run; a pyenv under /root is not readable, so as root
+    the hub's students' runtime is used when this interpreter is not (``$LENET_HUB_RUNTIME``, default
+    /opt/lenet-hub: hub/runtime.py builds it for every account)."""
+    if os.geteuid() != 0 or world_executable(sys.executable):
+        return sys.executable
+    runtime = Path(os.environ.get("LENET_HUB_RUNTIME", "/opt/lenet-hub")) / "venv" / "bin" / "python"
+    return str(runtime) if runtime.exists() and world_executable(str(runtime)) else sys.executable
+
+
 # --- the grader's side -----------------------------------------------------------------------------
 def _limit_child(limits: Limits, isolate_network: bool):
     def setup() -> None:                                      # runs in the child, before exec
@@ -61,16 +79,17 @@ def _limit_child(limits: Limits, isolate_network: bool):
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 2**20, 256 * 2**20))   # no file over 256 MB
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if isolate_network:
-            import ctypes
+        import ctypes
 
-            CLONE_NEWNET = 0x40000000
-            ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWNET)   # a network of its own: loopback, down
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)                     # PR_SET_PDEATHSIG: dies with the grader
+        if isolate_network and libc.unshare(0x40000000) != 0:    # CLONE_NEWNET: a network of its own, down
+            raise OSError(ctypes.get_errno(), "could not give the grading process a network of its own")
     return setup
 
 
 def run_notebook(cells: list[dict], workdir: Path, limits: Limits = DEFAULT_LIMITS, env: dict[str, str] | None = None,
-                 python: str = sys.executable) -> tuple[dict[tuple[str, str], Verdict], str]:
+                 python: str | None = None) -> tuple[dict[tuple[str, str], Verdict], str]:
     """Run ``cells`` (dicts with kind, source, and for answers answer_source/grade_id) in the sandbox.
 
     The lesson's cells run once; each answer cell holds every student's answer (``answers``), each
@@ -78,15 +97,18 @@ def run_notebook(cells: list[dict], workdir: Path, limits: Limits = DEFAULT_LIMI
     about the run ("" when it ended normally). A test that never reported is the caller's to score."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    workdir.chmod(0o711)                  # the answers' account may pass through to its own folders, no more
     job = workdir / "cells.json"
     job.write_text(json.dumps({"cells": cells, "limits": limits.__dict__}))
     read_end, write_end = os.pipe()
     is_root = os.geteuid() == 0
+    package_root = str(Path(__file__).resolve().parents[2])      # the runner imports this very lenet_utils
+    python_path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)
     child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), "MPLBACKEND": "Agg",
-                 "PYTHONPATH": os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1", "LANG": "C.UTF-8",
+                 "PYTHONPATH": python_path, "OMP_NUM_THREADS": "1", "LANG": "C.UTF-8",
                  "LENET_RESULT_FD": str(write_end), **(env or {})}
     with open(workdir / "run.log", "wb") as log:
-        proc = subprocess.Popen([python, "-m", "lenet_utils.term.sandbox", str(job)], cwd=workdir,
+        proc = subprocess.Popen([python or default_python(), "-m", "lenet_utils.term.sandbox", str(job)], cwd=workdir,
                                 env=child_env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 pass_fds=(write_end,), start_new_session=True,
                                 preexec_fn=_limit_child(limits, isolate_network=is_root))
@@ -245,6 +267,10 @@ def main(job_path: str) -> int:
                     os.close(report)
                     _drop_privileges(limits["user"])
                     _exercise(shell, span, student, write_end, snapshot)
+                except BaseException:                           # the runner's own failure, in its log
+                    import traceback
+
+                    traceback.print_exc()
                 finally:
                     os._exit(0)
             os.close(write_end)
