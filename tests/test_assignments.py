@@ -52,8 +52,13 @@ def test_a_changed_lesson_makes_the_committed_copy_stale(tmp_path):
     lesson = _nb(notebooks / "03_training.ipynb")
     lesson["cells"][0]["source"] = "# 03 · a fixed typo\n"
     (notebooks / "03_training.ipynb").write_text(json.dumps(lesson))
-    (fresh,) = A.build(notebooks, tmp_path / "out", POINTS)
-    assert fresh.read_text() != (COMMITTED / "lesson03" / "03_training.ipynb").read_text()
+    points = tmp_path / "points.toml"
+    points.write_text('["03"]\ntrain_step = 2\n')
+    (fresh,) = A.build(notebooks, tmp_path / "out", points)
+    committed = (COMMITTED / "lesson03" / "03_training.ipynb").read_text()
+    assert fresh.read_text() != committed
+    (notebooks / "03_training.ipynb").write_text((NOTEBOOKS / "03_training.ipynb").read_text())
+    assert A.build(notebooks, tmp_path / "out", points)[0].read_text() == committed     # the same lesson: the same
 
 
 def test_every_lesson_with_solutions_has_an_assignment_with_every_exercise(built):

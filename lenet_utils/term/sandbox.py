@@ -189,9 +189,12 @@ def _own_folder(name: str, user: str) -> None:
         os.chmod(name, 0o700)
 
 
-def _drop_privileges(user: str) -> None:
+def _drop_privileges(user: str, cpu_seconds: float) -> None:
+    cpu = int(cpu_seconds) + 1                       # what it and anything it leaves behind may compute
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
     if os.geteuid() != 0:
         return
+    resource.setrlimit(resource.RLIMIT_NPROC, (64, 64))   # no fork bomb: processes of the whole account
     account = pwd.getpwnam(user)
     os.setgroups([])
     os.setgid(account.pw_gid)
@@ -265,7 +268,7 @@ def main(job_path: str) -> int:
                 try:
                     os.close(read_end)
                     os.close(report)
-                    _drop_privileges(limits["user"])
+                    _drop_privileges(limits["user"], limits["cell_seconds"] * len(span))
                     _exercise(shell, span, student, write_end, snapshot)
                 except BaseException:                           # the runner's own failure, in its log
                     import traceback
