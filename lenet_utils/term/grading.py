@@ -214,8 +214,9 @@ def grade_notebooks(source: dict, folders: dict[str, Path], name: str, workdir: 
     if not readable:
         return results
     cells, notes = plan(source, readable)
-    kwargs = {"python": python} if python else {}
-    verdicts, run_note = run_notebook(cells, workdir, limits, env, **kwargs)
+    env = {"LENET_DATA_DIR": str(Path(workdir) / "data"),       # what the lesson saves stays in the sandbox
+           **{k: os.environ[k] for k in ("LENET_MNIST_DIR",) if k in os.environ}, **(env or {})}
+    verdicts, run_note = run_notebook(cells, workdir, limits, env, python)
     for student in readable:
         rows = results[student] = []
         for meta in tests:
@@ -248,8 +249,6 @@ def grade_assignment(source_path: Path, inbound: Path, work: Path, due: datetime
             if name == assignment}
     workdir = Path(tempfile.mkdtemp(prefix=f"{assignment}-", dir=_workdir(work)))
     workdir.chmod(0o711)
-    env = {"LENET_DATA_DIR": str(workdir / "data"), **{k: os.environ[k] for k in ("LENET_MNIST_DIR",)
-                                                      if k in os.environ}, **(env or {})}
     try:
         graded = grade_notebooks(source, {st: sub.folder for st, sub in subs.items()}, source_path.name, workdir,
                                  limits, env, python)
