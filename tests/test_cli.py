@@ -122,7 +122,7 @@ def test_console_script_is_installed():
 
 
 # --- help that answers at once, and says what each option does ----------------------------
-COMMANDS = ["train", "evaluate", "predict", "summary", "data", "doctor"]
+COMMANDS = ["train", "evaluate", "predict", "summary", "data", "doctor", "assignments", "grade"]
 HEAVY = ["torch", "torchvision", "numpy", "PIL", "matplotlib"]
 # `python -m lenet_utils ARGS`, run for real (runpy imports the package, then its __main__), then the heavy
 # libraries that ended up imported: --help must not need any of them.
