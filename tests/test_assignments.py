@@ -63,19 +63,23 @@ def test_a_changed_lesson_makes_the_committed_copy_stale(tmp_path):
 
 def test_every_lesson_with_solutions_has_an_assignment_with_every_exercise(built):
     out, written = built
-    assert [p.parent.name for p in written] == ["lesson01", "lesson02", "lesson02b", "lesson03", "lesson04",
-                                                "lesson05", "lesson06"]
+    with_solutions = sorted(p.name.split("_")[0] for p in NOTEBOOKS.glob("*.solutions.ipynb"))
+    assert [p.parent.name for p in written] == [f"lesson{key}" for key in with_solutions]
     for path in written:
         lesson = _nb(NOTEBOOKS / path.name)
         calls = [ln for c in lesson["cells"] if c["cell_type"] == "code"
-                 for ln in "".join(c["source"]).splitlines() if A.CHECK_CALL.match(ln)]
+                 for ln in "".join(c["source"]).splitlines() if A.CHECK_CALL.match(ln)
+                 and not ln.startswith(A.PREDICTION_PREFIX)]
         nb = _nb(path)
         tests = _cells(nb, grade=True)
         assert len(tests) == len(calls) == len(_cells(nb, solution=True)) > 0, path
-        # every other cell is the lesson's, locked
+        # every other cell is the lesson's, locked, but for "predict before you run" questions (ungraded)
         assert len(nb["cells"]) == len(lesson["cells"]) + len(tests)
-        assert all(A.nbgrader_meta(c)["locked"] for c in nb["cells"] if not A.nbgrader_meta(c)["solution"])
-        ids = [A.nbgrader_meta(c)["grade_id"] for c in nb["cells"]]
+        predictions = A.prediction_cells(lesson)
+        assert sum(not c["metadata"] for c in nb["cells"]) == len(predictions)
+        assert all(A.nbgrader_meta(c)["locked"] for c in nb["cells"]
+                   if c["metadata"] and not A.nbgrader_meta(c)["solution"])
+        ids = [A.nbgrader_meta(c)["grade_id"] for c in nb["cells"] if c["metadata"]]
         assert len(ids) == len(set(ids)), "grade_ids are unique"
 
 
@@ -248,3 +252,25 @@ def test_the_solutions_get_full_marks_from_the_grader(lesson, tmp_path):
                                Limits(cell_seconds=120), env)["sol"]
     assert [(ex, points) for ex, points, worth, _ in result] == \
            [(A.nbgrader_meta(c)["grade_id"], A.nbgrader_meta(c)["points"]) for c in _cells(source, grade=True)], result
+
+
+def _code(src: str) -> dict:
+    return {"cell_type": "code", "metadata": {}, "source": src, "outputs": [], "execution_count": None}
+
+
+def test_a_prediction_question_stays_editable_and_ungraded_and_extra_arguments_reach_the_test():
+    lesson = {"metadata": {}, "cells": [
+        _code("g = load_gallery()"),
+        _code('prediction = None  # "a" or "b": before running the next cell'),
+        _code("check_predict_gap(prediction)"),
+        _code("answer = None  # your function"),
+        _code("check_split_by_writer(answer, g)"),
+    ]}
+    solutions = {"metadata": {}, "cells": [_code("def answer(g):\n    return g\n\ncheck_split_by_writer(answer, g)")]}
+    source = A.build_source(lesson, solutions, "07")
+    graded = _cells(source, grade=True)
+    assert [A.nbgrader_meta(c)["grade_id"] for c in graded] == ["split_by_writer"]  # no points for a prediction
+    assert "feedback = check_split_by_writer(answer, g)" in A._source(graded[0])  # the lesson's own g
+    prediction = [c for c in source["cells"] if "prediction" in A._source(c)]
+    assert len(prediction) == 2 and all(not c["metadata"] for c in prediction)    # editable, no nbgrader cell
+    assert all(A.nbgrader_meta(c).get("locked") for c in source["cells"] if "load_gallery" in A._source(c))

@@ -35,7 +35,8 @@ HIDDEN_VARIANT = 1                          # the checker's ``variant`` in the h
 CODE_STUB = "# YOUR CODE HERE"              # what replaces a solution in the student's copy (no raise: the
                                             # self-check below it must still give its hint)
 LESSON = re.compile(r"^(?P<key>\d\d[a-z]?)_(?P<name>\w+)\.ipynb$")
-CHECK_CALL = re.compile(r"^(?P<checker>check_\w+)\((?P<var>\w+)\)\s*$")
+CHECK_CALL = re.compile(r"^(?P<checker>check_\w+)\((?P<var>\w+)(?P<extra>(?:,\s*\w+)*)\)\s*$")  # check_x(answer[, g])
+PREDICTION_PREFIX = "check_predict_"   # a lesson's "predict before you run" checks: kept, editable, never graded
 EXERCISES = "lenet_utils.lessons.exercises"
 NOTEBOOK_META = ("kernelspec", "language_info")   # what a source notebook keeps of the lesson's metadata
 
@@ -52,6 +53,11 @@ class Exercise:
     var: str               # what the check is given: "answer", or "MyLeNet5"
     points: float
     hidden: bool           # the checker takes a variant, so the test has a hidden variant
+    extra: str = ""        # more arguments the lesson passes, from its own cells: ", g" (lesson 07)
+
+    @property
+    def call(self) -> str:               # "check_split_by_writer(answer, g)"
+        return f"{self.checker}({self.var}{self.extra})"
 
     @property
     def grade_id(self) -> str:           # the test cell's
@@ -118,6 +124,8 @@ def lesson_exercises(lesson: dict, key: str, points: dict[str, float] | None = N
         if not match:
             continue
         checker, var = match["checker"], match["var"]
+        if checker.startswith(PREDICTION_PREFIX):       # "predict before you run": for thinking, not for points
+            continue
         answer = i
         if not _defines("\n".join(lines[:-1]), var):     # defined in an earlier cell: that one is answered
             answer = next((j for j in range(i - 1, -1, -1) if cells[j]["cell_type"] == "code"
@@ -126,7 +134,21 @@ def lesson_exercises(lesson: dict, key: str, points: dict[str, float] | None = N
                 raise AssignmentError(f"lesson {key}: {checker}({var}) but no cell defines {var}")
         name = checker.removeprefix("check_")
         found.append((answer, i, Exercise(key, name, checker, var, (points or {}).get(name, 1.0),
-                                          _checker_takes_variant(checker))))
+                                          _checker_takes_variant(checker), match["extra"])))
+    return found
+
+
+def prediction_cells(lesson: dict) -> set[int]:
+    """Indices of the cells of each "predict before you run" question: the cell that sets the prediction and
+    the cell that checks it (``check_predict_x(var)``). They stay editable and ungraded in the assignment."""
+    cells, found = lesson["cells"], set()
+    for i, cell in enumerate(cells):
+        lines = [ln for ln in _source(cell).rstrip().splitlines() if ln.strip()] if cell["cell_type"] == "code" else []
+        match = CHECK_CALL.match(lines[-1]) if lines else None
+        if match and match["checker"].startswith(PREDICTION_PREFIX):
+            found.add(i)
+            found.update(j for j in range(i) if cells[j]["cell_type"] == "code"
+                         and _defines(_source(cells[j]), match["var"]))
     return found
 
 
@@ -135,13 +157,13 @@ def solution_code(solutions: dict, exercise: Exercise) -> str:
     call = re.compile(rf"^\s*(assert\s+)?{exercise.checker}\(")
     for cell in solutions["cells"]:
         src = _source(cell)
-        if cell["cell_type"] == "code" and re.search(rf"\b{exercise.checker}\({exercise.var}\)", src) \
+        if cell["cell_type"] == "code" and re.search(rf"\b{exercise.checker}\({exercise.var}\b", src) \
                 and not src.lstrip().startswith(("from ", "import ")):
             code = "\n".join(ln for ln in src.rstrip().splitlines() if not call.match(ln)).strip("\n")
             imports = _imports_used(solutions, code)
             return "\n".join(imports + ([""] if imports else []) + [code])
     raise AssignmentError(f"the solutions notebook of lesson {exercise.lesson} has no answer to {exercise.checker} "
-                          f"(a code cell calling {exercise.checker}({exercise.var}))")
+                          f"(a code cell calling {exercise.call})")
 
 
 def _imports_used(solutions: dict, code: str) -> list[str]:
@@ -183,11 +205,11 @@ def test_source(exercise: Exercise) -> str:
     lines = [f"# Autograded ({pts}): the same check as the exercise's, so passing it there passes here.",
              f"from lenet_utils.lessons.exercises import {exercise.checker}",
              "",
-             f"feedback = {exercise.checker}({exercise.var})",
+             f"feedback = {exercise.call}",
              "assert feedback.passed, feedback.message"]
     if exercise.hidden:
         lines += ["### BEGIN HIDDEN TESTS",
-                  f"feedback = {exercise.checker}({exercise.var}, variant={HIDDEN_VARIANT})",
+                  f"feedback = {exercise.checker}({exercise.var}{exercise.extra}, variant={HIDDEN_VARIANT})",
                   'assert feedback.passed, "other inputs (a hidden test): " + feedback.message',
                   "### END HIDDEN TESTS"]
     return "\n".join(lines)
@@ -205,6 +227,7 @@ def build_source(lesson: dict, solutions: dict, key: str, points: dict[str, floa
                               f"(its exercises: {sorted(known)})")
     answers = {a: e for a, _, e in exercises}
     tests = {c: e for _, c, e in exercises}
+    predictions = prediction_cells(lesson)
     cells = []
     for i, cell in enumerate(lesson["cells"]):
         src, cid = _source(cell), cell.get("id") or f"cell-{i}"
@@ -214,6 +237,8 @@ def build_source(lesson: dict, solutions: dict, key: str, points: dict[str, floa
             tail = [lines.pop()] if i in tests else []        # the self-check stays after the solution
             body = "\n".join(lines + ["### BEGIN SOLUTION", solution_code(solutions, e), "### END SOLUTION"] + tail)
             cells.append(_cell("code", cid, body, _meta(e.answer_id, solution=True)))
+        elif i in predictions:                                # the student writes here; no points
+            cells.append(_cell("code", cid, src, {}))
         else:
             cells.append(_cell(cell["cell_type"], cid, src, _meta(f"lesson-{cid}", locked=True)))
         if i in tests:
