@@ -91,10 +91,12 @@ def test_train_writes_a_checkpoint_and_a_line_per_epoch(mnist_ready, tmp_path):
                    "--seed", "3", "--out", out)
     assert result.returncode == 0, result.stderr
     epoch_lines = [ln for ln in result.stdout.splitlines() if ln.startswith("epoch ")]
-    assert len(epoch_lines) == 1 and "test loss" in epoch_lines[0]
+    assert len(epoch_lines) == 1 and "val loss" in epoch_lines[0] and "test" not in epoch_lines[0]
     ckpt = load_checkpoint(out)
     assert ckpt.config.conv1_channels == 4 and ckpt.seed == 3 and ckpt.recipe["batch_size"] == 256
-    assert ckpt.metrics["test_acc"] > 0.9
+    # each epoch scored on the 5,000 validation digits, the test split once at the end
+    assert ckpt.metrics["test_acc"] > 0.9 and ckpt.metrics["val_acc"] > 0.9 and ckpt.metrics["train_size"] == 55_000
+    assert "test accuracy" in result.stdout and "(scored once)" in result.stdout
     assert f"checkpoint written to {out}" in result.stdout
 
 

@@ -223,6 +223,10 @@ def recipe_table() -> dict[str, list[float]]:
         name, rest = re.match(r"^(.+?)\s{2,}(.*)$", line).groups()
         accs[name] = [percent(v) for v in re.findall(r"[\d.]+%", rest)[:3]]
     assert int(table[1]) == 150
+    steps = int(output_matching("03_training.ipynb", r"^([\d,]+) steps: ")[1].replace(",", ""))
+    text = markdown("03_training.ipynb")
+    assert steps == 2_150 and "runs it about 2,150 times" in text.replace("\n", " ")     # 5 epochs x 430 batches
+    assert "(150 steps, about a third of an epoch)" in text.replace("\n", " ") and 0.3 < 150 / (steps / 5) < 0.4
     return accs
 
 
