@@ -14,6 +14,7 @@ from .ch04_evaluation import (
     check_ece,
     check_precision_recall,
 )
+from .ch04b_paper1998 import EXERCISE_CURVATURE, check_c3_parameters, check_sdlm_rate
 from .ch05_predict import check_box_size, check_centre_shift, check_is_dark_on_light
 from .ch06_layer_lab import check_flatten_size, check_indistinguishable, check_largest_conv2_kernel, check_small_variant
 
@@ -25,6 +26,7 @@ __all__ = [
     "check_total_steps", "check_train_step", "check_adam_recipe",
     "EXERCISE_CONFUSION", "EXERCISE_CONFIDENCE", "EXERCISE_CORRECT",
     "check_precision_recall", "check_always_three", "check_ece",
+    "EXERCISE_CURVATURE", "check_c3_parameters", "check_sdlm_rate",
     "check_box_size", "check_is_dark_on_light", "check_centre_shift",
     "check_flatten_size", "check_largest_conv2_kernel", "check_indistinguishable", "check_small_variant",
 ]
