@@ -15,7 +15,7 @@ def test_c3_parameters():
 
 
 def test_sdlm_rate():
-    assert check_sdlm_rate(0.0001 / (0.02 + 0.48)).passed           # pass 3 (from 0): eta = 0.0001
+    assert check_sdlm_rate(0.0002 / (0.02 + 0.48)).passed           # pass 3 (from 0): eta = 0.0002
     assert not check_sdlm_rate(None).passed
-    assert "mu" in check_sdlm_rate(0.0001 / 0.48).message
+    assert "mu" in check_sdlm_rate(0.0002 / 0.48).message
     assert not check_sdlm_rate(0.0005 / 0.5).passed                 # eta of the first passes

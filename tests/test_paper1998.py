@@ -25,6 +25,15 @@ from lenet_utils.paper1998 import (
 )
 from lenet_utils.paper1998.model import A, S
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One thread: on a shared machine two threads of these small ops can run many times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 # The paper's numbers (section II-B), typed in from the text, not computed.
 PAPER = {  # layer: (output shape, trainable parameters, connections)
     "C1": ((6, 28, 28), 156, 122_304),
@@ -277,7 +286,6 @@ def test_the_sqrt_initialisation_learns_with_the_default_batch_and_not_with_64()
 def test_a_short_training_run_beats_chance(mnist_ready):
     from lenet_utils.paper1998 import train_paper
 
-    torch.set_num_threads(1)
     run = train_paper(PaperTrainConfig(passes=1, train_limit=2000, test_limit=1000, train_eval_size=500))
     row = run.history[0]
     assert row["test_error"] < 0.5             # chance is 0.9
@@ -302,3 +310,43 @@ def test_bad_configs_are_refused_with_a_clear_message():
         PaperTrainConfig(optimizer="lbfgs")
     with pytest.raises(ValueError, match="passes"):
         PaperTrainConfig(passes=0)
+
+
+def test_the_shipped_1998_checkpoint_carries_its_provenance():
+    from lenet_utils.paper1998 import PAPER_CHECKPOINT, load_paper_checkpoint
+
+    model, payload = load_paper_checkpoint(PAPER_CHECKPOINT)
+    assert not model.training and sum(p.numel() for p in model.parameters()) == 60_000
+    assert payload["recipe"]["optimizer"] == "sdlm" and len(payload["history"]) == payload["recipe"]["passes"]
+    assert payload["metrics"]["test_error"] == payload["history"][-1]["test_error"]
+    assert PAPER_CHECKPOINT.stat().st_size < 400_000
+
+
+def test_a_foreign_file_is_refused_as_a_1998_checkpoint(tmp_path):
+    from lenet_utils.checkpoints import CheckpointError
+    from lenet_utils.paper1998 import load_paper_checkpoint
+
+    other = tmp_path / "course.pt"
+    torch.save({"format": "lenet-utils-checkpoint"}, other)
+    with pytest.raises(CheckpointError, match="not a LeNet5Paper checkpoint"):
+        load_paper_checkpoint(other)
+    with pytest.raises(CheckpointError, match="no such file"):
+        load_paper_checkpoint(tmp_path / "missing.pt")
+
+
+def test_evaluate_model_paper_refuses_a_checkpoint_path(capsys):
+    from lenet_utils.cli import main
+
+    assert main(["evaluate", "--model", "paper", "--checkpoint", "mine.pt"]) != 0
+    assert "leave out --checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.mnist
+def test_evaluate_model_paper_reports_the_shipped_1998_network(mnist_ready, capsys):
+    from lenet_utils.cli import main
+    from lenet_utils.paper1998 import PAPER_CHECKPOINT, load_paper_checkpoint
+
+    assert main(["evaluate", "--model", "paper"]) == 0
+    out = capsys.readouterr().out
+    error = load_paper_checkpoint(PAPER_CHECKPOINT)[1]["metrics"]["test_error"]
+    assert f"test accuracy: {1 - error:.2%}" in out and "lenet5_paper1998.pt" in out

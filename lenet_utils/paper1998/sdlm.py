@@ -23,8 +23,10 @@ Interpretations (written down in notebook 04b):
   derivative of the MAP loss there. We start from the curvature of the loss's first term,
   y_D = sum_j (x_j - w_Dj)^2, whose second derivative in each F6 state is exactly 2; the competitive
   log term is left out (its Gauss-Newton curvature is at most of the same size and it is not
-  positive in general). The resulting rates are checked against the paper's figure: "the effective
-  learning rates during the first pass varied between approximately 7e-5 and 0.016".
+  positive in general). The paper reports "the effective learning rates during the first pass
+  varied between approximately 7e-5 and 0.016"; ours span about 1e-6 to 0.025 (the benchmark
+  records each pass's ``rate_min`` and ``rate_max``): wider at both ends, so the paper's curvature
+  estimate differed from ours in a way the text does not let us pin down.
 * "Re-estimated on 500 samples": h_kk is the plain average over the 500 images (the paper's running
   average with gamma = 1/n).
 * Batches: the paper updated after every image. In PyTorch one image at a time costs ~4 ms, 4 minutes
@@ -32,8 +34,9 @@ Interpretations (written down in notebook 04b):
   small batch (``reduction="sum"``) with the same per-parameter rates: to first order the same as
   that many single-image steps. Not to second order: at the start the curvature estimate misses the
   coupling between parameters, and a batch of 64 makes the first steps too big (on the test's toy
-  digits SDLM learns with batches of 1, 4 and 16 and diverges with 64; on MNIST one seed of three
-  diverged in its first pass with 64). The default is 16 (~0.6 ms an image); the benchmark's runs
+  digits SDLM learns with batches of 1, 4 and 16 and diverges with 64; on MNIST with 64, one seed
+  of three diverged in its first pass and the other two lost ground in their second: see
+  benchmarks/results/paper1998.json). The default is 16 (~0.6 ms an image); the benchmark's runs
   say which batch they used.
 """
 
