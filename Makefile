@@ -150,7 +150,7 @@ FRESH := build/notebooks-run
 test-notebooks: setup
 	rm -rf $(FRESH)
 	LENET_FRESH_NOTEBOOKS=$(FRESH) $(PY) -m pytest $(NBVAL) -p tests.nbval_outputs notebooks
-	LENET_NOTEBOOKS=$(FRESH) $(PY) -m pytest tests/test_notebook_claims.py
+	LENET_NOTEBOOKS=$(FRESH) $(PY) -m pytest tests/test_notebook_claims.py tests/test_claims_04b.py
 
 # ---- maintenance ------------------------------------------------------------------------
 notebooks: setup

@@ -28,18 +28,16 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from lenet_utils.paper1998.checkpoint import PAPER_CHECKPOINT, save_paper_checkpoint
+from lenet_utils.paper1998.model import LeNet5Paper
+from lenet_utils.paper1998.train import PaperTrainConfig, paper_split, train_paper
 
-from lenet_utils.paper1998.checkpoint import PAPER_CHECKPOINT, save_paper_checkpoint  # noqa: E402
-from lenet_utils.paper1998.model import LeNet5Paper  # noqa: E402
-from lenet_utils.paper1998.train import PaperTrainConfig, paper_split, train_paper  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 RESULT = REPO / "benchmarks" / "results" / "paper1998.json"
 PAPER = {"no_distortions": 0.0095, "distortions": 0.008, "best_public": 0.0107,

@@ -38,8 +38,8 @@ def test_04b_result_table_is_the_result_file():
     text = output_matching(NB, r"^run\s+passes\s+test error").string
     for run in RESULTS["runs"]:
         last = run["history"][-1]
-        row = f"seed {run['recipe']['seed']}"
-        line = next(line for line in text.splitlines() if row in line and f"batch {run['recipe']['batch_size']}" in line)
+        row = f"batch {run['recipe']['batch_size']}, seed {run['recipe']['seed']} "
+        line = next(line for line in text.splitlines() if row in line)
         assert f"{100 * last['test_error']:.2f}%" in line and str(len(run["history"])) in line.split()
 
 
