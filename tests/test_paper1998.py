@@ -25,6 +25,7 @@ from lenet_utils.paper1998 import (
 )
 from lenet_utils.paper1998.model import A, S
 
+
 @pytest.fixture(autouse=True)
 def one_thread():
     """One thread: on a shared machine two threads of these small ops can run many times slower."""

@@ -21,8 +21,9 @@ Interpretations (the paper is silent or ambiguous; each choice is written down i
   C3's maps (three, four or six S2 maps of 25 pixels), 4 for S4, 400 for C5, 120 for F6. Biases and the
   subsampling coefficients are drawn from the same range as the weights of their unit.
 * The constant j of equation (9) is not given a value in the paper; ``J_DEFAULT = 0.1``.
-* Fig. 3's bitmaps, as transcribed below (``RBF_BITMAPS``), are drawn from the figure's printed
-  characters; pixels are +1 (ink) or -1 (paper).
+* Fig. 3's bitmaps (``RBF_BITMAPS``): the figure prints them as pictures, not numbers. The grids
+  below follow the transcription two public reproductions share; they were not checked pixel by
+  pixel against the figure here. Pixels are +1 (ink) or -1 (paper).
 """
 
 from __future__ import annotations
