@@ -24,7 +24,7 @@ override LENET_MNIST_DIR := $(abspath $(LENET_MNIST_DIR))
 endif
 export LENET_MNIST_DIR
 
-.PHONY: assignments help setup course lab test lint format test-unit test-notebooks browser data notebooks pretrained bench lock clean hub hub-proxy hub-runtime app app-voila
+.PHONY: assignments help setup course lab test lint format test-unit test-notebooks browser data notebooks pretrained bench bench-paper lock clean hub hub-proxy hub-runtime app app-voila
 
 help:
 	@echo "make lab     set up .venv, then open the course in JupyterLab on notebooks/"
@@ -37,6 +37,7 @@ help:
 	@echo "make data    fetch MNIST (or copy it from LENET_MNIST_DIR) into data/"
 	@echo "make notebooks   re-execute every notebook in place (restart and run all)"
 	@echo "make pretrained  retrain the shipped model (lenet_utils/pretrained/lenet5_mnist.pt)"
+	@echo "make bench-paper  train the 1998 LeNet-5 as the paper did (3 seeds; hours), then its summary"
 	@echo "make bench   run the benchmark suite (benchmarks/), then a class of 8 students at once"
 	@echo "             (benchmarks/run.py --list: every benchmark, by group: speed, memory, classroom, quality)"
 	@echo "make hub     JupyterHub for a class on this machine (hub/README.md; HUB_PORT=8000, HUB_ARGS=...)"
@@ -167,6 +168,13 @@ pretrained: setup
 bench: setup
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/classroom.py --students 8
+
+# The 1998 LeNet-5 trained as the paper did (notebook 04b): 3 seeds x 20 passes, hours on a shared
+# 2-core machine (PAPER_ARGS, e.g. "--seeds 0 --passes 10 --batch 64"); then the summary.
+PAPER_ARGS ?= --seeds 0 1 2
+bench-paper: setup
+	nice -n 5 $(PY) benchmarks/paper1998.py $(PAPER_ARGS)
+	$(PY) benchmarks/paper1998.py --summary
 
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

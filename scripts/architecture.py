@@ -23,6 +23,7 @@ PAGE = REPO / "docs" / "architecture.md"
 LAYERS = [
     (".", "the core", "what notebooks 01-04 read: data, the model, training, evaluation, checkpoints"),
     ("fast", "beside the core", "speed: the same maths in fewer operations, entered at one seam"),
+    ("paper1998", "the 1998 network", "LeNet-5 as published in 1998, SDLM training, its checkpoint (04b)"),
     ("images", "the image pipeline", "a photo, a scan or a drawing -> the (1, 28, 28) input MNIST's network knows"),
     ("predict", "one picture to an answer", "the pipeline, then the network, once; not-a-digit; look inside"),
     ("classroom", "the class", "the class's shared digits (notebook 07)"),

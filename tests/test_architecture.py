@@ -13,7 +13,7 @@ arch = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(arch)
 
 # A folder may import its own layer and the layers below (fast/ sits beside the core: they import each other).
-RANK = {".": 0, "fast": 0, "images": 1, "predict": 2, "classroom": 3, "lessons": 3, "synthetic": 4,
+RANK = {".": 0, "fast": 0, "images": 1, "paper1998": 1, "predict": 2, "classroom": 3, "lessons": 3, "synthetic": 4,
         "term": 4, "widgets": 5, "cli": 5}
 
 

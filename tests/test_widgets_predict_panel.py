@@ -17,7 +17,7 @@ from lenet_utils.images.strokes import render_strokes
 from lenet_utils.predict import Prediction, example_images, example_label
 from lenet_utils.widgets import predict_panel
 from lenet_utils.widgets.drawing_pad import DrawingPad
-from lenet_utils.widgets.predict_panel import GIVEN, SHIPPED, PredictPanel
+from lenet_utils.widgets.predict_panel import GIVEN, PAPER, SHIPPED, PredictPanel
 from lenet_utils.widgets.predict_views import answer_html, bars_html, blank_png, original_size
 
 
@@ -148,10 +148,12 @@ def test_model_chooser_lists_shipped_and_trained_checkpoints(tmp_path):
     (folder / "broken.pt").write_bytes(b"not a checkpoint")
     panel = predict_panel(checkpoints=folder)
     values = [v for _, v in panel.model_choice.options]
-    assert values == [SHIPPED, str(folder / "03_training.pt"), str(folder / "broken.pt")]
+    assert values == [SHIPPED, PAPER, str(folder / "03_training.pt"), str(folder / "broken.pt")]
 
     upload(panel, three_png())
     shipped = panel.prediction.probabilities
+    panel.model_choice.value = PAPER                                # the 1998 network answers too
+    assert panel.prediction.label == 3 and panel.prediction.probabilities != shipped
     panel.model_choice.value = str(folder / "03_training.pt")      # the answer is recomputed
     assert panel.prediction.probabilities != shipped
 

@@ -117,13 +117,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..inference import predict_logits
     from ..metrics import accuracy, confusion_matrix, format_report, most_confused_pairs, per_class_report
 
-    ckpt = _checkpoint(args.checkpoint)
+    if getattr(args, "model", "course") == "paper":
+        if args.checkpoint is not None:
+            raise ValueError("--model paper evaluates the shipped 1998 network; leave out --checkpoint")
+        from ..paper1998 import PAPER_CHECKPOINT, PaperOnCourseInput, load_paper_pretrained
+
+        model, path = PaperOnCourseInput(load_paper_pretrained()), PAPER_CHECKPOINT
+    else:
+        ckpt = _checkpoint(args.checkpoint)
+        model, path = ckpt.model, ckpt.path
     test = load_mnist("test")
-    logits = predict_logits(ckpt.model, test.images)
+    logits = predict_logits(model, test.images)
     acc = accuracy(logits, test.labels)
     cm = confusion_matrix(logits, test.labels)
     correct = int(cm.diag().sum())
-    print(f"checkpoint: {ckpt.path}")
+    print(f"checkpoint: {path}")
     print(f"test accuracy: {acc:.2%} ({correct:,} of {len(test):,} MNIST test images)")
     print()
     print(format_report(per_class_report(cm)))

@@ -106,6 +106,8 @@ def build_parser(prog: str = "lenet") -> argparse.ArgumentParser:
 
     p["evaluate"].add_argument("--checkpoint", type=Path, default=None, metavar="PATH",
                                help="default: the shipped model")
+    p["evaluate"].add_argument("--model", choices=("course", "paper"), default="course",
+                               help="paper: the shipped 1998 LeNet-5 (notebook 04b) instead (default course)")
 
     pr = p["predict"]
     pr.usage = f"{prog} predict [-h] [--json | --jsonl] [--checkpoint PATH] [--debug] [--] FILE [FILE ...]"

@@ -305,6 +305,7 @@ def predict_panel(model: nn.Module | None = None, *, examples: str | Path | None
 
 # --- which models the panel offers, each loaded once -----------------------------------------------
 SHIPPED = "shipped"            # model chooser value of the checkpoint inside the package
+PAPER = "paper1998"            # ... of the shipped 1998 LeNet-5 (notebook 04b)
 GIVEN = "given"                # ... of a model passed to predict_panel(model=...)
 
 
@@ -315,8 +316,12 @@ def model_options(given: bool, folder: Path | None = None) -> list[tuple[str, st
     from ..paths import checkpoints_dir
 
     options = [("the model passed to predict_panel()", GIVEN)] if given else []
+    from ..paper1998 import PAPER_CHECKPOINT
+
     if PRETRAINED_PATH.is_file():
         options.append(("shipped LeNet-5 (lenet5_mnist.pt)", SHIPPED))
+    if PAPER_CHECKPOINT.is_file():
+        options.append(("LeNet-5 as in 1998 (lenet5_paper1998.pt)", PAPER))
     folder = folder or checkpoints_dir()
     if folder.is_dir():
         options += [(f"yours: {p.name}", str(p)) for p in sorted(folder.glob("*.pt"))]
@@ -343,6 +348,12 @@ class ModelCache:
             raise CheckpointError("no model available: train one with `python -m lenet_utils train`")
         if value == SHIPPED:
             return default_model()                 # raises CheckpointError with one line when missing
+        if value == PAPER:                         # the 1998 network behind the course's input and scores
+            if PAPER not in self._models:
+                from ..paper1998 import PaperOnCourseInput, load_paper_pretrained
+
+                self._models[PAPER] = (0.0, seal(PaperOnCourseInput(load_paper_pretrained())))
+            return self._models[PAPER][1]
         path = Path(value)
         try:
             mtime = path.stat().st_mtime

@@ -25,6 +25,7 @@ from .ch04_evaluation import (
     check_ece,
     check_precision_recall,
 )
+from .ch04b_paper1998 import EXERCISE_CURVATURE, check_c3_parameters, check_sdlm_rate
 from .ch05_predict import check_box_size, check_centre_shift, check_is_dark_on_light, check_predict_naive_uploads
 from .ch06_layer_lab import check_flatten_size, check_indistinguishable, check_largest_conv2_kernel, check_small_variant
 from .ch07_gallery import check_predict_class_gap, check_split_by_writer
@@ -38,6 +39,7 @@ __all__ = [
     "check_receptive_field", "check_shift_prediction",
     "EXERCISE_CONFUSION", "EXERCISE_CONFIDENCE", "EXERCISE_CORRECT",
     "check_precision_recall", "check_always_three", "check_ece",
+    "EXERCISE_CURVATURE", "check_c3_parameters", "check_sdlm_rate",
     "check_box_size", "check_is_dark_on_light", "check_centre_shift", "check_predict_naive_uploads",
     "check_flatten_size", "check_largest_conv2_kernel", "check_indistinguishable", "check_small_variant",
     "check_split_by_writer", "check_predict_class_gap",
