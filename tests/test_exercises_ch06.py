@@ -42,7 +42,8 @@ def test_the_package_exports_every_chapters_checkers():
 
     chapters = sorted(m.name for m in pkgutil.iter_modules(ex.__path__) if m.name.startswith("ch"))
     assert chapters == ["ch01_data", "ch02_architecture", "ch02b_backprop", "ch03_training", "ch03b_generalisation",
-                        "ch04_evaluation", "ch04b_paper1998", "ch05_predict", "ch06_layer_lab", "ch07_gallery"], chapters
+                        "ch04_evaluation", "ch04b_paper1998", "ch05_predict", "ch06_layer_lab",
+                        "ch07_gallery"], chapters
     exported = {"Feedback", "verdict", "Hints", "hint", "reset_hints"}
     for chapter in chapters:
         module = importlib.import_module(f"lenet_utils.lessons.exercises.{chapter}")
