@@ -155,11 +155,16 @@ def prediction_cells(lesson: dict) -> set[int]:
 def solution_code(solutions: dict, exercise: Exercise) -> str:
     """The solutions notebook's answer to ``exercise``: its cell that runs the checker, less the checks."""
     call = re.compile(rf"^\s*(assert\s+)?{exercise.checker}\(")
-    for cell in solutions["cells"]:
+    checkers_import = re.compile(rf"^from {re.escape(EXERCISES)} import ")
+    candidates = [c for c in solutions["cells"] if c["cell_type"] == "code"
+                  and re.search(rf"\b{exercise.checker}\({exercise.var}\b", _source(c))]
+    # an answer cell of its own first; else the lesson's shape (the checkers' import, the answer, the check)
+    candidates.sort(key=lambda c: _source(c).lstrip().startswith(("from ", "import ")))
+    for cell in candidates[:1]:
         src = _source(cell)
-        if cell["cell_type"] == "code" and re.search(rf"\b{exercise.checker}\({exercise.var}\b", src) \
-                and not src.lstrip().startswith(("from ", "import ")):
-            code = "\n".join(ln for ln in src.rstrip().splitlines() if not call.match(ln)).strip("\n")
+        code = "\n".join(ln for ln in src.rstrip().splitlines()
+                         if not call.match(ln) and not checkers_import.match(ln)).strip("\n")
+        if code:
             imports = _imports_used(solutions, code)
             return "\n".join(imports + ([""] if imports else []) + [code])
     raise AssignmentError(f"the solutions notebook of lesson {exercise.lesson} has no answer to {exercise.checker} "
