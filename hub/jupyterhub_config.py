@@ -55,6 +55,7 @@ STUDENTS = STATE / "students"   # homes in shared-account mode only
 sys.path.insert(0, str(HERE))  # limits.py and accounts.py live next to this file; JupyterHub does not add it
 import accounts  # noqa: E402
 import class_db  # noqa: E402
+import handout  # noqa: E402
 import limits  # noqa: E402
 
 if MODE == "accounts" and os.geteuid() != 0:
@@ -180,16 +181,9 @@ else:
 
 # ---- each student's server ---------------------------------------------------------------------
 def _hand_out(home: Path, course: Path, note: Path, mnist: Path) -> list[Path]:
-    """The student's folders on the first start (course copy, data root linking the shared MNIST)
-    and the kernel note (rewritten on each start). Returns what was made, to give to the student."""
+    """The student's data root linking the shared MNIST (first start) and the kernel note (rewritten
+    on each start). Returns what was made, to give to the student. The course itself: _course_handout."""
     made = []
-    notebooks = home / "notebooks"
-    if not notebooks.exists():  # first spawn only: the student's copy is theirs from now on
-        tmp = home / ".notebooks-copying"
-        shutil.rmtree(tmp, ignore_errors=True)  # a half copy from a crash, never the student's files
-        shutil.copytree(course, tmp, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-        tmp.rename(notebooks)  # atomic: the student sees the whole course or none
-        made.append(notebooks)
     data = home / "lenet-data"
     if not data.exists():
         data.mkdir()
@@ -210,6 +204,35 @@ def _hand_out(home: Path, course: Path, note: Path, mnist: Path) -> list[Path]:
     shutil.copyfile(note, target)
     made.append(target)
     return made
+
+
+async def _course_handout(spawner, home: Path, account=None) -> str:
+    """The course into ``home/notebooks`` (hub/handout.py: first hand-out, then updates merged in on
+    every start), run as the student (``account``, a pwd entry) when the hub is root; then the
+    lessons whose solutions the lecturer released (``hub/launch.py release-solutions``), as root.
+    Returns the page the student's lab opens on: UPDATES.md when something changed."""
+    import asyncio
+
+    if account is None:  # shared-account mode: the hub's own user is the student's
+        outcome = handout.merge(REPO / "notebooks", home)
+        solutions = REPO / "notebooks"
+    else:
+        proc = await asyncio.create_subprocess_exec(
+            *handout.command(str(RUNTIME / "venv" / "bin" / "python"), RUNTIME / "course" / "notebooks", home),
+            user=account.pw_uid, group=account.pw_gid, extra_groups=[], cwd=str(home),
+            env={"HOME": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        if proc.returncode:
+            raise RuntimeError(f"handing out the course to {spawner.user.name} failed: "
+                               f"{err.decode(errors='replace').strip().splitlines()[-1:]}")
+        outcome = handout.result_from(out)
+        solutions = RUNTIME / "solutions"
+    got = handout.install_solutions(home / "notebooks", handout.solution_files(solutions, handout.released(STATE)))
+    spawner.log.info("hand-out for %s: added %d, updated %s, kept %s (new version beside), restored %s, "
+                     "removed %s, solutions %s", spawner.user.name, len(outcome.added), outcome.updated,
+                     outcome.kept, outcome.restored, outcome.removed, got)
+    return f"/lab/tree/{handout.UPDATES}" if outcome.news else "/lab/tree/01_mnist_data.ipynb"
 
 
 def _class_env(env: dict, home: Path) -> dict:
@@ -239,9 +262,10 @@ class AccountSpawner(LocalProcessSpawner):
     """A student's JupyterLab as their own system account (``jupyter-<name>``), from the root-owned
     runtime, in their own home (mode 0700), inside their own memory/CPU cgroup.
 
-    On the first spawn the account is created and the course copied into ``~/notebooks``; later
-    spawns never copy again, so a student's edits are never overwritten and never reach the
-    repository or another student. MNIST is shared read-only from the runtime (memory-mapped by
+    On the first spawn the account is created and the course (without solutions) handed out into
+    ``~/notebooks``; later spawns merge the course's changes in (hub/handout.py): a file the student
+    has not touched is updated, an edited one is kept with the new version beside it, so a student's
+    edits are never overwritten and never reach the repository or another student. MNIST is shared read-only from the runtime (memory-mapped by
     every kernel, one copy in the page cache), checkpoints and runs stay in the student's home.
     """
 
@@ -255,9 +279,9 @@ class AccountSpawner(LocalProcessSpawner):
         made = _hand_out(home, RUNTIME / "course" / "notebooks", RUNTIME / "kernel_note.py", RUNTIME / "data" / "MNIST")
         for path in made:
             accounts.chown_tree(path, entry.pw_uid, entry.pw_gid)
+        self.default_url = await _course_handout(self, home, entry)
         class_db.admit(CLASS_DIR, self.account)
         self.notebook_dir = str(home / "notebooks")
-        self.default_url = "/lab/tree/01_mnist_data.ipynb"
         self.cmd = [str(RUNTIME / "venv" / "bin" / "jupyterhub-singleuser")]
         self.args = _server_args(self)
         return await super().start()
@@ -300,8 +324,8 @@ class SharedAccountSpawner(SimpleLocalProcessSpawner):
         home = Path(self.home_dir)
         home.mkdir(parents=True, exist_ok=True)
         _hand_out(home, REPO / "notebooks", HERE / "kernel_note.py", DATA_ROOT / "MNIST")
+        self.default_url = await _course_handout(self, home)
         self.notebook_dir = str(home / "notebooks")
-        self.default_url = "/lab/tree/01_mnist_data.ipynb"
         self.args = _server_args(self)
         return await super().start()
 
