@@ -9,6 +9,8 @@ lecturer's ``make hub`` and the tests (which start a hub on free ports in a temp
                       from the root-owned runtime, hub/runtime.py) or "shared-account" (no root:
                       every student runs as the hub's own user; a trusted group only).
   LENET_HUB_RUNTIME   the students' runtime (venv, MNIST, course, kernel note), /opt/lenet-hub.
+  LENET_HUB_COURSE    the folder handed out to students (default <runtime>/course/notebooks; the
+                      solutions in it are never handed out). Every account must be able to read it.
   LENET_HUB_ACCOUNT_PREFIX / LENET_HUB_HOMES   accounts are <prefix><name> ("jupyter-"), homes in /home.
   LENET_HUB_CLASS_DIR the class's shared-digit DB folder (group-writable, sticky: see class_db_folder).
   LENET_HUB_IP/PORT   where the proxy listens (127.0.0.1:8000 by default).
@@ -51,6 +53,7 @@ DATA_ROOT = Path(os.environ.get("LENET_DATA_ROOT", REPO / "data")).resolve()
 ADMIN = os.environ.get("LENET_HUB_ADMIN", "lecturer")
 TERMINALS = os.environ.get("LENET_HUB_TERMINALS", "") == "1"
 STUDENTS = STATE / "students"   # homes in shared-account mode only
+COURSE = Path(os.environ.get("LENET_HUB_COURSE") or RUNTIME / "course" / "notebooks")
 
 sys.path.insert(0, str(HERE))  # limits.py and accounts.py live next to this file; JupyterHub does not add it
 import accounts  # noqa: E402
@@ -218,7 +221,7 @@ async def _course_handout(spawner, home: Path, account=None) -> str:
         solutions = REPO / "notebooks"
     else:
         proc = await asyncio.create_subprocess_exec(
-            *handout.command(str(RUNTIME / "venv" / "bin" / "python"), RUNTIME / "course" / "notebooks", home),
+            *handout.command(str(RUNTIME / "venv" / "bin" / "python"), COURSE, home),
             user=account.pw_uid, group=account.pw_gid, extra_groups=[], cwd=str(home),
             env={"HOME": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
@@ -265,8 +268,9 @@ class AccountSpawner(LocalProcessSpawner):
     On the first spawn the account is created and the course (without solutions) handed out into
     ``~/notebooks``; later spawns merge the course's changes in (hub/handout.py): a file the student
     has not touched is updated, an edited one is kept with the new version beside it, so a student's
-    edits are never overwritten and never reach the repository or another student. MNIST is shared read-only from the runtime (memory-mapped by
-    every kernel, one copy in the page cache), checkpoints and runs stay in the student's home.
+    edits are never overwritten and never reach the repository or another student. MNIST is shared
+    read-only from the runtime (memory-mapped by every kernel, one copy in the page cache),
+    checkpoints and runs stay in the student's home.
     """
 
     @property

@@ -2,6 +2,7 @@
 
     .venv/bin/python hub/launch.py                       # 127.0.0.1:8000, state in hub/state
     .venv/bin/python hub/launch.py --ip 0.0.0.0 --ssl-cert cert.pem --ssl-key key.pem   # a network
+    .venv/bin/python hub/launch.py release-solutions 03  # lesson 03's solutions to every student, read-only
 
 Checks what would otherwise fail deep inside JupyterHub, each with one line naming the fix: the
 proxy installed in hub/proxy, the students' runtime built (as root: hub/runtime.py), MNIST prepared,
@@ -187,6 +188,26 @@ def pending_accounts(args, state: Path, roster: list[dict]) -> list[str]:
     return lines
 
 
+def protect_solutions(repo: Path = REPO) -> list[Path]:
+    """Students' accounts must not read the solutions before they are released: the repository's
+    folders that hold them (notebooks/, assignments/, and git's objects, which hold every version)
+    lose every permission for other accounts (the runtime keeps its own copy in a folder only root
+    can enter). Returns what was changed."""
+    import subprocess
+
+    folders = [repo / "notebooks", repo / "assignments"]
+    r = subprocess.run(["git", "rev-parse", "--git-common-dir"], cwd=repo, capture_output=True, text=True)
+    if r.returncode == 0 and r.stdout.strip():
+        folders.append((repo / r.stdout.strip()).resolve())
+    changed = []
+    for folder in folders:
+        if folder.is_dir() and not folder.is_symlink() and folder.stat().st_mode & 0o007:
+            folder.chmod(folder.stat().st_mode & ~0o007)
+            changed.append(folder)
+            print(f"hub: {folder} holds solutions; other accounts can no longer read it (chmod o-rwx)", flush=True)
+    return changed
+
+
 def prepare(args) -> dict:
     """Validate everything and return the environment JupyterHub runs with."""
     if not PROXY.is_file():
@@ -237,6 +258,7 @@ def prepare(args) -> dict:
         problem = runtime.check(args.runtime)
         if problem:
             fail(problem)
+        protect_solutions()
 
     state = args.state.resolve()
     os.umask(0o077)  # everything the hub writes into its state is its own
@@ -279,6 +301,9 @@ def prepare(args) -> dict:
             fail(f"MNIST is not available for the students: {err}")
     from lenet_utils.paths import data_root
 
+    # What `launch.py release-solutions` needs to find this hub's students (mode 0600, the hub's alone).
+    _write_secret(state / "hub.json", json.dumps({"mode": mode(), "runtime": str(args.runtime),
+                                                 "account_prefix": args.account_prefix}))
     env = {k: v for k, v in os.environ.items() if k not in ("HUB_PASSWORD", "HUB_ADMIN_PASSWORD")}
     env.update(LENET_HUB_STATE=str(state), LENET_HUB_MODE=mode(), LENET_HUB_RUNTIME=str(args.runtime),
                LENET_HUB_ACCOUNT_PREFIX=args.account_prefix,
@@ -325,7 +350,71 @@ def welcome(args) -> str:
             f"  Ctrl-C stops the hub; students' servers keep running and the next start picks them up.\n")
 
 
+# ---- the term: release a lesson's solutions ------------------------------------------------------
+def release_solutions(argv) -> int:
+    """``launch.py release-solutions 03 [--state DIR]``: record the release in the hub's state
+    (``released.json``, which every later start of a student's server reads) and copy the lesson's
+    solutions into every student's folder now, read-only (hub/handout.py: install_solutions)."""
+    import re
+    import sqlite3
+
+    import handout
+
+    p = argparse.ArgumentParser(prog="launch.py release-solutions",
+                                description="Release a lesson's solutions to every student (read-only).")
+    p.add_argument("lesson", nargs="?", help="the lesson's number, e.g. 03 (none: list what is released)")
+    p.add_argument("--state", type=Path, default=Path(os.environ.get("HUB_STATE", HERE / "state")),
+                   help="the hub's state folder (default hub/state)")
+    args = p.parse_args(argv)
+    state = args.state.resolve()
+    try:
+        hub = json.loads((state / "hub.json").read_text())
+    except (OSError, ValueError):
+        fail(f"{state} is not the state folder of a hub that has been started (no hub.json): "
+             "start it once with `make hub`, or pass --state")
+    accounts_mode = hub["mode"] == "accounts"
+    if accounts_mode and os.geteuid() != 0:
+        fail("the hub runs as root (one account per student): release solutions as root too")
+    solutions = Path(hub["runtime"]) / "solutions" if accounts_mode else REPO / "notebooks"
+    have = sorted({f.name.split("_")[0] for f in solutions.glob("*" + handout.SOLUTIONS_SUFFIX)})
+    done = handout.released(state)
+    if not args.lesson:
+        later = [x for x in have if x not in done]
+        print(f"released: {', '.join(done) or 'none'}; not yet: {', '.join(later) or 'none'}")
+        return 0
+    lesson = args.lesson.strip()
+    if not re.fullmatch(r"\d\d[a-z]?", lesson) or lesson not in have:
+        fail(f"no solutions for lesson {args.lesson!r}: the lessons with solutions are {', '.join(have)}")
+    files = handout.solution_files(solutions, [lesson])
+    if lesson not in done:
+        _write_secret(state / "released.json.tmp", json.dumps({"lessons": sorted({*done, lesson})}))
+        os.replace(state / "released.json.tmp", state / "released.json")
+    names = []
+    if (state / "jupyterhub.sqlite").is_file():
+        with sqlite3.connect(f"file:{state / 'jupyterhub.sqlite'}?mode=ro", uri=True) as db:
+            names = [row[0] for row in db.execute("SELECT name FROM users ORDER BY name")]
+    copied = 0
+    for name in names:
+        if accounts_mode:
+            import pwd
+
+            try:
+                home = Path(pwd.getpwnam(hub["account_prefix"] + name).pw_dir)
+            except KeyError:
+                continue  # never started: gets them with the course at the first start
+        else:
+            home = state / "students" / name
+        if (home / handout.MANIFEST).is_file() and handout.install_solutions(home / "notebooks", files):
+            copied += 1
+    print(f"released lesson {lesson}'s solutions ({', '.join(f.name for f in files)}): copied into {copied} "
+          f"student folder(s) now, read-only, in notebooks/solutions/; everyone else gets them at their next start")
+    return 0
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["release-solutions"]:
+        return release_solutions(argv[1:])
     args = parse_args(argv)
     env = prepare(args)
     if not args.quiet:
