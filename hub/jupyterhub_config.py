@@ -9,6 +9,7 @@ lecturer's ``make hub`` and the tests (which start a hub on free ports in a temp
                       from the root-owned runtime, hub/runtime.py) or "shared-account" (no root:
                       every student runs as the hub's own user; a trusted group only).
   LENET_HUB_RUNTIME   the students' runtime (venv, MNIST, course, kernel note), /opt/lenet-hub.
+  LENET_HUB_EXCHANGE  nbgrader's exchange for the term's assignments (/srv/nbgrader/exchange; hub/term.py).
   LENET_HUB_COURSE    the folder handed out to students (default <runtime>/course/notebooks; the
                       solutions in it are never handed out). Every account must be able to read it.
   LENET_HUB_ACCOUNT_PREFIX / LENET_HUB_HOMES   accounts are <prefix><name> ("jupyter-"), homes in /home.
@@ -60,10 +61,13 @@ import accounts  # noqa: E402
 import class_db  # noqa: E402
 import handout  # noqa: E402
 import limits  # noqa: E402
+import term  # noqa: E402
 
 if MODE == "accounts" and os.geteuid() != 0:
     raise SystemExit("error: LENET_HUB_MODE=accounts needs root (it creates one system account per student)")
 CLASS_DIR = class_db.folder(STATE, MODE)
+if MODE == "accounts":  # nbgrader's exchange for the term's assignments (hub/term.py)
+    term.ensure_exchange(term.EXCHANGE)
 if MODE == "shared-account":  # in the hub's own log too, not only in the launcher's start-up text
     print("[lenet hub] shared-account mode (no root): every student's server runs as this hub's own user; "
           "students can read and change each other's files. For a class, run the hub as root (hub/README.md).",
@@ -247,6 +251,7 @@ def _class_env(env: dict, home: Path) -> dict:
     env["IPYTHONDIR"] = str(home / ".ipython")
     env["MPLCONFIGDIR"] = str(home / ".config" / "matplotlib")
     env.pop("LENET_MNIST_DIR", None)  # students read the one prepared copy, never a source folder
+    env["LENET_NBGRADER_EXCHANGE"] = str(term.EXCHANGE)           # the runtime's nbgrader_config.py reads it
     if limits.CPUS:
         # Only with an explicit CPU limit: otherwise the package's own thread policy decides.
         env["LENET_HUB_CPU_LIMIT"] = str(limits.CPUS)

@@ -46,7 +46,25 @@ REPO = HERE.parent
 DEFAULT = Path(os.environ.get("LENET_HUB_RUNTIME", "/opt/lenet-hub"))
 PYTHONS = ("/usr/bin/python3.11", "/usr/bin/python3")
 # What a student's server needs beyond the package's own dependencies.
-SERVER_PACKAGES = ("jupyterhub", "jupyterlab", "ipykernel")
+SERVER_PACKAGES = ("jupyterhub", "jupyterlab", "ipykernel", "nbgrader")
+# nbgrader in every student's server: the Assignments panel (fetch, submit, validate) on the hub's
+# exchange. The lecturer's side (release, grading, feedback) runs as root from hub/launch.py
+# (hub/term.py), so the Formgrader and "create assignment" are switched off for everyone.
+NBGRADER_CONFIG = """\
+# The class hub's nbgrader settings for every student's server (written by hub/runtime.py).
+import os
+
+c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = "lenet"
+c.Exchange.root = os.environ.get("LENET_NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
+"""
+NBGRADER_SERVER = {"ServerApp": {"jpserver_extensions": {
+    "nbgrader.server_extensions.formgrader": False,
+    "nbgrader.server_extensions.validate_assignment": True,
+    "nbgrader.server_extensions.assignment_list": True,
+    "nbgrader.server_extensions.course_list": False}}}
+NBGRADER_LAB_OFF = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                    "@jupyter/nbgrader:course-list")
 # Pins of constraints.txt left to pip for the runtime, with why: Debian 12's Python is 3.11.2.
 # What the runtime holds where: a runtime of an older layout (the solutions inside course/notebooks,
 # readable by every student) is out of date even when the course did not change.
@@ -110,6 +128,8 @@ def wanted_stamp(mnist: Path) -> dict:
         "course": _digest(_files(REPO / "notebooks", (".ipynb", ".py", ".cfg", ".png", ".md"))
                           + _files(REPO / "data" / "examples") + _files(REPO / "data" / "variants"), REPO),
         "note": _digest([HERE / "kernel_note.py"], HERE),
+        "nbgrader": hashlib.sha256((NBGRADER_CONFIG + json.dumps(NBGRADER_SERVER)
+                                    + json.dumps(NBGRADER_LAB_OFF)).encode()).hexdigest()[:16],
         "mnist": _digest(sorted((mnist / "raw").glob("*")), mnist) if (mnist / "raw").is_dir() else "",
     }
 
@@ -198,6 +218,23 @@ def lock_solutions(solutions: Path) -> None:
             os.chmod(f, 0o600)
 
 
+def write_nbgrader_config(venv: Path) -> None:
+    """nbgrader's settings in the venv's own Jupyter config (read by every student's server): the
+    course id, the exchange, the Assignments panel on, the lecturer's tools off."""
+    etc = venv / "etc" / "jupyter"
+    (etc / "jupyter_server_config.d").mkdir(parents=True, exist_ok=True)
+    (etc / "labconfig").mkdir(parents=True, exist_ok=True)
+    (etc / "nbgrader_config.py").write_text(NBGRADER_CONFIG)
+    (etc / "jupyter_server_config.d" / "nbgrader.json").write_text(json.dumps(NBGRADER_SERVER, indent=2))
+    page = etc / "labconfig" / "page_config.json"
+    try:
+        config = json.loads(page.read_text())
+    except (OSError, ValueError):
+        config = {}
+    config.setdefault("disabledExtensions", {}).update({name: True for name in NBGRADER_LAB_OFF})
+    page.write_text(json.dumps(config, indent=2))
+
+
 def build(runtime: Path, python: str | None = None, *, quiet: bool = False) -> dict:
     """Build or refresh ``runtime``; returns what was done and how long it took."""
     if os.geteuid() != 0:
@@ -228,6 +265,9 @@ def build(runtime: Path, python: str | None = None, *, quiet: bool = False) -> d
         # its code in <runtime>/course, so lenet_utils.paths.repo_root() finds the course there.
         _pip(venv, "--no-deps", "--no-build-isolation", "--editable", str(runtime / "course"))
         done.append("course")
+    if have.get("nbgrader") != want["nbgrader"] or "venv" in done:
+        write_nbgrader_config(venv)
+        done.append("nbgrader")
     if have.get("note") != want["note"]:
         shutil.copyfile(HERE / "kernel_note.py", runtime / "kernel_note.py")
         done.append("note")
@@ -254,7 +294,7 @@ def check(runtime: Path) -> str | None:
     if not have:
         return f"the students' runtime {runtime} is not built: run `make hub-runtime`"
     want = wanted_stamp(runtime / "data" / "MNIST")
-    stale = [k for k in ("layout", "pins", "package", "course", "note") if have.get(k) != want[k]]
+    stale = [k for k in ("layout", "pins", "package", "course", "note", "nbgrader") if have.get(k) != want[k]]
     if stale:
         return f"the students' runtime {runtime} is out of date ({', '.join(stale)}): run `make hub-runtime`"
     return None
