@@ -24,7 +24,7 @@ override LENET_MNIST_DIR := $(abspath $(LENET_MNIST_DIR))
 endif
 export LENET_MNIST_DIR
 
-.PHONY: help setup course lab test lint format test-unit test-notebooks browser data notebooks pretrained bench lock clean hub hub-proxy hub-runtime app app-voila
+.PHONY: assignments help setup course lab test lint format test-unit test-notebooks browser data notebooks pretrained bench lock clean hub hub-proxy hub-runtime app app-voila
 
 help:
 	@echo "make lab     set up .venv, then open the course in JupyterLab on notebooks/"
@@ -173,6 +173,11 @@ lock:
 	.lock-venv/bin/pip install --quiet $$(grep -E '^(torch|torchvision)==' constraints.txt) -e ".[dev]"
 	{ sed -n '1,4p' constraints.txt; .lock-venv/bin/pip freeze --exclude-editable | grep -v '^pip=='; } > constraints.new
 	mv constraints.new constraints.txt && rm -rf .lock-venv
+
+# The graded assignments (nbgrader source format) rebuilt from the lessons, their solutions and
+# assignments/points.toml; tests/test_assignments.py fails when the committed ones are stale.
+assignments: setup
+	$(PY) -m lenet_utils assignments build
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

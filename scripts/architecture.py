@@ -28,6 +28,7 @@ LAYERS = [
     ("classroom", "the class", "the class's shared digits (notebook 07)"),
     ("synthetic", "generated data", "uploads, non-digits and a class of writers made from a seed"),
     ("lessons", "for the lessons", "figures, curves, the diagram, exercises, the layer lab's experiments"),
+    ("term", "a term", "assignments made from the lessons, graded in a sandbox: gradebook and feedback"),
     ("widgets", "front ends", "the ipywidgets panels: they arrange calls into the layers below, nothing more"),
     ("cli", "front ends", "the command line and doctor"),
 ]

@@ -14,7 +14,7 @@ spec.loader.exec_module(arch)
 
 # A folder may import its own layer and the layers below (fast/ sits beside the core: they import each other).
 RANK = {".": 0, "fast": 0, "images": 1, "predict": 2, "classroom": 3, "lessons": 3, "synthetic": 4,
-        "widgets": 5, "cli": 5}
+        "term": 4, "widgets": 5, "cli": 5}
 
 
 def package_modules():

@@ -1,4 +1,4 @@
-"""Command line: ``python -m lenet_utils`` (or ``lenet``) train | evaluate | predict | summary | data | doctor.
+"""Command line: ``python -m lenet_utils`` (or ``lenet``) train | evaluate | predict | summary | data | doctor | grade.
 
 The arguments and help texts are in :mod:`lenet_utils.cli.parser`; this module runs the commands, each
 importing PyTorch and the rest only when it runs, so ``--help`` answers at once.
@@ -182,7 +182,51 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "summary": cmd_summary,
+def _clone_path(given: Path | None, *parts: str) -> Path:
+    if given is not None:
+        return given
+    from ..paths import repo_root
+
+    root = repo_root()
+    if root is None:
+        raise UsageError(f"not in a clone of the course: give --{parts[-1] if parts[-1] != 'source' else 'out'}")
+    return root.joinpath(*parts)
+
+
+def cmd_assignments(args: argparse.Namespace) -> int:
+    from ..term.assignments import build
+
+    out = _clone_path(args.out, "assignments", "source")
+    notebooks = args.notebooks if args.notebooks is not None else _clone_path(None, "notebooks")
+    points = args.points if args.points is not None else _clone_path(None, "assignments", "points.toml")
+    for path in build(notebooks, out, points):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from ..term.grading import grade_assignment, parse_timestamp, write_feedback, write_gradebook
+    from ..term.sandbox import Limits
+
+    source_dir = args.source if args.source is not None else _clone_path(None, "assignments", "source")
+    notebooks = sorted((source_dir / args.assignment).glob("*.ipynb"))
+    if not notebooks:
+        raise UsageError(f"{source_dir / args.assignment}: no source assignment; run `lenet assignments build`")
+    try:
+        due = parse_timestamp(args.due.replace("Z", "+00:00")) if args.due else None
+    except ValueError:
+        raise UsageError(f"--due {args.due!r}: give a date and time, e.g. 2026-12-14T23:59Z") from None
+    limits = Limits(args.cell_seconds, args.notebook_seconds, args.memory_mb, args.user)
+    rows = grade_assignment(notebooks[0], args.inbound, args.out / "work", due, limits)
+    book = write_gradebook(rows, args.out / f"gradebook-{args.assignment}.csv")
+    pages = write_feedback(rows, args.out / "feedback", notebooks[0].name)
+    print(f"graded {len({r.student for r in rows})} students: {book}; feedback in {args.out / 'feedback'} "
+          f"({len(pages)} pages)")
+    return 0
+
+
+COMMANDS = {"assignments": cmd_assignments, "grade": cmd_grade,
+            "train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "summary": cmd_summary,
             "data": cmd_data, "doctor": cmd_doctor}
 
 

@@ -59,6 +59,17 @@ _COMMANDS = [
      "the widgets' front end, MNIST and the shipped model. Each problem found comes with its fix.\n"
      "Exit status 0 when everything is ready, 1 otherwise.",
      "doctor"),
+    ("assignments", "build the graded assignments from the lessons (nbgrader source format)",
+     "Turn each lesson with exercises into an nbgrader source assignment: the lesson locked, each answer a\n"
+     "solution cell, each exercise an autograded test worth assignments/points.toml's points (default 1),\n"
+     "with a hidden variant where the checker has one. Written to assignments/source/lessonNN/.",
+     "assignments build"),
+    ("grade", "autograde an assignment's submissions in a sandbox; write the gradebook and feedback",
+     "Grade the latest submission of each student in INBOUND (nbgrader exchange layout:\n"
+     "<student>+<assignment>+<timestamp>+<random>/) against the source assignment: answers run as an\n"
+     "unprivileged account (when root) in a fork each, with time and memory limits; the tests are the\n"
+     "source's, never the submission's. Writes the gradebook CSV and one feedback page per student.",
+     "grade lesson03 --inbound /srv/nbgrader/exchange/lenet/inbound --out course/ --due 2026-12-14T23:59Z"),
 ]
 
 
@@ -109,6 +120,23 @@ def build_parser(prog: str = "lenet") -> argparse.ArgumentParser:
                               help="change the architecture, as for train, e.g. --model pool=max (repeatable)")
     p["doctor"].add_argument("--full", action="store_true",
                              help="re-hash the MNIST files, and load torchvision's compiled ops in a child process")
+    a = p["assignments"]
+    a.add_argument("action", choices=["build"], help="build: write the source assignments")
+    a.add_argument("--out", type=Path, default=None, metavar="DIR", help="default: assignments/source of the clone")
+    a.add_argument("--notebooks", type=Path, default=None, metavar="DIR", help="default: notebooks/ of the clone")
+    a.add_argument("--points", type=Path, default=None, metavar="FILE",
+                   help="default: assignments/points.toml of the clone")
+    g = p["grade"]
+    g.add_argument("assignment", metavar="ASSIGNMENT", help="e.g. lesson03 (a folder of the source assignments)")
+    g.add_argument("--inbound", type=Path, required=True, metavar="DIR", help="the submissions (kept as they are)")
+    g.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="writes DIR/gradebook-ASSIGNMENT.csv and DIR/feedback/<student>/ASSIGNMENT/<notebook>.html")
+    g.add_argument("--source", type=Path, default=None, metavar="DIR", help="default: assignments/source of the clone")
+    g.add_argument("--due", default=None, metavar="WHEN", help="deadline (ISO 8601, UTC unless given); later is late")
+    g.add_argument("--cell-seconds", type=float, default=60.0, help="time limit of an answer or test cell")
+    g.add_argument("--notebook-seconds", type=float, default=900.0, help="time limit of the lesson's own cells")
+    g.add_argument("--memory-mb", type=int, default=6144, help="address-space limit of each process")
+    g.add_argument("--user", default="nobody", help="the account answers run as, when run as root")
     for q in [parser, *p.values()]:
         q.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the Python traceback of an unexpected error")

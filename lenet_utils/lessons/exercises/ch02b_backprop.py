@@ -78,10 +78,11 @@ def _conv_case(seed: int, channels: int = 2, filters: int = 3, side: int = 6, k:
     return x_padded, w, d_out, bh.conv2d_backward(d_out, cache)
 
 
-def check_conv_backward(answer: Any) -> Feedback:
+def check_conv_backward(answer: Any, variant: int = 0) -> Feedback:
     """Exercise 3 (find the bug): ``answer(d_out, x_padded, K)`` returns (dL/dx_padded, dL/dK, dL/db)
     of a stride-1 convolution without padding, with loops. Checked on two random cases against
-    ``by_hand.conv2d_backward`` (itself checked by finite differences)."""
+    ``by_hand.conv2d_backward`` (itself checked by finite differences); ``variant`` > 0 draws other
+    numbers and shapes (the graded assignment's hidden test)."""
     hint = ("Compare each line with the forward pass: out[b, f, h, w] += x_padded[b, c, h + i, w + j] * K[f, c, i, j]. "
             "Each gradient multiplies d_out[b, f, h, w] by what the output was multiplied by, at the same indices.")
     if answer is None:
@@ -89,7 +90,11 @@ def check_conv_backward(answer: Any) -> Feedback:
     if not callable(answer):
         return Feedback(False, "`answer` should be your function itself (answer = conv_backward_loops), "
                                "not its result.")
-    for seed, shape in ((0, {}), (1, dict(channels=3, filters=2, side=7, k=2))):
+    cases = ((0, {}), (1, dict(channels=3, filters=2, side=7, k=2)))
+    if variant:
+        cases = ((10 * variant, dict(channels=1, filters=4, side=8, k=4)),
+                 (10 * variant + 1, dict(channels=2, filters=1, side=5, k=5)))
+    for seed, shape in cases:
         x_padded, w, d_out, (d_x, d_w, d_b) = _conv_case(seed, **shape)
         try:
             got = answer(d_out, x_padded.copy(), w.copy())
@@ -111,9 +116,10 @@ def check_conv_backward(answer: Any) -> Feedback:
                    hint)
 
 
-def check_avgpool_backward(answer: Any) -> Feedback:
+def check_avgpool_backward(answer: Any, variant: int = 0) -> Feedback:
     """Exercise 4: ``answer(d_out, x_shape)`` returns dL/dx of 2x2 average pooling with stride 2
-    (``by_hand.avgpool_forward(x)``), for any x_shape (B, C, H, W), odd H or W included."""
+    (``by_hand.avgpool_forward(x)``), for any x_shape (B, C, H, W), odd H or W included.
+    ``variant`` > 0 draws other numbers and shapes (the graded assignment's hidden test)."""
     hint = ("Each output is the mean of 4 inputs, so d out / d input = 1/4 for the 4 inputs of its window "
             "and 0 for every other input. Spread each d_out value over its 2x2 window.")
     if answer is None:
@@ -121,8 +127,11 @@ def check_avgpool_backward(answer: Any) -> Feedback:
     if not callable(answer):
         return Feedback(False, "`answer` should be your function itself (answer = my_avgpool_backward), "
                                "not its result.")
-    g = np.random.default_rng(0)
-    for shape in ((2, 3, 6, 6), (1, 2, 4, 8), (2, 1, 7, 5)):
+    g = np.random.default_rng(variant)
+    shapes = ((2, 3, 6, 6), (1, 2, 4, 8), (2, 1, 7, 5))
+    if variant:
+        shapes = ((3, 2, 10, 4), (1, 1, 9, 9), (2, 4, 2, 11))
+    for shape in shapes:
         x = g.normal(size=shape)
         out, cache = bh.avgpool_forward(x)
         d_out = g.normal(size=out.shape)

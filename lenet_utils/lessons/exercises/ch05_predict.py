@@ -42,9 +42,10 @@ def _not_function(answer: Any, form: str) -> Feedback | None:
 BOX_CASES = [(100, 50), (30, 120), (7, 7), (400, 30), (41, 39), (20, 80), (3, 9), (500, 10)]  # the last: a dash
 
 
-def check_box_size(answer: Any) -> Feedback:
+def check_box_size(answer: Any, variant: int = 0) -> Feedback:
     """Exercise 1: ``answer(width, height) -> (new_width, new_height)``: the longer side becomes 20
-    pixels and the aspect ratio is kept, as MNIST scaled its digits."""
+    pixels and the aspect ratio is kept, as MNIST scaled its digits. ``variant`` > 0 checks 16 other
+    sizes drawn from that seed (the graded assignment's hidden test)."""
     hint = ("Both sides are multiplied by the same factor, chosen so that the LONGER side comes out at "
             "20; round each result to a whole number of pixels, and never below 1.")
     if answer is None:
@@ -52,7 +53,10 @@ def check_box_size(answer: Any) -> Feedback:
     wrong = _not_function(answer, "width, height -> (new width, new height)")
     if wrong is not None:
         return wrong
-    for w, h in BOX_CASES:
+    cases = BOX_CASES
+    if variant:
+        cases = [tuple(int(v) for v in pair) for pair in np.random.default_rng(variant).integers(1, 800, (16, 2))]
+    for w, h in cases:
         out, crash = _call(answer, w, h)
         if crash is not None:
             return crash

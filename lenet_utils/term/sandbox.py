@@ -1,0 +1,296 @@
+"""Runs a lesson's cells once in a locked-down child process, each student's answer in a fork of its own.
+
+``run_notebook`` starts ``python -m lenet_utils.term.sandbox`` in a new session, with a memory
+limit (RLIMIT_AS), no network (a network namespace of its own, when root) and a wall-time limit for
+the whole notebook. That runner executes the lesson's own cells (trusted: they come from the source
+assignment, never from the submission). At each exercise it forks: the fork drops to an unprivileged
+account (``nobody`` when the grader is root), runs the student's answer cell and the original test
+cell, and reports one verdict over a pipe of its own. The runner waits at most ``cell_seconds`` per
+cell, kills a fork that runs over ("timed out after N s") and goes on with the next exercise from
+the lesson's own state, so an answer can change nothing but its own verdict.
+
+Before the test cell the fork checks that the answer left the grader alone: the checkers, Feedback,
+the built-ins and the modules they use must be the very objects the runner imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import resource
+import select
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+GUARDED_MODULES = ("builtins", "math", "numpy", "torch", "torch.nn.functional", "lenet_utils.training",
+                   "lenet_utils.by_hand", "lenet_utils.model")
+# An answer runs as an account that may not read the Python installation (e.g. a pyenv under /root):
+# the modules an answer is likely to import are loaded before it runs.
+PRELOADED = ("math", "cmath", "itertools", "functools", "collections", "statistics", "fractions", "random",
+             "copy", "re", "string", "operator", "numpy.lib.stride_tricks", "torch.nn.functional")
+
+
+@dataclass(frozen=True)
+class Limits:
+    cell_seconds: float = 60.0        # an answer cell or a test cell
+    notebook_seconds: float = 900.0   # the whole submission, lesson cells included
+    memory_mb: int = 6144             # address space of each process (RLIMIT_AS); torch maps ~2 GB at import
+    user: str = "nobody"              # the account answers run as, when the grader is root
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    student: str
+    grade_id: str
+    passed: bool
+    message: str
+
+
+# --- the grader's side -----------------------------------------------------------------------------
+def _limit_child(limits: Limits, isolate_network: bool):
+    def setup() -> None:                                      # runs in the child, before exec
+        mem = limits.memory_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 2**20, 256 * 2**20))   # no file over 256 MB
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if isolate_network:
+            import ctypes
+
+            CLONE_NEWNET = 0x40000000
+            ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWNET)   # a network of its own: loopback, down
+    return setup
+
+
+def run_notebook(cells: list[dict], workdir: Path, limits: Limits = DEFAULT_LIMITS, env: dict[str, str] | None = None,
+                 python: str = sys.executable) -> tuple[dict[tuple[str, str], Verdict], str]:
+    """Run ``cells`` (dicts with kind, source, and for answers answer_source/grade_id) in the sandbox.
+
+    The lesson's cells run once; each answer cell holds every student's answer (``answers``), each
+    run in a fork of its own. Returns the verdict of each (student, grade_id) that ran, and a note
+    about the run ("" when it ended normally). A test that never reported is the caller's to score."""
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    job = workdir / "cells.json"
+    job.write_text(json.dumps({"cells": cells, "limits": limits.__dict__}))
+    read_end, write_end = os.pipe()
+    is_root = os.geteuid() == 0
+    child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), "MPLBACKEND": "Agg",
+                 "PYTHONPATH": os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1", "LANG": "C.UTF-8",
+                 "LENET_RESULT_FD": str(write_end), **(env or {})}
+    with open(workdir / "run.log", "wb") as log:
+        proc = subprocess.Popen([python, "-m", "lenet_utils.term.sandbox", str(job)], cwd=workdir,
+                                env=child_env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                pass_fds=(write_end,), start_new_session=True,
+                                preexec_fn=_limit_child(limits, isolate_network=is_root))
+    os.close(write_end)
+    verdicts: dict[str, Verdict] = {}
+    students = {st for c in cells if c["kind"] == "answer" for st in c["answers"]}
+    spans = sum(1 for c in cells if c["kind"] == "answer")
+    budget = limits.notebook_seconds + limits.cell_seconds * 3 * spans * len(students)
+    note, buffer, deadline = "", b"", time.monotonic() + budget
+    with os.fdopen(read_end, "rb") as results:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                note = f"the notebook timed out after {budget:g} s"
+                break
+            ready, _, _ = select.select([results], [], [], min(left, 1.0))
+            if ready:
+                chunk = os.read(results.fileno(), 65536)
+                if not chunk:
+                    break
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    r = json.loads(line)
+                    verdicts[(r["student"], r["grade_id"])] = Verdict(r["student"], r["grade_id"], r["passed"],
+                                                                      r["message"])
+    _kill_session(proc)
+    if not note and proc.returncode not in (0, None):
+        note = _died(proc.returncode)
+    return verdicts, note
+
+
+def _kill_session(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)        # the runner and everything it started
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def _died(code: int) -> str:
+    if code < 0 and -code == signal.SIGKILL:
+        return "the grading process was killed (out of memory, or by the submission)"
+    return f"the grading process ended with status {code}"
+
+
+# --- the runner, in the child ------------------------------------------------------------------------
+def _snapshot() -> dict[str, dict[str, int]]:
+    """The identity of every object the checks rely on: if an answer swaps one, the fork notices."""
+    from ..lessons import exercises
+    from ..lessons.exercises import _core
+
+    names = [*GUARDED_MODULES, *sorted(m for m in sys.modules if m.startswith("lenet_utils.lessons.exercises"))]
+    snap = {name: {k: id(v) for k, v in vars(sys.modules[name]).items()} for name in names if name in sys.modules}
+    snap["Feedback"] = {k: id(v) for k, v in vars(_core.Feedback).items()}
+    snap["checkers"] = {name: id(getattr(exercises, name).__code__) for name in exercises.__all__
+                        if callable(getattr(exercises, name)) and hasattr(getattr(exercises, name), "__code__")}
+    snap["sys.modules"] = {k: id(v) for k, v in sys.modules.items() if k.startswith("lenet_utils")}
+    return snap
+
+
+def _tampered(before: dict[str, dict[str, int]]) -> str | None:
+    """The first guarded name an answer rebound (a module's attribute, a checker's code, Feedback's parts)."""
+    after = _snapshot()
+    for group, ids in before.items():
+        strict = group in ("Feedback", "checkers")           # every attribute counts, new ones too
+        for name in sorted(set(ids) | (set(after.get(group, {})) if strict else set())):
+            if (strict or not name.startswith("__")) and after.get(group, {}).get(name) != ids.get(name):
+                return f"{group}.{name}"
+    return None
+
+
+def _own_folder(name: str, user: str) -> None:
+    os.makedirs(name, mode=0o711, exist_ok=True)
+    if os.geteuid() == 0:
+        account = pwd.getpwnam(user)
+        os.chown(name, account.pw_uid, account.pw_gid)
+        os.chmod(name, 0o700)
+
+
+def _drop_privileges(user: str) -> None:
+    if os.geteuid() != 0:
+        return
+    account = pwd.getpwnam(user)
+    os.setgroups([])
+    os.setgid(account.pw_gid)
+    os.setuid(account.pw_uid)
+
+
+def _run(shell, source: str) -> str | None:
+    """Run one cell; the error it raised, as one line, or None."""
+    result = shell.run_cell(source, store_history=False, silent=False)
+    err = result.error_in_exec or result.error_before_exec
+    if err is None:
+        return None
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text}" if text and not isinstance(err, AssertionError) else (text or
+                                                                                                  type(err).__name__)
+
+
+def _exercise(shell, cells: list[dict], student: str, result_fd: int, snapshot) -> None:
+    """In the fork: the student's answer, then the cells up to its test; one verdict on result_fd."""
+    answer, test = cells[0], cells[-1]
+    os.chdir(f"{student}/{answer['grade_id']}")               # a folder of its own, made by the runner
+    errors = []
+    crashed = _run(shell, answer["answers"][student])
+    if crashed:
+        errors.append(f"your answer cell raised {crashed}")
+    for cell in cells[1:-1]:
+        _run(shell, cell["source"])
+    swapped = _tampered(snapshot)
+    if swapped:
+        verdict = (False, f"the answer replaced part of the grader ({swapped}); not graded: your lecturer will look")
+    else:
+        failed = _run(shell, test["source"])
+        verdict = (failed is None, "; ".join([*errors, failed]) if failed else "")
+    line = json.dumps({"student": student, "grade_id": test["grade_id"], "passed": verdict[0],
+                       "message": verdict[1][:2000]})
+    os.write(result_fd, line.encode() + b"\n")
+
+
+def main(job_path: str) -> int:
+    job = json.loads(Path(job_path).read_text())
+    cells, limits = job["cells"], job["limits"]
+    report = int(os.environ.pop("LENET_RESULT_FD"))
+    os.set_inheritable(report, False)
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance(history_length=0)
+    shell.history_manager.enabled = False
+    import torch
+
+    torch.set_num_threads(1)
+    from ..lessons import exercises  # noqa: F401  (imported before any answer runs: the snapshot's originals)
+
+    for name in PRELOADED:        # what an answer may import, loaded while the runner can still read it
+        __import__(name)
+
+    i = 0
+    while i < len(cells):
+        cell = cells[i]
+        if cell["kind"] != "answer":
+            _run(shell, cell["source"])
+            i += 1
+            continue
+        end = next(j for j in range(i, len(cells)) if cells[j]["kind"] == "test")
+        span = cells[i:end + 1]
+        for student in sorted(cell["answers"]):
+            snapshot = _snapshot()
+            _own_folder(f"{student}/{cell['grade_id']}", limits["user"])
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:                                        # the fork: the student's code runs here only
+                try:
+                    os.close(read_end)
+                    os.close(report)
+                    _drop_privileges(limits["user"])
+                    _exercise(shell, span, student, write_end, snapshot)
+                finally:
+                    os._exit(0)
+            os.close(write_end)
+            seconds = limits["cell_seconds"] * len(span)
+            record = _parse(_wait(read_end, pid, seconds), span[-1]["grade_id"], seconds)
+            os.write(report, json.dumps({"student": student, **record}).encode() + b"\n")
+        for cell in span[:-1]:                                   # the lesson's state goes on without the answers
+            _run(shell, cell["lesson_source"] if cell["kind"] == "answer" else cell["source"])
+        i = end + 1
+    return 0
+
+
+def _wait(read_end: int, pid: int, seconds: float) -> bytes | None:
+    deadline, data = time.monotonic() + seconds, b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([read_end], [], [], max(0.0, min(1.0, deadline - time.monotonic())))
+        if ready:
+            chunk = os.read(read_end, 65536)
+            if not chunk:
+                break
+            data += chunk
+            if b"\n" in data:
+                break
+    else:
+        data = None
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    os.waitpid(pid, 0)
+    os.close(read_end)
+    return data
+
+
+def _parse(line: bytes | None, grade_id: str, seconds: float) -> dict:
+    if line is None:
+        return {"grade_id": grade_id, "passed": False, "message": f"timed out after {seconds:g} s"}
+    try:
+        record = json.loads(line.split(b"\n")[0])
+        if record.get("grade_id") != grade_id or not isinstance(record.get("passed"), bool):
+            raise ValueError
+        return {"grade_id": grade_id, "passed": record["passed"], "message": str(record.get("message", ""))}
+    except ValueError:
+        return {"grade_id": grade_id, "passed": False,
+                "message": "the answer ended its own grading before the test ran (it exited or crashed)"}
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
