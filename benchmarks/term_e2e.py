@@ -151,6 +151,31 @@ def run_week(hub: Hub) -> dict:
     return out
 
 
+STEPS = {  # the result's timings, in the docs' words
+    "hub_start": "start the hub",
+    "release_assignment": "`release-assignment 03` (nbgrader generate + release)",
+    "start_server_alice": "a student's server starts (first start: hand-out)",
+    "fetch_alice": "a student fetches lesson03",
+    "submit_alice": "a student submits",
+    "list_submissions": "`submissions 03`",
+    "grade": "`grade 03` (2 students, sandboxed)",
+    "return_feedback": "`return-feedback 03`",
+}
+
+
+def timing_table(result: dict) -> str:
+    """The docs' table of timings, from a result file (tests/test_term_docs.py checks the docs hold it)."""
+    times = {"hub_start": result["hub_start_s"], **result["timings_s"]}
+    rows = [f"| {label} | {times[key]:.1f} s |" for key, label in STEPS.items()]
+    return "\n".join(["| step | seconds |", "|---|---|", *rows])
+
+
+def provenance(result: dict) -> str:
+    load = result["load_average_start"]
+    return (f"{result['date'][:10]}, commit {result['commit']}, {result['cores']} cores, "
+            f"load average {load[0]:.1f} at the start")
+
+
 def git_commit() -> str:
     r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,

@@ -57,6 +57,9 @@ import os
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "lenet"
 c.Exchange.root = os.environ.get("LENET_NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
+# Fetched assignments go into the folder the student's lab shows (the hub's notebook_dir), not the
+# server's working folder (nbgrader's default "." is relative to that, the home).
+c.Exchange.assignment_dir = os.path.join(os.path.expanduser("~"), "notebooks")
 """
 NBGRADER_SERVER = {"ServerApp": {"jpserver_extensions": {
     "nbgrader.server_extensions.formgrader": False,

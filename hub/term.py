@@ -66,7 +66,10 @@ def _folder(path: Path, mode: int) -> None:
 def ensure_exchange(root: Path = EXCHANGE, course_id: str = COURSE_ID) -> Path:
     """nbgrader's exchange for the class, made (or put right) by the hub as root before any student
     starts. Returns the course's folder in it."""
-    root.parent.mkdir(parents=True, exist_ok=True)
+    missing = [d for d in [*reversed(root.parents)] if not d.exists()]
+    for d in missing:  # whatever the hub's umask (0077): every account must reach the exchange
+        d.mkdir(exist_ok=True)
+        os.chmod(d, 0o755)
     _folder(root, 0o1777)
     course = root / course_id
     _folder(course, 0o755)
@@ -144,6 +147,9 @@ def release_assignment(state: Path, lesson: str, *, due_text: str | None = None,
     target = course_dir(state) / "source" / name
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source / name, target)
+    config = source.parent / "nbgrader_config.py"  # the course's (the student version's code stub)
+    if config.is_file():
+        shutil.copyfile(config, course_dir(state) / "nbgrader_config.py")
     for step in (("generate_assignment", name, "--force"), ("release_assignment", name, "--force")):
         r = nbgrader(state, *step, exchange=exchange)
         if r.returncode:

@@ -68,9 +68,11 @@ def test_a_student_fetches_and_submits_from_jupyterlab_and_the_lecturer_sees_it(
         page.fill("input[name=password]", dana.password)
         page.click("input[type=submit], button[type=submit]")
         page.wait_for_url("**/user/dana/lab**", timeout=240_000)
-        # nbgrader's menu, as a student finds it
+        # the lab opens on lesson 01 first; then nbgrader's menu, as a student finds it
+        expect(page.locator(".lm-TabBar-tab", has_text="01_mnist_data.ipynb")).to_be_visible(timeout=120_000)
         page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
         page.locator(".lm-Menu-itemLabel", has_text="Assignment List").click()
+        page.locator(".lm-TabBar-tab", has_text="Assignments").click()
         released = page.locator("#released_assignments_list")
         expect(released).to_contain_text("lesson03", timeout=120_000)
         released.get_by_role("button", name="Fetch").click()
