@@ -129,11 +129,12 @@ def run_week(hub: Hub) -> dict:
     answer(alice, answers(source))
     answer(bob, answers(source, HALF))
     out["submit_alice"] = step("submit_alice", submit, alice)
-    # the lecturer moves the due date to now: bob's submission comes after it
-    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    r = step("move_due_date", lecturer, hub, "release-assignment", LESSON, "--due", now)
+    # the lecturer moves the due date to just after alice's submission: bob's comes after it
+    soon = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=1)
+    r = step("move_due_date", lecturer, hub, "release-assignment", LESSON, "--due", soon.isoformat())
     assert r.returncode == 0, r.stderr
-    time.sleep(1.1)
+    while dt.datetime.now(dt.timezone.utc) <= soon:
+        time.sleep(0.2)
     out["submit_bob"] = step("submit_bob", submit, bob)
     r = step("list_submissions", lecturer, hub, "submissions", LESSON)
     assert r.returncode == 0, r.stderr
