@@ -155,9 +155,11 @@ def run_week(hub: Hub) -> dict:
 STEPS = {  # the result's timings, in the docs' words
     "hub_start": "start the hub",
     "release_assignment": "`release-assignment 03` (nbgrader generate + release)",
+    "log_in_two_students": "two students sign up, are approved, log in",
     "start_server_alice": "a student's server starts (first start: hand-out)",
     "fetch_alice": "a student fetches lesson03",
     "submit_alice": "a student submits",
+    "move_due_date": "`release-assignment 03 --due ...` again (a deadline moved)",
     "list_submissions": "`submissions 03`",
     "grade": "`grade 03` (2 students, sandboxed)",
     "return_feedback": "`return-feedback 03`",
