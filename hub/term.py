@@ -178,8 +178,8 @@ def _account_uid(name: str, prefix: str) -> int | None:
 
 def submissions(exchange: Path, assignment: str, prefix: str) -> tuple[list, list[str]]:
     """This assignment's submissions in the exchange's inbound (every one, oldest first), and what was
-    set aside: nbgrader names a submission after ``$USER``, which a student can set, so a submission
-    counts only when the account it names is the account that made it (the folder's owner)."""
+    set aside: nbgrader names a submission after ``$LOGNAME`` or ``--student``, which a student
+    sets, so a submission counts only when the account it names made it (the folder's owner)."""
     from lenet_utils.term.grading import find_submissions
 
     kept, problems = [], []

@@ -111,19 +111,22 @@ def test_feedback_reaches_each_students_folder(week):
 
 
 def test_a_submission_forged_under_another_students_name_is_set_aside(week):
-    """nbgrader names a submission after $USER, which a student sets: alice submits as bob."""
+    """nbgrader names a submission after $LOGNAME/$USER or --student, which a student sets: alice
+    submits as bob."""
     hub, w, exchange = week
     alice = w["students"]["alice"]
     session = alice.open_session("lesson03/03_training.ipynb")
     k = alice.kernel(session["kernel"]["id"])
     try:
+        bob = hub.prefix + "bob"
         code = ("import os, subprocess\n"
-                f"env = dict(os.environ, USER={hub.prefix + 'bob'!r})\n"
-                "r = subprocess.run(['nbgrader', 'submit', 'lesson03'], cwd=os.path.expanduser('~/notebooks'),"
-                " env=env, capture_output=True, text=True)\n"
-                "print(r.returncode)")
+                f"env = dict(os.environ, USER={bob!r}, LOGNAME={bob!r})\n"
+                f"r = subprocess.run(['nbgrader', 'submit', 'lesson03', '--student', {bob!r}],"
+                " cwd=os.path.expanduser('~/notebooks'), env=env, capture_output=True, text=True)\n"
+                "print(r.returncode, r.stderr[-300:])")
         out, err = k.execute(code)
         assert err is None, err
+        assert out.startswith("0"), out
     finally:
         k.close()
     inbound = exchange / "lenet" / "inbound"
