@@ -9,6 +9,9 @@ lecturer's ``make hub`` and the tests (which start a hub on free ports in a temp
                       from the root-owned runtime, hub/runtime.py) or "shared-account" (no root:
                       every student runs as the hub's own user; a trusted group only).
   LENET_HUB_RUNTIME   the students' runtime (venv, MNIST, course, kernel note), /opt/lenet-hub.
+  LENET_HUB_EXCHANGE  nbgrader's exchange for the term's assignments (/srv/nbgrader/exchange; hub/term.py).
+  LENET_HUB_COURSE    the folder handed out to students (default <runtime>/course/notebooks; the
+                      solutions in it are never handed out). Every account must be able to read it.
   LENET_HUB_ACCOUNT_PREFIX / LENET_HUB_HOMES   accounts are <prefix><name> ("jupyter-"), homes in /home.
   LENET_HUB_CLASS_DIR the class gallery's folder, the gallery service's alone (hub/class_db.py).
   LENET_HUB_GALLERY_ACCOUNT  the gallery service's system account as root ("lenet-gallery").
@@ -52,16 +55,21 @@ DATA_ROOT = Path(os.environ.get("LENET_DATA_ROOT", REPO / "data")).resolve()
 ADMIN = os.environ.get("LENET_HUB_ADMIN", "lecturer")
 TERMINALS = os.environ.get("LENET_HUB_TERMINALS", "") == "1"
 STUDENTS = STATE / "students"   # homes in shared-account mode only
+COURSE = Path(os.environ.get("LENET_HUB_COURSE") or RUNTIME / "course" / "notebooks")
 
 sys.path.insert(0, str(HERE))  # limits.py and accounts.py live next to this file; JupyterHub does not add it
 import accounts  # noqa: E402
 import class_db  # noqa: E402
+import handout  # noqa: E402
 import limits  # noqa: E402
 import sandbox  # noqa: E402
+import term  # noqa: E402
 
 if MODE == "accounts" and os.geteuid() != 0:
     raise SystemExit("error: LENET_HUB_MODE=accounts needs root (it creates one system account per student)")
 GALLERY = class_db.service(STATE, MODE, RUNTIME, sys.executable, HERE)  # the class DB's one owner
+if MODE == "accounts":  # nbgrader's exchange for the term's assignments (hub/term.py)
+    term.ensure_exchange(term.EXCHANGE)
 if MODE == "shared-account":  # in the hub's own log too, not only in the launcher's start-up text
     print("[lenet hub] shared-account mode (no root): every student's server runs as this hub's own user; "
           "students can read and change each other's files, share /tmp and can fill the disk (no private "
@@ -193,16 +201,9 @@ else:
 
 # ---- each student's server ---------------------------------------------------------------------
 def _hand_out(home: Path, course: Path, note: Path, mnist: Path) -> list[Path]:
-    """The student's folders on the first start (course copy, data root linking the shared MNIST)
-    and the kernel note (rewritten on each start). Returns what was made, to give to the student."""
+    """The student's data root linking the shared MNIST (first start) and the kernel note (rewritten
+    on each start). Returns what was made, to give to the student. The course itself: _course_handout."""
     made = []
-    notebooks = home / "notebooks"
-    if not notebooks.exists():  # first spawn only: the student's copy is theirs from now on
-        tmp = home / ".notebooks-copying"
-        shutil.rmtree(tmp, ignore_errors=True)  # a half copy from a crash, never the student's files
-        shutil.copytree(course, tmp, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-        tmp.rename(notebooks)  # atomic: the student sees the whole course or none
-        made.append(notebooks)
     data = home / "lenet-data"
     if not data.exists():
         data.mkdir()
@@ -225,6 +226,35 @@ def _hand_out(home: Path, course: Path, note: Path, mnist: Path) -> list[Path]:
     return made
 
 
+async def _course_handout(spawner, home: Path, account=None) -> str:
+    """The course into ``home/notebooks`` (hub/handout.py: first hand-out, then updates merged in on
+    every start), run as the student (``account``, a pwd entry) when the hub is root; then the
+    lessons whose solutions the lecturer released (``hub/launch.py release-solutions``), as root.
+    Returns the page the student's lab opens on: UPDATES.md when something changed."""
+    import asyncio
+
+    if account is None:  # shared-account mode: the hub's own user is the student's
+        outcome = handout.merge(REPO / "notebooks", home)
+        solutions = REPO / "notebooks"
+    else:
+        proc = await asyncio.create_subprocess_exec(
+            *handout.command(str(RUNTIME / "venv" / "bin" / "python"), COURSE, home),
+            user=account.pw_uid, group=account.pw_gid, extra_groups=[], cwd=str(home),
+            env={"HOME": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        if proc.returncode:
+            raise RuntimeError(f"handing out the course to {spawner.user.name} failed: "
+                               f"{err.decode(errors='replace').strip().splitlines()[-1:]}")
+        outcome = handout.result_from(out)
+        solutions = RUNTIME / "solutions"
+    got = handout.install_solutions(home / "notebooks", handout.solution_files(solutions, handout.released(STATE)))
+    spawner.log.info("hand-out for %s: added %d, updated %s, kept %s (new version beside), restored %s, "
+                     "removed %s, solutions %s", spawner.user.name, len(outcome.added), outcome.updated,
+                     outcome.kept, outcome.restored, outcome.removed, got)
+    return f"/lab/tree/{handout.UPDATES}" if outcome.news else "/lab/tree/01_mnist_data.ipynb"
+
+
 def _class_env(env: dict, home: Path) -> dict:
     env["LENET_DATA_DIR"] = str(home / "lenet-data")              # own checkpoints, shared MNIST
     env["LENET_CLASS_SERVICE"] = GALLERY["url"] + f"/services/{class_db.NAME}/"   # the class gallery
@@ -234,6 +264,7 @@ def _class_env(env: dict, home: Path) -> dict:
     env["IPYTHONDIR"] = str(home / ".ipython")
     env["MPLCONFIGDIR"] = str(home / ".config" / "matplotlib")
     env.pop("LENET_MNIST_DIR", None)  # students read the one prepared copy, never a source folder
+    env["LENET_NBGRADER_EXCHANGE"] = str(term.EXCHANGE)           # the runtime's nbgrader_config.py reads it
     if limits.CPUS:
         # Only with an explicit CPU limit: otherwise the package's own thread policy decides.
         env["LENET_HUB_CPU_LIMIT"] = str(limits.CPUS)
@@ -252,10 +283,11 @@ class ClassServerMixin:
     """What both spawners share around their own set-up: where the student's JupyterLab opens, its
     options, and the student's cgroups removed once the server stopped."""
 
-    async def start_in(self, home: Path):
-        """Start the student's server with ``home/notebooks`` as its folder (after the set-up)."""
+    async def start_in(self, home: Path, default_url: str):
+        """Start the student's server with ``home/notebooks`` as its folder (after the set-up), opening
+        ``default_url`` (the first lesson, or UPDATES.md when the hand-out changed something)."""
         self.notebook_dir = str(home / "notebooks")
-        self.default_url = "/lab/tree/01_mnist_data.ipynb"
+        self.default_url = default_url
         self.args = _server_args(self)
         return await super().start()
 
@@ -268,10 +300,12 @@ class AccountSpawner(ClassServerMixin, LocalProcessSpawner):
     """A student's JupyterLab as their own system account (``jupyter-<name>``), from the root-owned
     runtime, in their own home (mode 0700), inside their own memory/CPU cgroup.
 
-    On the first spawn the account is created and the course copied into ``~/notebooks``; later
-    spawns never copy again, so a student's edits are never overwritten and never reach the
-    repository or another student. MNIST is shared read-only from the runtime (memory-mapped by
-    every kernel, one copy in the page cache), checkpoints and runs stay in the student's home.
+    On the first spawn the account is created and the course (without solutions) handed out into
+    ``~/notebooks``; later spawns merge the course's changes in (hub/handout.py): a file the student
+    has not touched is updated, an edited one is kept with the new version beside it, so a student's
+    edits are never overwritten and never reach the repository or another student. MNIST is shared
+    read-only from the runtime (memory-mapped by every kernel, one copy in the page cache),
+    checkpoints and runs stay in the student's home.
     """
 
     @property
@@ -287,8 +321,9 @@ class AccountSpawner(ClassServerMixin, LocalProcessSpawner):
         made = _hand_out(home, RUNTIME / "course" / "notebooks", RUNTIME / "kernel_note.py", RUNTIME / "data" / "MNIST")
         for path in made:
             accounts.chown_tree(path, entry.pw_uid, entry.pw_gid)
+        url = await _course_handout(self, home, entry)
         self.cmd = [str(RUNTIME / "venv" / "bin" / "jupyterhub-singleuser")]
-        return await self.start_in(home)
+        return await self.start_in(home, url)
 
     def make_preexec_fn(self, name):
         limit = limits.ProcessLimits.for_student(self.user.name)
@@ -326,7 +361,7 @@ class SharedAccountSpawner(ClassServerMixin, SimpleLocalProcessSpawner):
         home = Path(self.home_dir)
         home.mkdir(parents=True, exist_ok=True)
         _hand_out(home, REPO / "notebooks", HERE / "kernel_note.py", DATA_ROOT / "MNIST")
-        return await self.start_in(home)
+        return await self.start_in(home, await _course_handout(self, home))
 
     def make_preexec_fn(self, name):
         base = super().make_preexec_fn(name)

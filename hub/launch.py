@@ -2,6 +2,9 @@
 
     .venv/bin/python hub/launch.py                       # 127.0.0.1:8000, state in hub/state
     .venv/bin/python hub/launch.py --ip 0.0.0.0 --ssl-cert cert.pem --ssl-key key.pem   # a network
+    .venv/bin/python hub/launch.py release-assignment 03 --due 2026-12-14T23:59+01:00   # the term (hub/term.py)
+    .venv/bin/python hub/launch.py submissions 03 | grade 03 | return-feedback 03
+    .venv/bin/python hub/launch.py release-solutions 03  # lesson 03's solutions to every student, read-only
 
 Checks what would otherwise fail deep inside JupyterHub, each with one line naming the fix: the
 proxy installed in hub/proxy, the students' runtime built (as root: hub/runtime.py), MNIST prepared,
@@ -192,6 +195,26 @@ def pending_accounts(args, state: Path, roster: list[dict]) -> list[str]:
     return lines
 
 
+def protect_solutions(repo: Path = REPO) -> list[Path]:
+    """Students' accounts must not read the solutions before they are released: the repository's
+    folders that hold them (notebooks/, assignments/, and git's objects, which hold every version)
+    lose every permission for other accounts (the runtime keeps its own copy in a folder only root
+    can enter). Returns what was changed."""
+    import subprocess
+
+    folders = [repo / "notebooks", repo / "assignments"]
+    r = subprocess.run(["git", "rev-parse", "--git-common-dir"], cwd=repo, capture_output=True, text=True)
+    if r.returncode == 0 and r.stdout.strip():
+        folders.append((repo / r.stdout.strip()).resolve())
+    changed = []
+    for folder in folders:
+        if folder.is_dir() and not folder.is_symlink() and folder.stat().st_mode & 0o007:
+            folder.chmod(folder.stat().st_mode & ~0o007)
+            changed.append(folder)
+            print(f"hub: {folder} holds solutions; other accounts can no longer read it (chmod o-rwx)", flush=True)
+    return changed
+
+
 def prepare(args) -> dict:
     """Validate everything and return the environment JupyterHub runs with."""
     if not PROXY.is_file():
@@ -247,6 +270,7 @@ def prepare(args) -> dict:
         problem = runtime.check(args.runtime)
         if problem:
             fail(problem)
+        protect_solutions()
 
     state = args.state.resolve()
     os.umask(0o077)  # everything the hub writes into its state is its own
@@ -287,8 +311,15 @@ def prepare(args) -> dict:
             prepare_mnist(download=not os.environ.get("LENET_MNIST_DIR"))
         except MNISTUnavailable as err:
             fail(f"MNIST is not available for the students: {err}")
+    import term
+
     from lenet_utils.paths import data_root
 
+    # What the term's subcommands (release-solutions, grade, ...) need to find this hub's students and
+    # exchange (mode 0600, the hub's alone).
+    _write_secret(state / "hub.json", json.dumps({"mode": mode(), "runtime": str(args.runtime),
+                                                 "account_prefix": args.account_prefix,
+                                                 "exchange": str(term.EXCHANGE)}))
     env = {k: v for k, v in os.environ.items() if k not in ("HUB_PASSWORD", "HUB_ADMIN_PASSWORD")}
     env.update(LENET_HUB_STATE=str(state), LENET_HUB_MODE=mode(), LENET_HUB_RUNTIME=str(args.runtime),
                LENET_HUB_ACCOUNT_PREFIX=args.account_prefix,
@@ -338,7 +369,129 @@ def welcome(args) -> str:
             f"  Ctrl-C stops the hub; students' servers keep running and the next start picks them up.\n")
 
 
+# ---- the term: release a lesson's solutions ------------------------------------------------------
+def _state_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--state", type=Path, default=Path(os.environ.get("HUB_STATE", HERE / "state")),
+                   help="the hub's state folder (default hub/state)")
+
+
+def hub_of(state: Path) -> tuple[Path, dict]:
+    """The state folder (resolved) and what the hub recorded there at its last start (hub.json)."""
+    state = state.resolve()
+    try:
+        hub = json.loads((state / "hub.json").read_text())
+    except (OSError, ValueError):
+        fail(f"{state} is not the state folder of a hub that has been started (no hub.json): "
+             "start it once with `make hub`, or pass --state")
+    if hub["mode"] == "accounts" and os.geteuid() != 0:
+        fail("the hub runs as root (one account per student): run the term's commands as root too")
+    return state, hub
+
+
+def term_command(command: str, argv) -> int:
+    """``release-assignment``, ``submissions``, ``grade``, ``return-feedback`` (hub/term.py)."""
+    import term
+
+    p = argparse.ArgumentParser(prog=f"launch.py {command}", description=TERM_COMMANDS[command])
+    p.add_argument("lesson", help="the lesson's number, e.g. 03")
+    if command == "release-assignment":
+        p.add_argument("--due", default=None, help="due date and time, e.g. 2026-12-14T23:59+01:00 "
+                                                   "(later submissions are kept and marked late)")
+    if command == "grade":
+        p.add_argument("--out", type=Path, default=None, help="the gradebook CSV (default: in the hub's state)")
+    _state_arg(p)
+    args = p.parse_args(argv)
+    state, hub = hub_of(args.state)
+    if hub["mode"] != "accounts":
+        fail("the term's assignments need a hub run as root (nbgrader's exchange, a sandboxed grader)")
+    exchange = Path(hub.get("exchange") or term.EXCHANGE)
+    try:
+        if command == "release-assignment":
+            name = term.release_assignment(state, args.lesson, due_text=args.due, exchange=exchange)
+            when = term.due(state, name)
+            print(f"released {name} to every student (JupyterLab: Assignments, Fetch); "
+                  f"due {when.isoformat() if when else 'not set (nothing is late)'}")
+        elif command == "submissions":
+            for line in term.submissions_table(state, args.lesson, exchange=exchange):
+                print(line)
+        elif command == "grade":
+            path, rows = term.grade(state, args.lesson, exchange=exchange, out=args.out)
+            print(f"graded {len({r.student for r in rows})} student(s); gradebook: {path}")
+        elif command == "return-feedback":
+            done = term.return_feedback(state, args.lesson, prefix=hub["account_prefix"])
+            print(f"feedback returned to {len(done)} student(s), in notebooks/feedback/ of each: "
+                  f"{', '.join(done) or 'nobody (run grade first)'}")
+    except term.TermError as err:
+        fail(str(err))
+    return 0
+
+
+TERM_COMMANDS = {
+    "release-assignment": "Release a lesson's assignment (student version) to every student through nbgrader.",
+    "submissions": "List a lesson's submissions: who, when, late or not (every submission is kept).",
+    "grade": "Autograde every student's latest submission in the sandbox; write the gradebook CSV.",
+    "return-feedback": "Put each student's graded feedback into their notebooks/feedback/ folder.",
+}
+
+
+def release_solutions(argv) -> int:
+    """``launch.py release-solutions 03 [--state DIR]``: record the release in the hub's state
+    (``released.json``, which every later start of a student's server reads) and copy the lesson's
+    solutions into every student's folder now, read-only (hub/handout.py: install_solutions)."""
+    import re
+    import sqlite3
+
+    import handout
+
+    p = argparse.ArgumentParser(prog="launch.py release-solutions",
+                                description="Release a lesson's solutions to every student (read-only).")
+    p.add_argument("lesson", nargs="?", help="the lesson's number, e.g. 03 (none: list what is released)")
+    _state_arg(p)
+    args = p.parse_args(argv)
+    state, hub = hub_of(args.state)
+    accounts_mode = hub["mode"] == "accounts"
+    solutions = Path(hub["runtime"]) / "solutions" if accounts_mode else REPO / "notebooks"
+    have = sorted({f.name.split("_")[0] for f in solutions.glob("*" + handout.SOLUTIONS_SUFFIX)})
+    done = handout.released(state)
+    if not args.lesson:
+        later = [x for x in have if x not in done]
+        print(f"released: {', '.join(done) or 'none'}; not yet: {', '.join(later) or 'none'}")
+        return 0
+    lesson = args.lesson.strip()
+    if not re.fullmatch(r"\d\d[a-z]?", lesson) or lesson not in have:
+        fail(f"no solutions for lesson {args.lesson!r}: the lessons with solutions are {', '.join(have)}")
+    files = handout.solution_files(solutions, [lesson])
+    if lesson not in done:
+        _write_secret(state / "released.json.tmp", json.dumps({"lessons": sorted({*done, lesson})}))
+        os.replace(state / "released.json.tmp", state / "released.json")
+    names = []
+    if (state / "jupyterhub.sqlite").is_file():
+        with sqlite3.connect(f"file:{state / 'jupyterhub.sqlite'}?mode=ro", uri=True) as db:
+            names = [row[0] for row in db.execute("SELECT name FROM users ORDER BY name")]
+    copied = 0
+    for name in names:
+        if accounts_mode:
+            import pwd
+
+            try:
+                home = Path(pwd.getpwnam(hub["account_prefix"] + name).pw_dir)
+            except KeyError:
+                continue  # never started: gets them with the course at the first start
+        else:
+            home = state / "students" / name
+        if (home / handout.MANIFEST).is_file() and handout.install_solutions(home / "notebooks", files):
+            copied += 1
+    print(f"released lesson {lesson}'s solutions ({', '.join(f.name for f in files)}): copied into {copied} "
+          f"student folder(s) now, read-only, in notebooks/solutions/; everyone else gets them at their next start")
+    return 0
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["release-solutions"]:
+        return release_solutions(argv[1:])
+    if argv[:1] and argv[0] in TERM_COMMANDS:
+        return term_command(argv[0], argv[1:])
     args = parse_args(argv)
     env = prepare(args)
     if not args.quiet:

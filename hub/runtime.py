@@ -13,15 +13,20 @@ class. So the hub runs every student's server from a runtime of its own:
                             ``lenet_utils`` installed from the root-owned copy in <runtime>/course
   <runtime>/data/MNIST/     the prepared MNIST, copied once; every kernel memory-maps it
   <runtime>/course/         a root-owned copy of the package and the notebooks handed out to each
-                            student on their first start (the package finds its example digits there)
+                            student (hub/handout.py; the package finds its example digits there),
+                            WITHOUT the solutions
+  <runtime>/solutions/      the lessons' solutions (``NN_name.solutions.ipynb``), root's alone (folder
+                            0700, files 0600) until the lecturer releases a lesson's
+                            (``hub/launch.py release-solutions NN``), which copies them into students' folders
   <runtime>/kernel_note.py  the out-of-memory note (hub/kernel_note.py)
   <runtime>/gallery_service.py  the class gallery service the hub runs as its own account (hub/class_db.py)
 
 Everything is owned by root, directories 0755 and files 0644 (0755 when executable): readable and
-runnable by every student, writable by none. A stamp (``<runtime>/stamp.json``) records what it was
-built from (hashes of pyproject.toml + constraints.txt, of the package's files, of the notebooks, of
-the note and of MNIST), so a second run with nothing changed takes well under a second, a change to
-the package reinstalls only the package, and a change to the pins rebuilds the venv.
+runnable by every student, writable by none; except ``solutions/``, which no student can enter.
+A stamp (``<runtime>/stamp.json``) records what it was built from (its layout, hashes of
+pyproject.toml + constraints.txt, of the package's files, of the notebooks, of the note and of
+MNIST), so a second run with nothing changed takes well under a second, a change to the package
+reinstalls only the package, and a change to the pins rebuilds the venv.
 """
 
 from __future__ import annotations
@@ -42,8 +47,33 @@ REPO = HERE.parent
 DEFAULT = Path(os.environ.get("LENET_HUB_RUNTIME", "/opt/lenet-hub"))
 PYTHONS = ("/usr/bin/python3.11", "/usr/bin/python3")
 # What a student's server needs beyond the package's own dependencies.
-SERVER_PACKAGES = ("jupyterhub", "jupyterlab", "ipykernel")
+SERVER_PACKAGES = ("jupyterhub", "jupyterlab", "ipykernel", "nbgrader")
+# nbgrader in every student's server: the Assignments panel (fetch, submit, validate) on the hub's
+# exchange. The lecturer's side (release, grading, feedback) runs as root from hub/launch.py
+# (hub/term.py), so the Formgrader and "create assignment" are switched off for everyone.
+NBGRADER_CONFIG = """\
+# The class hub's nbgrader settings for every student's server (written by hub/runtime.py).
+import os
+
+c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = "lenet"
+c.Exchange.root = os.environ.get("LENET_NBGRADER_EXCHANGE", "/srv/nbgrader/exchange")
+# Fetched assignments go into the folder the student's lab shows (the hub's notebook_dir), not the
+# server's working folder (nbgrader's default "." is relative to that, the home).
+c.Exchange.assignment_dir = os.path.join(os.path.expanduser("~"), "notebooks")
+"""
+NBGRADER_SERVER = {"ServerApp": {"jpserver_extensions": {
+    "nbgrader.server_extensions.formgrader": False,
+    "nbgrader.server_extensions.validate_assignment": True,
+    "nbgrader.server_extensions.assignment_list": True,
+    "nbgrader.server_extensions.course_list": False}}}
+NBGRADER_LAB_OFF = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                    "@jupyter/nbgrader:course-list")
 # Pins of constraints.txt left to pip for the runtime, with why: Debian 12's Python is 3.11.2.
+# What the runtime holds where: a runtime of an older layout (the solutions inside course/notebooks,
+# readable by every student) is out of date even when the course did not change.
+LAYOUT = 2
+SOLUTIONS_SUFFIX = ".solutions.ipynb"
 UNPINNED = {"soupsieve": "4.x needs Python >= 3.11.5 (beautifulsoup4, via nbconvert); pip takes the newest that fits"}
 
 
@@ -96,11 +126,14 @@ def pick_python(wanted: str | None) -> str:
 
 def wanted_stamp(mnist: Path) -> dict:
     return {
+        "layout": LAYOUT,
         "pins": _digest([REPO / "pyproject.toml", REPO / "constraints.txt"], REPO),
         "package": _digest(_files(REPO / "lenet_utils"), REPO),
         "course": _digest(_files(REPO / "notebooks", (".ipynb", ".py", ".cfg", ".png", ".md"))
                           + _files(REPO / "data" / "examples") + _files(REPO / "data" / "variants"), REPO),
         "note": _digest([HERE / "kernel_note.py", HERE / "gallery_service.py"], HERE),
+        "nbgrader": hashlib.sha256((NBGRADER_CONFIG + json.dumps(NBGRADER_SERVER)
+                                    + json.dumps(NBGRADER_LAB_OFF)).encode()).hexdigest()[:16],
         "mnist": _digest(sorted((mnist / "raw").glob("*")), mnist) if (mnist / "raw").is_dir() else "",
     }
 
@@ -113,8 +146,11 @@ def read_stamp(runtime: Path) -> dict:
 
 
 def lock_down(root: Path) -> None:
-    """root:root, no write bit for group or other, anywhere under ``root``."""
+    """root:root, no write bit for group or other, anywhere under ``root``; ``root/solutions`` is left
+    out (lock_solutions keeps it root's alone: it is never readable by others, not even for a moment)."""
     for dirpath, dirnames, filenames in os.walk(root):
+        if Path(dirpath) == root and "solutions" in dirnames:
+            dirnames.remove("solutions")
         for name in [*dirnames, *filenames, None]:
             p = Path(dirpath) if name is None else Path(dirpath) / name
             if p.is_symlink():
@@ -139,22 +175,68 @@ def _pip(venv: Path, *args: str) -> None:
         fail(f"pip could not install the students' runtime ({' '.join(args)}): see pip's message above")
 
 
-def snapshot(course: Path) -> None:
+def _swap(new: Path, current: Path) -> None:
+    """``new`` takes ``current``'s place (the old one removed after)."""
+    old = current.with_name(current.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if current.exists():
+        current.rename(old)
+    new.rename(current)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def snapshot(course: Path, solutions: Path | None = None) -> None:
     """Copy the course (package, notebooks, example digits, variants table) into ``course``, whole:
-    a half-made copy from a crash is never what students run."""
+    a half-made copy from a crash is never what students run. The notebooks' solutions go to
+    ``solutions`` (default: ``solutions/`` beside ``course``), a folder only root can enter, made so
+    before the first solution is written into it: no student can read one, not even mid-copy."""
+    solutions = solutions or course.with_name("solutions")
     tmp = course.with_name(course.name + ".new")
     shutil.rmtree(tmp, ignore_errors=True)
-    skip = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.egg-info")
+    skip = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.egg-info", "*" + SOLUTIONS_SUFFIX)
     tmp.mkdir()
     shutil.copy2(REPO / "pyproject.toml", tmp / "pyproject.toml")
     for part in ("lenet_utils", "notebooks", "data/examples", "data/variants"):
         shutil.copytree(REPO / part, tmp / part, ignore=skip)
-    old = course.with_name(course.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if course.exists():
-        course.rename(old)
-    tmp.rename(course)
-    shutil.rmtree(old, ignore_errors=True)
+    sol_tmp = solutions.with_name(solutions.name + ".new")
+    shutil.rmtree(sol_tmp, ignore_errors=True)
+    os.mkdir(sol_tmp, 0o700)
+    os.chmod(sol_tmp, 0o700)  # whatever the umask
+    for f in sorted((REPO / "notebooks").glob("*" + SOLUTIONS_SUFFIX)):
+        fd = os.open(sol_tmp / f.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(f.read_bytes())
+    _swap(sol_tmp, solutions)
+    _swap(tmp, course)
+
+
+def lock_solutions(solutions: Path) -> None:
+    """root:root, folder 0700, files 0600 (lock_down made them readable; this closes them again)."""
+    if not solutions.is_dir():
+        return
+    os.chown(solutions, 0, 0)
+    os.chmod(solutions, 0o700)
+    for f in solutions.iterdir():
+        os.chown(f, 0, 0, follow_symlinks=False)
+        if not f.is_symlink():
+            os.chmod(f, 0o600)
+
+
+def write_nbgrader_config(venv: Path) -> None:
+    """nbgrader's settings in the venv's own Jupyter config (read by every student's server): the
+    course id, the exchange, the Assignments panel on, the lecturer's tools off."""
+    etc = venv / "etc" / "jupyter"
+    (etc / "jupyter_server_config.d").mkdir(parents=True, exist_ok=True)
+    (etc / "labconfig").mkdir(parents=True, exist_ok=True)
+    (etc / "nbgrader_config.py").write_text(NBGRADER_CONFIG)
+    (etc / "jupyter_server_config.d" / "nbgrader.json").write_text(json.dumps(NBGRADER_SERVER, indent=2))
+    page = etc / "labconfig" / "page_config.json"
+    try:
+        config = json.loads(page.read_text())
+    except (OSError, ValueError):
+        config = {}
+    config.setdefault("disabledExtensions", {}).update({name: True for name in NBGRADER_LAB_OFF})
+    page.write_text(json.dumps(config, indent=2))
 
 
 def build(runtime: Path, python: str | None = None, *, quiet: bool = False) -> dict:
@@ -180,20 +262,26 @@ def build(runtime: Path, python: str | None = None, *, quiet: bool = False) -> d
         _pip(venv, "--upgrade", "pip")             # Debian's bundled pip 23.0 resolves these pins badly
         _pip(venv, *SERVER_PACKAGES, str(REPO))   # the package's dependencies, pinned
         done.append("venv")
-    if have.get("package") != want["package"] or have.get("course") != want["course"] or done:
+    if have.get("package") != want["package"] or have.get("course") != want["course"] \
+            or have.get("layout") != want["layout"] or done:
         snapshot(runtime / "course")
         # The package from the snapshot, which root owns and nobody edits: its metadata in the venv,
         # its code in <runtime>/course, so lenet_utils.paths.repo_root() finds the course there.
         _pip(venv, "--no-deps", "--no-build-isolation", "--editable", str(runtime / "course"))
         done.append("course")
+    if have.get("nbgrader") != want["nbgrader"] or "venv" in done:
+        write_nbgrader_config(venv)
+        done.append("nbgrader")
     if have.get("note") != want["note"]:
         shutil.copyfile(HERE / "kernel_note.py", runtime / "kernel_note.py")
         shutil.copyfile(HERE / "gallery_service.py", runtime / "gallery_service.py")  # run as lenet-gallery
         done.append("note")
     if done or have.get("mnist") != want["mnist"]:
         lock_down(runtime)
+        lock_solutions(runtime / "solutions")
         (runtime / "stamp.json").write_text(json.dumps(want, indent=1))
         lock_down(runtime)
+    lock_solutions(runtime / "solutions")
     # MNIST's own record holds each file's ctime, which lock_down's chmod/chown changes: refresh it as
     # root now, or every student's first kernel would try (and fail) to write it.
     prepare_mnist(data, download=False)
@@ -211,7 +299,7 @@ def check(runtime: Path) -> str | None:
     if not have:
         return f"the students' runtime {runtime} is not built: run `make hub-runtime`"
     want = wanted_stamp(runtime / "data" / "MNIST")
-    stale = [k for k in ("pins", "package", "course", "note") if have.get(k) != want[k]]
+    stale = [k for k in ("layout", "pins", "package", "course", "note", "nbgrader") if have.get(k) != want[k]]
     if stale:
         return f"the students' runtime {runtime} is out of date ({', '.join(stale)}): run `make hub-runtime`"
     return None
