@@ -262,3 +262,55 @@ def test_answers_have_no_network(tmp_path):
     assert note == ""
     assert not verdicts[("eve", "net")].passed
     assert "Network is unreachable" in verdicts[("eve", "net")].message     # a network of its own, down
+
+
+def test_grading_while_students_submit_loses_nothing_and_the_next_run_grades_the_latest(tmp_path):
+    """A lecturer grades lesson 01 while bob submits five times and a submission is half written:
+    the run grades what was whole when it started, every submission stays as it was sent, and the
+    next run grades bob's latest."""
+    import threading
+
+    source_path = REPO / "assignments" / "source" / "lesson01" / "01_mnist_data.ipynb"
+    source = json.loads(source_path.read_text())
+    solutions = {A.nbgrader_meta(c)["grade_id"]: c["source"] for c in source["cells"]
+                 if A.nbgrader_meta(c).get("solution")}
+
+    def copy_of(right: bool) -> dict:
+        nb = A.student_version(copy.deepcopy(source))
+        for cell in nb["cells"]:
+            if right and A.nbgrader_meta(cell).get("solution"):
+                cell["source"] = solutions[A.nbgrader_meta(cell)["grade_id"]]
+        return nb
+
+    inbound, sent = tmp_path / "inbound", {}
+
+    def send(student: str, nb: dict, when: datetime) -> None:
+        path = tmp_path / "sent" / f"{student}-{len(sent)}" / source_path.name
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(nb))
+        sent[G.submit(inbound, student, "lesson01", path, when)] = path.read_bytes()
+
+    send("alice", copy_of(right=True), ON_TIME)
+    env = {"LENET_MNIST_DIR": os.environ.get("LENET_MNIST_DIR", "")}
+    result: dict = {}
+    grader = threading.Thread(target=lambda: result.update(rows=G.grade_assignment(
+        source_path, inbound, tmp_path / "work", due=DUE, limits=LIMITS, env=env)))
+    grader.start()
+    for i in range(5):                               # bob: right, wrong, right, wrong, right (the last counts)
+        send("bob", copy_of(right=i % 2 == 0), ON_TIME + timedelta(minutes=i))
+    half = inbound / f"zoe+lesson01+{ON_TIME.strftime('%Y-%m-%d %H:%M:%S.%f')} UTC+ab12"
+    half.mkdir()                                     # being written: no timestamp.txt yet
+    assert grader.is_alive(), "the submissions must arrive while the grader runs"
+    grader.join(timeout=900)
+    assert not grader.is_alive() and "rows" in result, "the grading run did not finish"
+
+    first = {(r.student, r.exercise): r.points for r in result["rows"]}
+    assert {s for s, _ in first} <= {"alice", "bob"}                       # never zoe's half-written folder
+    assert all(first[("alice", e)] == 1 for e in ("most_ink", "blank_fraction", "normalized_pixel"))
+    for folder, content in sent.items():                                    # nothing lost, nothing changed
+        assert (folder / source_path.name).read_bytes() == content, folder
+    assert len(G.find_submissions(inbound)) == 6
+
+    again = G.grade_assignment(source_path, inbound, tmp_path / "work2", due=DUE, limits=LIMITS, env=env)
+    bob = {r.exercise: r.points for r in again if r.student == "bob"}
+    assert bob == {"most_ink": 1, "blank_fraction": 1, "normalized_pixel": 1}, bob
