@@ -11,6 +11,10 @@ the lesson's own state, so an answer can change nothing but its own verdict.
 
 Before the test cell the fork checks that the answer left the grader alone: the checkers, Feedback,
 the built-ins and the modules they use must be the very objects the runner imported.
+
+Not closed: the answer and its test share the fork, so an answer that writes a forged verdict into the
+fork's pipe (and exits) can pass its own exercise, no other. Closing it needs each checker split into a
+probe that runs the answer here and a judge that compares the probe's outputs in the runner.
 """
 
 from __future__ import annotations
