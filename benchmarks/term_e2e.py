@@ -12,6 +12,7 @@ points, late marks, feedback in each folder); this script only records how long 
 
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime as dt
 import json
@@ -25,9 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from hub_load import Hub, Student, admit, start_hub, stop_hub
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
-from hub_load import Hub, Student, admit, start_hub, stop_hub  # noqa: E402
 
 LAUNCH = REPO / "hub" / "launch.py"
 COURSE_ID = "lenet"
@@ -192,6 +193,8 @@ def exchange_for_a_run() -> Path:
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     if os.geteuid() != 0:
         print("error: the term runs on a hub with an account per student: run as root", file=sys.stderr)
         return 2
