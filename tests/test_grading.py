@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from lenet_utils.data import SPLIT_SIZES
 from lenet_utils.term import assignments as A
 from lenet_utils.term import grading as G
 from lenet_utils.term.sandbox import Limits
@@ -24,7 +25,7 @@ ON_TIME = DUE - timedelta(days=1)
 LIMITS = Limits(cell_seconds=20, notebook_seconds=900)
 
 WRONG = {
-    "total_steps_answer": "answer = 5 * (60_000 // 256)",
+    "total_steps_answer": f"answer = 5 * ({SPLIT_SIZES['train']} // 256)",   # the last, smaller batch dropped
     "train_step_answer": ("def my_train_step(model, optimizer, x, y):\n    return model(x).sum()\n\n"
                           "answer = my_train_step"),
     "adam_recipe_answer": "from lenet_utils import TrainConfig\nanswer = TrainConfig(epochs=3)",
