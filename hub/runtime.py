@@ -127,7 +127,8 @@ def pick_python(wanted: str | None) -> str:
 def wanted_stamp(mnist: Path) -> dict:
     return {
         "layout": LAYOUT,
-        "pins": _digest([REPO / "pyproject.toml", REPO / "constraints.txt"], REPO),
+        # what the venv is installed from: the pins and the server's packages (adding one rebuilds the venv)
+        "pins": _digest([REPO / "pyproject.toml", REPO / "constraints.txt"], REPO) + "+" + ",".join(SERVER_PACKAGES),
         "package": _digest(_files(REPO / "lenet_utils"), REPO),
         "course": _digest(_files(REPO / "notebooks", (".ipynb", ".py", ".cfg", ".png", ".md"))
                           + _files(REPO / "data" / "examples") + _files(REPO / "data" / "variants"), REPO),

@@ -340,3 +340,13 @@ def test_the_readmes_out_of_memory_under_load_figures_come_from_the_result_file(
     figure = (f"Run 10 times in a row, each with a hub of its own, it passed {r['passed']} of {r['runs_total']}, "
               f"load average {min(kills):.1f} to {max(kills):.1f} at the kill")
     assert figure in readme, figure
+
+
+def test_the_runtimes_venv_is_rebuilt_when_the_servers_packages_change(monkeypatch):
+    """A runtime built before nbgrader joined the students' servers must not pass as current: the packages
+    installed into the venv are part of its stamp, as the pins are."""
+    runtime = importlib.import_module("runtime")   # hub/runtime.py
+    mnist = Path("/nonexistent")
+    before = runtime.wanted_stamp(mnist)["pins"]
+    monkeypatch.setattr(runtime, "SERVER_PACKAGES", tuple(p for p in runtime.SERVER_PACKAGES if p != "nbgrader"))
+    assert runtime.wanted_stamp(mnist)["pins"] != before
