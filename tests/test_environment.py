@@ -40,11 +40,12 @@ def _requirements(*extras: str) -> list[str]:
 
 def test_the_extras_are_by_audience_and_dev_has_them_all():
     extras = _pyproject()["optional-dependencies"]
-    assert set(extras) == {"course", "hub", "app", "dev"}
-    every = {_name(r) for e in ("course", "hub", "app") for r in _requirements(e)}
+    assert set(extras) == {"course", "hub", "app", "teach", "dev"}
+    every = {_name(r) for e in ("course", "hub", "app", "teach") for r in _requirements(e)}
     assert every <= {_name(r) for r in _requirements("dev")}
     course = {_name(r) for r in _requirements("course")}
-    assert not course & {"jupyterhub", "playwright", "voila", "solara", "ruff", "pytest"}   # a student's install
+    assert not course & {"jupyterhub", "playwright", "voila", "solara", "ruff", "pytest", "nbgrader",
+                         "otter-grader"}   # a student's install
 
 
 def test_make_lab_installs_the_course_alone_and_needs_no_npm():
