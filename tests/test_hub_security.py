@@ -450,7 +450,7 @@ def test_unsafe_names_cannot_sign_up_or_log_in(hub, room, name):
     token = (hub.state / "proxy_auth_token").read_text().strip()
     routes = requests.get(f"http://127.0.0.1:{hub.proxy_api_port}/api/routes",
                           headers={"Authorization": f"token {token}"}, timeout=10).json()
-    assert set(routes) <= {"/", "/user/alice", "/user/bob"}, routes
+    assert set(routes) <= {"/", "/user/alice", "/user/bob", "/services/gallery"}, routes
     assert requests.get(hub.url + "hub/login", timeout=30).status_code == 200  # the login page is still the hub's
 
 

@@ -58,7 +58,7 @@ def test_bad_arguments_are_one_line(args, message, capsys):
 
 def test_defaults_are_the_course_table():
     args = load_script().parse_args([])
-    assert args.steps == 235 and args.seeds == [0, 1, 2] and args.device == "cpu" and not args.smoke
+    assert args.steps == 215 and args.seeds == [0, 1, 2] and args.device == "cpu" and not args.smoke
     assert args.out == REPO / "data" / "variants"
     assert args.variants[0] == "reference" and len(args.variants) >= 8
 
