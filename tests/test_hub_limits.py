@@ -133,6 +133,16 @@ def test_account_names():
 
 
 # ---- launch.py without a hub ----------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _umask_restored():
+    """launch.prepare() sets the hub process's umask (077) before some of its refusals: restore it, or every
+    later test in this pytest process writes files only root can read (the grader's sandbox, for one)."""
+    old = os.umask(0o022)
+    os.umask(old)
+    yield
+    os.umask(old)
+
+
 def _args(tmp_path, *argv):
     import launch
 
