@@ -300,18 +300,9 @@ def test_the_share_box_shares_through_the_service(served, monkeypatch):
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory, mnist_ready):
     from hub_load import start_hub, stop_hub
+    from hub_prereqs import require_hub
 
-    if os.geteuid() != 0:
-        pytest.fail("the gallery service's hub tests run as root (one account per student, as CI does)",
-                    pytrace=False)
-    proxy = REPO / "hub" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
-    if not proxy.is_file():
-        pytest.fail(f"configurable-http-proxy is missing at {proxy}: run `make hub-proxy`", pytrace=False)
-    import runtime
-
-    problem = runtime.check(runtime.DEFAULT)
-    if problem:
-        pytest.fail(problem, pytrace=False)
+    require_hub("the gallery service's hub tests")
     h = start_hub(tmp_path_factory.mktemp("gallery") / "state")
     try:
         yield h

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -26,9 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "hub"))
 from hub_load import Student, admit, start_hub, stop_hub  # noqa: E402
+from hub_prereqs import require_hub  # noqa: E402
 
 pytestmark = pytest.mark.slow
-PROXY = REPO / "hub" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
 PROBE = """
 import errno as _errno, json as _json, os as _os
 def _try(f):
@@ -57,15 +56,7 @@ def runtime_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def prerequisites(mnist_ready):
-    if os.geteuid() != 0:
-        pytest.fail("the hub's term tests run as root (one account per student, as CI does)", pytrace=False)
-    if not PROXY.is_file():
-        pytest.fail(f"configurable-http-proxy is missing at {PROXY}: run `make hub-proxy`", pytrace=False)
-    import runtime
-
-    problem = runtime.check(runtime.DEFAULT)
-    if problem:
-        pytest.fail(problem, pytrace=False)
+    require_hub("the hub's term tests")
 
 
 @pytest.fixture(scope="module")

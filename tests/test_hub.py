@@ -24,35 +24,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 import hub_load  # noqa: E402
 from hub_load import KernelDied, Student, admit, server_pid, start_hub, stop_hub  # noqa: E402
+from hub_prereqs import require_hub  # noqa: E402
 
 pytestmark = pytest.mark.slow
-PROXY = REPO / "hub" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
 RESULTS = REPO / "hub" / "state" / "last-test-run.json"   # the 2-student run's figures, for the docs
 
 
 @pytest.fixture(scope="module")
-def proxy_installed():
-    if not PROXY.is_file():
-        pytest.fail(f"configurable-http-proxy is missing at {PROXY}: run `make hub-proxy` "
-                    "(npm ci --prefix hub/proxy). Hub tests never skip.", pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def runtime_built():
-    """As root the hub runs students from the root-owned runtime (`make hub-runtime`): a missing or
-    stale one is a FAILURE, never a skip."""
-    if os.geteuid() != 0:
-        return
-    sys.path.insert(0, str(REPO / "hub"))
-    import runtime
-
-    problem = runtime.check(runtime.DEFAULT)
-    if problem:
-        pytest.fail(problem, pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory, proxy_installed, runtime_built, mnist_ready):
+def hub(tmp_path_factory, mnist_ready):
+    # As root, one account per student from the root-owned runtime; otherwise the shared account.
+    require_hub("the hub's tests", as_root=False)
     state = tmp_path_factory.mktemp("hub") / "state"
     try:
         h = start_hub(state)

@@ -24,11 +24,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "hub"))
 from hub_load import KernelDied, Student, admit, server_pid, start_hub, stop_hub  # noqa: E402
+from hub_prereqs import require_hub  # noqa: E402
 
 pytestmark = pytest.mark.slow
 STATE_PARENT = Path("/var/lib/lenet-hub")
 TMP_MB, DISK_MB = 64, 128  # each student's /tmp (tmpfs) and home (own file system) in this module's hub
-PROXY = REPO / "hub" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
 HELPER = """
 import errno as _errno, json as _json, os as _os
 def _try(f):
@@ -42,16 +42,7 @@ def _try(f):
 
 @pytest.fixture(scope="module")
 def prerequisites(mnist_ready):
-    if os.geteuid() != 0:
-        pytest.fail("the attack suite runs as root (one account per student, as CI does); "
-                    "the shared-account path has its own tests", pytrace=False)
-    if not PROXY.is_file():
-        pytest.fail(f"configurable-http-proxy is missing at {PROXY}: run `make hub-proxy`", pytrace=False)
-    import runtime
-
-    problem = runtime.check(runtime.DEFAULT)
-    if problem:
-        pytest.fail(problem, pytrace=False)
+    require_hub("the attack suite (the shared-account path has its own tests)")
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ a skip. The flow itself is benchmarks/term_e2e.py's ``run_week`` (which also tim
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -24,25 +23,14 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "hub"))
 import term_e2e  # noqa: E402
 from hub_load import start_hub, stop_hub  # noqa: E402
+from hub_prereqs import require_hub  # noqa: E402
 
 pytestmark = pytest.mark.slow
-PROXY = REPO / "hub" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
 
 
 @pytest.fixture(scope="module")
 def prerequisites(mnist_ready):
-    if os.geteuid() != 0:
-        pytest.fail("the term's end-to-end test runs as root (one account per student, as CI does)", pytrace=False)
-    if not PROXY.is_file():
-        pytest.fail(f"configurable-http-proxy is missing at {PROXY}: run `make hub-proxy`", pytrace=False)
-    import runtime
-
-    problem = runtime.check(runtime.DEFAULT)
-    if problem:
-        pytest.fail(problem, pytrace=False)
-    if not (runtime.DEFAULT / "venv" / "bin" / "nbgrader").is_file():
-        pytest.fail(f"nbgrader is missing from the students' runtime {runtime.DEFAULT}: run `make hub-runtime`",
-                    pytrace=False)
+    require_hub("the term's end-to-end test", nbgrader=True)
     if not sorted(term_e2e.SOURCE.glob("*.ipynb")):
         pytest.fail(f"no source assignment in {term_e2e.SOURCE}: run `make assignments`", pytrace=False)
 

@@ -18,16 +18,14 @@ from playwright.sync_api import expect
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from hub_load import Student, admit, start_hub, stop_hub  # noqa: E402
+from hub_prereqs import require_hub  # noqa: E402
 
 from lenet_utils.predict import example_images, example_label  # noqa: E402
-
-PROXY = REPO / "hub" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
 
 
 @pytest.fixture
 def hub_with_student(tmp_path, mnist_ready):
-    if not PROXY.is_file():
-        pytest.fail(f"configurable-http-proxy is missing at {PROXY}: run `make hub-proxy`", pytrace=False)
+    require_hub("the hub's login test", as_root=False)
     # Lab settings (every cell kept in the DOM) in a folder carol's account can read: her home is made
     # by her first spawn, as her own, the test's tmp_path is root's alone, and /tmp is her own tmpfs
     # (hub/sandbox.py), so a folder on the machine's disk that every account may pass.

@@ -9,7 +9,6 @@ Runs as root (one account per student), with an exchange of its own.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -23,21 +22,12 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "hub"))
 import term_e2e  # noqa: E402
 from hub_load import Student, admit, start_hub, stop_hub  # noqa: E402
-
-PROXY = REPO / "hub" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
+from hub_prereqs import require_hub  # noqa: E402
 
 
 @pytest.fixture
 def hub_with_assignment(tmp_path, mnist_ready):
-    if os.geteuid() != 0:
-        pytest.fail("the term's browser test runs as root (one account per student)", pytrace=False)
-    if not PROXY.is_file():
-        pytest.fail(f"configurable-http-proxy is missing at {PROXY}: run `make hub-proxy`", pytrace=False)
-    import runtime
-
-    problem = runtime.check(runtime.DEFAULT)
-    if problem:
-        pytest.fail(problem, pytrace=False)
+    require_hub("the term's browser test", nbgrader=True)
     exchange = term_e2e.exchange_for_a_run()
     try:
         hub = start_hub(tmp_path / "state", env={"LENET_HUB_EXCHANGE": str(exchange)})
