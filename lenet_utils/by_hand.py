@@ -12,9 +12,10 @@ the same parameter names as ``LeNet5().state_dict()``, so PyTorch's weights load
 :func:`train` trains it with SGD + Nesterov momentum under the one-cycle schedule, the course's
 recipe (``training.TrainConfig``), batch by batch from the memory-mapped uint8 MNIST files.
 
-This module imports nothing but NumPy and the standard library (PyTorch is never imported, not even
-indirectly), so it runs where PyTorch cannot, e.g. Pyodide in a browser. tests/test_by_hand.py
-checks every backward function against finite differences and against PyTorch's autograd.
+This module imports nothing but NumPy, the standard library and the package's torch-free
+``mnist_files`` (PyTorch is never imported, not even indirectly), so it runs where PyTorch cannot,
+e.g. Pyodide in a browser. tests/test_by_hand.py checks every backward function against finite
+differences and against PyTorch's autograd.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .mnist_files import MNIST_MEAN, MNIST_STD  # the training set's pixel mean and std on [0, 1]; no PyTorch
+
 __all__ = [
     "MNIST_MEAN", "MNIST_STD", "PARAM_SHAPES", "SGD", "NumpyHistory", "NumpyLeNet5", "NumpyTrainConfig",
     "avgpool_backward", "avgpool_forward", "clip_grad_norm", "conv2d_backward", "conv2d_forward",
@@ -37,10 +40,6 @@ __all__ = [
     "read_idx_array", "relative_error",
     "relu_backward", "relu_forward", "train", "blas_threads",
 ]
-
-# The training set's pixel mean and std on [0, 1] (the same figures as lenet_utils.data; a test checks).
-MNIST_MEAN = 0.1307
-MNIST_STD = 0.3081
 
 # LeNet5().state_dict(): name -> shape, in the order the input meets the layers (61,706 numbers).
 PARAM_SHAPES: dict[str, tuple[int, ...]] = {

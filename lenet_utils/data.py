@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .mnist_files import ENV_VAR, FILE_SIZES, MNIST_MD5, SPLITS, MNISTUnavailable, prepare_mnist
+from .mnist_files import ENV_VAR, FILE_SIZES, MNIST_MD5, MNIST_MEAN, MNIST_STD, SPLITS, MNISTUnavailable, prepare_mnist
 from .paths import data_root
 
 __all__ = ["ENV_VAR", "MNIST_MD5", "MNIST_MEAN", "MNIST_STD", "SPLITS", "SPLIT_SIZES", "VAL_SIZE", "Augment",
@@ -38,11 +38,6 @@ SPLIT_SIZES = {"train": FILE_SIZES["train"] - VAL_SIZE, "val": VAL_SIZE, "test":
 _FILE_OF = {"train": "train", "val": "train", "test": "test", "train_full": "train"}   # split -> IDX file
 _ROWS = {"train": slice(0, SPLIT_SIZES["train"]), "val": slice(SPLIT_SIZES["train"], None),
          "test": slice(None), "train_full": slice(None)}
-
-# Mean and standard deviation of the 60,000 training images' pixels scaled to [0, 1].
-# Notebook 01 computes them from the data; tests/test_data.py checks these figures against it.
-MNIST_MEAN = 0.1307
-MNIST_STD = 0.3081
 
 
 # --- in memory ------------------------------------------------------------------------------

@@ -29,6 +29,12 @@ SPLITS = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
           "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 SIDE = 28                                         # every digit is 28 x 28 pixels
 
+# Mean and standard deviation of the 60,000 training images' pixels scaled to [0, 1]. Stated here,
+# with the files, so that the NumPy-only by_hand.py shares them without importing PyTorch. Notebook
+# 01 computes them from the data; tests/test_data.py checks these figures against it.
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+
 # MD5 of each decompressed IDX file, as published with the dataset.
 MNIST_MD5: dict[str, str] = {
     "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
