@@ -197,15 +197,20 @@ def pending_accounts(args, state: Path, roster: list[dict]) -> list[str]:
 
 def protect_solutions(repo: Path = REPO) -> list[Path]:
     """Students' accounts must not read the solutions before they are released: the repository's
-    folders that hold them (notebooks/, assignments/, and git's objects, which hold every version)
-    lose every permission for other accounts (the runtime keeps its own copy in a folder only root
-    can enter). Returns what was changed."""
+    folders that hold them lose every permission for other accounts (the runtime keeps its own copy
+    in a folder only root can enter). Those are notebooks/, assignments/, git's objects (which hold
+    every version), and any other folder with a solutions notebook in it: `make test` leaves executed
+    copies in build/. Returns what was changed."""
     import subprocess
 
     folders = [repo / "notebooks", repo / "assignments"]
     r = subprocess.run(["git", "rev-parse", "--git-common-dir"], cwd=repo, capture_output=True, text=True)
     if r.returncode == 0 and r.stdout.strip():
         folders.append((repo / r.stdout.strip()).resolve())
+    for dirpath, dirnames, filenames in os.walk(repo):
+        dirnames[:] = [d for d in dirnames if d not in (".git", ".venv", "node_modules", "__pycache__")]
+        if any(f.endswith(".solutions.ipynb") for f in filenames):
+            folders.append(Path(dirpath))
     changed = []
     for folder in folders:
         if folder.is_dir() and not folder.is_symlink() and folder.stat().st_mode & 0o007:

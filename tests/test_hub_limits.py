@@ -360,3 +360,28 @@ def test_the_runtimes_venv_is_rebuilt_when_the_servers_packages_change(monkeypat
     before = runtime.wanted_stamp(mnist)["pins"]
     monkeypatch.setattr(runtime, "SERVER_PACKAGES", tuple(p for p in runtime.SERVER_PACKAGES if p != "nbgrader"))
     assert runtime.wanted_stamp(mnist)["pins"] != before
+
+
+def test_every_folder_of_the_repository_with_a_solutions_notebook_is_closed_to_students(tmp_path, capsys):
+    """`make test` leaves executed solutions in build/notebooks-run: a hub started after it must
+    close that folder too, not only notebooks/ and assignments/."""
+    import subprocess
+
+    repo = tmp_path / "repo"
+    for folder in ("notebooks", "assignments/source/03", "build/notebooks-run", "docs", ".venv/share"):
+        (repo / folder).mkdir(parents=True)
+        (repo / folder).chmod(0o755)
+    (repo / "notebooks" / "03_training.solutions.ipynb").write_text("{}")
+    (repo / "build" / "notebooks-run" / "03_training.solutions.ipynb").write_text("{}")
+    (repo / ".venv" / "share" / "x.solutions.ipynb").write_text("{}")   # a package's, not ours
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / ".git").chmod(0o755)
+    import launch
+
+    changed = launch.protect_solutions(repo)
+    assert {p.relative_to(repo).as_posix() for p in changed} == {"notebooks", "assignments", ".git",
+                                                                "build/notebooks-run"}
+    for p in changed:
+        assert p.stat().st_mode & 0o007 == 0
+    assert (repo / "docs").stat().st_mode & 0o007 == 0o005                # the rest stays readable
+    assert "build/notebooks-run holds solutions" in capsys.readouterr().out
