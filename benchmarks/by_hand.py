@@ -27,9 +27,10 @@ import argparse
 import datetime
 import json
 import os
-import subprocess
 import time
 from pathlib import Path
+
+from provenance import git_commit
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,16 +48,6 @@ def parse_args() -> argparse.Namespace:
                         help="where to write the figures as JSON ('' for nowhere)")
     return parser.parse_args()
 
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                             timeout=30)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                               capture_output=True, text=True, timeout=30).stdout.strip()
-        return out.stdout.strip() + ("+changes" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def gradient_check() -> dict[str, dict[str, float]]:

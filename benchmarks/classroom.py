@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+from provenance import git_commit
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "classroom.json"
@@ -287,22 +288,12 @@ def shared_mnist() -> Path:
 
     Asked of ``python -m lenet_utils data`` in a child process, so that this process never imports
     PyTorch: its own memory stays small and out of the students' figures."""
-    import subprocess
-
     code = ("from lenet_utils.data import prepare_mnist; from lenet_utils.paths import data_root; "
             "print(prepare_mnist(data_root()))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"classroom.py: MNIST could not be prepared: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
     return Path(done.stdout.strip().splitlines()[-1]) / "MNIST" / "raw"
-
-
-def _commit(checkout: Path) -> str:
-    """The checkout's commit, '+dirty' when it has uncommitted changes ('' outside git)."""
-    head = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True)
-    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "") if head.returncode == 0 else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -335,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     summary.update(label=args.label, mode="hub" if args.hub else "kernels",
                    notebooks=list(HUB_NOTEBOOKS if args.hub else args.notebooks),
                    load_start=round(load_start[0], 2), load_end=round(os.getloadavg()[0], 2),
-                   cpus=psutil.cpu_count(), code=str(args.code or REPO), commit=_commit(args.code or REPO),
+                   cpus=psutil.cpu_count(), code=str(args.code or REPO), commit=git_commit(args.code or REPO),
                    date=time.strftime("%Y-%m-%d %H:%M"))
     print(report(summary))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -27,11 +27,11 @@ import fcntl
 import json
 import os
 import statistics
-import subprocess
 import tempfile
 from pathlib import Path
 
 import torch
+from provenance import git_commit
 
 from lenet_utils.paper1998.checkpoint import PAPER_CHECKPOINT, save_paper_checkpoint
 from lenet_utils.paper1998.model import LeNet5Paper
@@ -59,16 +59,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ship", action="store_true", help="copy the best finished SDLM run into the package")
     return p.parse_args(argv)
 
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                             timeout=30).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                               capture_output=True, text=True, timeout=30).stdout.strip()
-        return out + ("+changes" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def load_average() -> list[float]:

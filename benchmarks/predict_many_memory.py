@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 from PIL import Image, ImageEnhance
+from provenance import git_commit
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "predict_many_memory.json"
@@ -149,10 +150,6 @@ def package_file(code: Path) -> str:
                           env=dict(os.environ, PYTHONPATH=str(code)), cwd=tempfile.gettempdir(),
                           capture_output=True, text=True, check=True).stdout.strip()
 
-
-def git_commit(code: Path) -> str:
-    r = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    return r.stdout.strip() or "unknown"
 
 
 def main() -> int:

@@ -47,7 +47,7 @@ GROUPS: dict[str, list[str]] = {
     "classroom": ["classroom.py", "hub_load.py", "hub_sandbox.py", "panel_layout.py", "term_e2e.py"],
     "quality": ["not_a_digit.py", "upload_accuracy.py", "fuzz.py", "paper1998.py"],
 }
-HELPERS = ["run.py", "timing.py", "peak.py"]          # the entry point and what the scripts share
+HELPERS = ["run.py", "timing.py", "peak.py", "provenance.py"]          # the entry point and what the scripts share
 
 
 def list_benchmarks() -> str:

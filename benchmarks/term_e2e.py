@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from hub_load import Hub, Student, admit, start_hub, stop_hub
+from provenance import git_commit
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -179,12 +180,6 @@ def provenance(result: dict) -> str:
     return (f"{result['date'][:10]}, commit {result['commit']}, {result['cores']} cores, "
             f"load average {load[0]:.1f} at the start")
 
-
-def git_commit() -> str:
-    r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                           capture_output=True, text=True).stdout.strip()
-    return r.stdout.strip() + ("+changes" if dirty else "")
 
 
 def exchange_for_a_run() -> Path:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 import torch
+from provenance import git_commit
 
 
 def sync(device: torch.device | str | None = None) -> None:
@@ -84,6 +85,7 @@ def machine(device: torch.device) -> dict[str, object]:
     """What the figures were measured on."""
     info: dict[str, object] = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "commit": git_commit(),
         "cpu": cpu_model(),
         "logical_cpus": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),

@@ -179,3 +179,30 @@ def test_no_generator_of_shipped_training_data_lives_in_benchmarks():
     assert not (REPO / "benchmarks" / "non_digits.py").exists()
     fit = (REPO / "scripts" / "fit_not_a_digit.py").read_text()
     assert "sys.path" not in fit and "from lenet_utils.synthetic.non_digits import" in fit
+
+
+def test_a_result_file_says_when_the_code_that_ran_was_not_its_commit(tmp_path):
+    """provenance.git_commit: '+changes' for an edited tracked file AND for a new untracked one (a new
+    module is code that ran; the 1998 run once recorded a clean commit that lacked its module)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import provenance
+    finally:
+        sys.path.pop(0)
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / ".gitignore").write_text("build/\n")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    clean = provenance.git_commit(tmp_path)
+    assert clean and "+" not in clean
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "out.json").write_text("{}")            # ignored output: still clean
+    assert provenance.git_commit(tmp_path) == clean
+    (tmp_path / "new_module.py").write_text("y = 2\n")
+    assert provenance.git_commit(tmp_path) == clean + "+changes"
+    (tmp_path / "new_module.py").unlink()
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert provenance.git_commit(tmp_path) == clean + "+changes"
+    assert provenance.git_commit(tmp_path / "build" / "nowhere") == "unknown"
