@@ -31,9 +31,13 @@ RESULTS = REPO / "hub" / "state" / "last-test-run.json"   # the 2-student run's 
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory, mnist_ready):
+def hub_runnable():
     # As root, one account per student from the root-owned runtime; otherwise the shared account.
     require_hub("the hub's tests", as_root=False)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, hub_runnable, mnist_ready):
     state = tmp_path_factory.mktemp("hub") / "state"
     try:
         h = start_hub(state)
@@ -59,7 +63,7 @@ def _launch(*args, timeout=60):
 
 
 # ---- bad input at the door ------------------------------------------------------------------------
-def test_a_taken_port_gives_one_line_naming_the_port_and_the_fix(tmp_path, proxy_installed):
+def test_a_taken_port_gives_one_line_naming_the_port_and_the_fix(tmp_path, hub_runnable):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
@@ -71,7 +75,7 @@ def test_a_taken_port_gives_one_line_naming_the_port_and_the_fix(tmp_path, proxy
     assert f"port {port}" in lines[0] and "taken" in lines[0] and "HUB_PORT=" in lines[0]
 
 
-def test_a_network_address_without_tls_is_refused_with_the_two_routes(tmp_path, proxy_installed):
+def test_a_network_address_without_tls_is_refused_with_the_two_routes(tmp_path, hub_runnable):
     r = _launch("--ip", "0.0.0.0", "--port", "1", "--state", str(tmp_path / "state"), "--quiet")
     assert r.returncode == 2
     first, *guidance = r.stderr.strip().splitlines()
@@ -82,7 +86,7 @@ def test_a_network_address_without_tls_is_refused_with_the_two_routes(tmp_path, 
     assert not (tmp_path / "state").exists()  # refused before anything was made
 
 
-def test_a_bad_memory_limit_is_one_line(tmp_path, proxy_installed):
+def test_a_bad_memory_limit_is_one_line(tmp_path, hub_runnable):
     r = _launch("--mem", "lots", "--state", str(tmp_path / "state"), "--quiet")
     assert r.returncode == 2 and r.stderr.strip() == "error: LENET_HUB_MEM='lots' is not a size; use e.g. 2G or 1536M"
 
@@ -327,7 +331,7 @@ def _restarted_kernel(student, session, timeout: float = 90):
 
 # ---- the class, end to end ----------------------------------------------------------------------
 @pytest.mark.mnist
-def test_two_students_run_notebooks_03_and_05_through_the_hub(proxy_installed, mnist_ready):
+def test_two_students_run_notebooks_03_and_05_through_the_hub(hub_runnable, mnist_ready):
     """Two students at once, each in an own kernel of an own server: training to 99% (03, whose own
     cells assert it) and the predict panel (05)."""
     nbs = [REPO / "notebooks" / "03_training.ipynb", REPO / "notebooks" / "05_predict_panel.ipynb"]
@@ -351,7 +355,7 @@ def test_two_students_run_notebooks_03_and_05_through_the_hub(proxy_installed, m
                                                 for r in results]}, indent=1))
 
 
-def test_workshop_mode_one_shared_password(tmp_path, proxy_installed, runtime_built, mnist_ready):
+def test_workshop_mode_one_shared_password(tmp_path, hub_runnable, mnist_ready):
     """--auth shared: any name with the workshop password; a wrong one is refused; the lecturer's
     admin password (here given in $HUB_ADMIN_PASSWORD) is kept in the state folder, 0600; the
     workshop password is in a 0600 file, not in the hub's environment."""
@@ -380,7 +384,7 @@ FAST_PINGS = '--ServerApp.tornado_settings={"ws_ping_interval": 1000, "ws_ping_t
 
 
 def test_an_idle_connection_that_answers_no_ping_is_closed_and_reported_as_such_kernel_unharmed(
-        tmp_path, proxy_installed, runtime_built, mnist_ready):
+        tmp_path, hub_runnable, mnist_ready):
     """Jupyter Server pings each kernel websocket (every 30 s) and closes one whose pong is late
     (90 s). A client that reads nothing while a classmate's out-of-memory cell runs for minutes on a
     busy machine answers no ping, so its connection is closed while its kernel lives: the cause of

@@ -288,3 +288,13 @@ def execute_in_kernel(page, code: str, timeout: float = 60.0) -> str:
       await Promise.race([future.done, new Promise((_, no) => setTimeout(() => no(new Error('timeout')), timeout))]);
       return text;
     }""", [code, timeout * 1000])
+
+
+def log_in_through_the_hub(page, hub_url: str, name: str, password: str, timeout: float = 240.0) -> None:
+    """The hub's login page, as a student fills it in; returns once the hub has spawned the
+    student's server and sent the browser on to their JupyterLab."""
+    page.goto(hub_url + "hub/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_url(f"**/user/{name}/lab**", timeout=timeout * 1000)

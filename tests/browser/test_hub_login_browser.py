@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from lab import LAB_SETTINGS, cell_errors, run_all_cells, wait_kernel_idle
+from lab import LAB_SETTINGS, cell_errors, log_in_through_the_hub, run_all_cells, wait_kernel_idle
 from playwright.sync_api import expect
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,12 +64,7 @@ def test_a_student_logs_in_opens_the_panel_and_gets_a_prediction(chromium, hub_w
     context.set_default_timeout(120_000)
     page = context.new_page()
     try:
-        page.goto(hub.url + "hub/login")
-        page.fill("input[name=username]", "carol")
-        page.fill("input[name=password]", carol.password)
-        page.click("input[type=submit], button[type=submit]")
-        # The hub spawns carol's server and sends her browser on to JupyterLab.
-        page.wait_for_url("**/user/carol/lab**", timeout=240_000)
+        log_in_through_the_hub(page, hub.url, "carol", carol.password)
         page.goto(hub.url + "user/carol/lab/tree/05_predict_panel.ipynb?reset")
         page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget && "
                                "window.jupyterapp.shell.currentWidget.context && window.jupyterapp.shell"

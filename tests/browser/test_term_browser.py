@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from lab import log_in_through_the_hub
 from playwright.sync_api import expect
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,11 +54,7 @@ def test_a_student_fetches_and_submits_from_jupyterlab_and_the_lecturer_sees_it(
     context.set_default_timeout(120_000)
     page = context.new_page()
     try:
-        page.goto(hub.url + "hub/login")
-        page.fill("input[name=username]", "dana")
-        page.fill("input[name=password]", dana.password)
-        page.click("input[type=submit], button[type=submit]")
-        page.wait_for_url("**/user/dana/lab**", timeout=240_000)
+        log_in_through_the_hub(page, hub.url, "dana", dana.password)
         # the lab opens on lesson 01 first; then nbgrader's menu, as a student finds it
         expect(page.locator(".lm-TabBar-tab", has_text="01_mnist_data.ipynb")).to_be_visible(timeout=120_000)
         page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
