@@ -137,3 +137,25 @@ def test_the_unit_guard_sees_figures_and_skips_markers_code_and_estimates():
             "About 30 min in class (an estimate: reading and exercises).\n"
             "```\nmake bench   # 10 min\n```\n")
     assert [fig for _, fig in _figures_in("README.md", text)] == ["12 s", "0.5 GB", "64 CPU-s", "99.03%"]
+
+
+def test_the_cluster_config_derives_from_the_resource_table():
+    """hub/z2jh/config.yaml's per-student guarantees and limits are the resource table's (the same sizing.json
+    rendered into it) and cover the peaks measured in it, the heaviest lessons' too once measured."""
+    import yaml
+
+    su = yaml.safe_load((REPO / "hub" / "z2jh" / "config.yaml").read_text())["singleuser"]
+    table = figures.value("table.resources")
+    row = next(line for line in table.splitlines() if line.startswith("| what a hub gives each student"))
+    gb = lambda v: float(str(v).removesuffix("G"))     # noqa: E731  ('0.75G' -> 0.75)
+    assert (f"guarantee {gb(su['memory']['guarantee']):g} GB and {su['cpu']['guarantee']:g} CPU, "
+            f"limit {gb(su['memory']['limit']):g} GB and {su['cpu']['limit']:g} CPU") in row
+    results = REPO / "benchmarks" / "results"
+    hub = json.loads((results / "classroom_hub.json").read_text())
+    assert gb(su["memory"]["guarantee"]) * 1000 >= hub["student_cgroup_peak_mb"]["max"]
+    assert su["cpu"]["guarantee"] >= hub["cpus"] / hub["students"]
+    heavy = results / figures.HEAVY
+    if heavy.exists():      # the heaviest lessons must fit under the limit
+        assert gb(su["memory"]["limit"]) * 1000 >= json.loads(heavy.read_text())["student_cgroup_peak_mb"]["max"]
+    else:
+        assert figures.HEAVY_COMMAND in table
