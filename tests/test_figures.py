@@ -159,3 +159,11 @@ def test_the_cluster_config_derives_from_the_resource_table():
         assert gb(su["memory"]["limit"]) * 1000 >= json.loads(heavy.read_text())["student_cgroup_peak_mb"]["max"]
     else:
         assert figures.HEAVY_COMMAND in table
+
+
+def test_make_bench_re_renders_the_docs_and_a_bad_lesson_is_one_line():
+    bench = (REPO / "Makefile").read_text().split("\nbench:", 1)[1].split("\n\n", 1)[0]
+    assert bench.strip().splitlines()[-1].strip() == "$(PY) scripts/figures.py --write"
+    run = subprocess.run([sys.executable, str(REPO / "scripts" / "figures.py"), "--notebook", "9z"],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and run.stderr.strip().splitlines()[-1].startswith("figures.py: error: no lesson '9z'")
