@@ -275,7 +275,8 @@ def _resources_table(load: Callable[[str], dict], fig: Callable[[str], str]) -> 
         ("memory per student at the peak", f"{fig('class.pss_per_student')} (the class's processes, PSS)",
          f"{fig('hub.cgroup_max')} (the student's cgroup, largest; median {fig('hub.cgroup_median')})",
          fig("heavy.cgroup_max")),
-        ("class efficiency (students x alone / class)", fig("class.efficiency"), fig("hub.efficiency"),
+        ("class efficiency (students x alone / class)",
+         fig("class.efficiency") + ("²" if load("classroom.json").get("note") else ""), fig("hub.efficiency"),
          fig("heavy.efficiency")),
         ("the whole class took", fig("class.wall"), fig("hub.wall"), ""),
         ("what a hub gives each student (`hub/z2jh/sizing.json`, for `make hub` and the z2jh config)", "",
@@ -290,6 +291,8 @@ def _resources_table(load: Callable[[str], dict], fig: Callable[[str], str]) -> 
         load(HEAVY)
     except MissingResult:
         note = f"\n\n¹ `{HEAVY_COMMAND}` measures it (`benchmarks/results/{HEAVY}`)."
+    if load("classroom.json").get("note"):
+        note += f"\n\n² `classroom.json` says: {load('classroom.json')['note']}."
     return "\n\n" + table + note + "\n\n"
 
 
