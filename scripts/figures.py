@@ -234,17 +234,6 @@ FIGURES.update({
         min(x["answer_s"] for x in a), max(x["answer_s"] for x in a))),
 })
 
-# a week of a term through a real hub: term_e2e.json
-FIGURES.update({
-    "term.date": Figure("term_e2e.json", "date", _date),
-    "term.commit": Figure("term_e2e.json", "commit", "{}"),
-    "term.load": Figure("term_e2e.json", "load_average_start/0", "{:.1f}"),
-    "term.hub_start": Figure("term_e2e.json", "hub_start_s", "{:.1f} s"),
-})
-for _step in ("release_assignment", "log_in_two_students", "start_server_alice", "fetch_alice", "submit_alice",
-              "move_due_date", "list_submissions", "grade", "return_feedback"):
-    FIGURES[f"term.{_step}"] = Figure("term_e2e.json", f"timings_s/{_step}", "{:.1f} s")
-
 # the notebooks' execution times (make bench), one row per lesson
 for _stem in LESSONS:
     FIGURES[f"runs.{_stem}"] = Figure("latest.json", f"details/notebooks/seconds/{_stem}.ipynb", "{:.0f} s",
@@ -364,11 +353,26 @@ def _bench_table(load: Callable[[str], dict], fig: Callable[[str], str]) -> str:
     return "\n\n" + "\n".join(out) + "\n\n"
 
 
+def _term(name: str) -> Callable[[Callable[[str], dict], Callable[[str], str]], str]:
+    """benchmarks/term_e2e.py's own table or provenance line, from its result (tests/test_term_docs.py checks it)."""
+    def render(load: Callable[[str], dict], fig: Callable[[str], str]) -> str:
+        sys.path.insert(0, str(REPO / "benchmarks"))
+        try:
+            import term_e2e
+        finally:
+            sys.path.remove(str(REPO / "benchmarks"))
+        text = getattr(term_e2e, name)(load("term_e2e.json"))
+        return "\n\n" + text + "\n\n" if "\n" in text else text
+    return render
+
+
 TABLES: dict[str, Callable[[Callable[[str], dict], Callable[[str], str]], str]] = {
     "table.resources": _resources_table,
     "table.sizing": _sizing_table,
     "table.app": _app_table,
     "table.bench": _bench_table,
+    "table.term": _term("timing_table"),
+    "term.provenance": _term("provenance"),
     # the class before / after threads and shared MNIST (a lower bound: the "before" class was stopped)
     "class.vs_before": lambda load, fig: "{:.1f}".format(load("classroom_before.json")["class_s"]
                                                          / load("classroom.json")["class_s"]),
