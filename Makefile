@@ -164,10 +164,12 @@ notebooks: setup
 pretrained: setup
 	$(PY) -m lenet_utils train --epochs 15 --augment --seed 0 --out lenet_utils/pretrained/lenet5_mnist.pt
 
-# The suite (about 4 minutes), then a class of 8 students at once (about 10 minutes on 2 cores).
+# The suite, then a class of 8 students at once (their durations: benchmarks/README.md), then every
+# figure the docs quote re-rendered from the new results (scripts/figures.py; commit what it changed).
 bench: setup
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/classroom.py --students 8
+	$(PY) scripts/figures.py --write
 
 # The 1998 LeNet-5 trained as the paper did (notebook 04b): 3 seeds x 20 passes, hours on a shared
 # 2-core machine (PAPER_ARGS, e.g. "--seeds 0 --passes 10 --batch 64"); then the summary.

@@ -37,6 +37,7 @@ import importlib.metadata
 import json
 import os
 import runpy
+import subprocess
 import sys
 import tempfile
 import time
@@ -194,7 +195,9 @@ def main() -> int:
                   f"~{r['visitors_per_gb_uss']:.0f} visitors per GB (USS); requests blocked {r['blocked_count']}, "
                   f"failed {r['failed_count']}", flush=True)
         browser.close()
-    report = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "visitors": args.visitors,
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parents[1],
+                            capture_output=True, text=True).stdout.strip()
+    report = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit, "visitors": args.visitors,
               "cores": os.cpu_count(), "load_start": round(load_start, 2), "load_end": round(os.getloadavg()[0], 2),
               "tools": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)

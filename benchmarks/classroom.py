@@ -196,7 +196,7 @@ def run_class(n: int, args: argparse.Namespace, mnist_raw: Path) -> tuple[list[d
         if args.hub:
             from hub_load import run_students_through_hub  # benchmarks/hub_load.py, beside this file
 
-            results = run_students_through_hub(n, [REPO / "notebooks" / f"{s}.ipynb" for s in HUB_NOTEBOOKS],
+            results = run_students_through_hub(n, [REPO / "notebooks" / f"{s}.ipynb" for s in args.notebooks],
                                                [PROBE], timeout=args.timeout)
         else:
             results = run_class_locally(n, tuple(args.notebooks), args.code, mnist_raw, args.timeout,
@@ -300,8 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=8, help="students at once (default 8)")
-    parser.add_argument("--notebooks", type=lambda s: s.split(","), default=list(NOTEBOOKS),
-                        help="notebook stems, comma-separated (default: 01, 03 and 05)")
+    parser.add_argument("--notebooks", type=lambda s: s.split(","), default=None,
+                        help="notebook stems, comma-separated (default: 01, 03 and 05; with --hub 03 and 05)")
     parser.add_argument("--hub", action="store_true", help="log the students in through a real JupyterHub")
     parser.add_argument("--code", type=Path, default=None,
                         help="a checkout whose lenet_utils and notebooks the students run (default: this one)")
@@ -313,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.students < 1:
         parser.error("--students must be at least 1")
+    args.notebooks = args.notebooks or list(HUB_NOTEBOOKS if args.hub else NOTEBOOKS)
+    unknown = [s for s in args.notebooks if not (REPO / "notebooks" / f"{s}.ipynb").is_file()]
+    if unknown:
+        parser.error(f"no notebook {', '.join(unknown)} in notebooks/: give stems such as 03_training")
 
     mnist_raw = shared_mnist()
     load_start = os.getloadavg()
@@ -324,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     results, class_s, memory = run_class(args.students, args, mnist_raw)
     summary = summarise(alone, alone_s, results, class_s, idle, memory, args.students)
     summary.update(label=args.label, mode="hub" if args.hub else "kernels",
-                   notebooks=list(HUB_NOTEBOOKS if args.hub else args.notebooks),
+                   notebooks=list(args.notebooks),
                    load_start=round(load_start[0], 2), load_end=round(os.getloadavg()[0], 2),
                    cpus=psutil.cpu_count(), code=str(args.code or REPO), commit=git_commit(args.code or REPO),
                    date=time.strftime("%Y-%m-%d %H:%M"))

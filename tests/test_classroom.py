@@ -51,3 +51,12 @@ def test_the_figures_are_consistent(class_of_two):
     assert summary["kernel_pss_peak_mb"] > 0
     assert summary["peak_in_use_mb"] >= summary["idle_in_use_mb"]
     assert "class efficiency" in stdout and "per student" in stdout
+
+
+def test_an_unknown_notebook_is_one_line_before_any_student_starts():
+    """--notebooks also picks the hub's notebooks (the heaviest lessons' column of the resource table)."""
+    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "classroom.py"), "--hub", "--notebooks",
+                          "02_architecture,07_galery"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines()[-1].endswith(
+        "error: no notebook 07_galery in notebooks/: give stems such as 03_training")

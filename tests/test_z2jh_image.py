@@ -43,7 +43,7 @@ NEVER_IN_THE_IMAGE = [
     ".env", "app/.env.local", "id_rsa", "venv/bin/python", ".kube/config", ".docker/config.json",
 ]
 # What the image needs (the start command and the build appendix use these)
-NEEDED = ["environment.yml", "pyproject.toml", "hub/z2jh/start-student.sh", "hub/kernel_note.py",
+NEEDED = ["environment.yml", "postBuild", "pyproject.toml", "hub/z2jh/start-student.sh", "hub/kernel_note.py",
           "notebooks/01_mnist_data.ipynb", "lenet_utils/__init__.py", "data/examples/README.md"]
 
 

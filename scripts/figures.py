@@ -1,0 +1,557 @@
+"""Render every figure the docs and the notebooks quote from the benchmark results that measured it.
+
+    python scripts/figures.py            # exit 1 and list each figure that differs from its result
+    python scripts/figures.py --write    # re-render README.md, docs/*.md, ... and the notebooks' first cells
+
+A figure in a document sits between two HTML comments, invisible once rendered:
+``<!-- fig:time_to_99 -->8.7 s<!-- /fig -->``. Its name is a row of FIGURES below: the result file
+(``benchmarks/results/*.json``, each with its date, commit and load average), the keys to the value
+inside it, and how it is written. After a rerun, ``--write`` puts the new values into every document;
+tests/test_figures.py fails while a document differs from what the results say.
+
+A new figure is one row of FIGURES and a marker where the text quotes it. The in-class minutes are
+estimates, not measurements: they live in IN_CLASS, one place, and the text says "estimate" next to them.
+Each lesson's first markdown cell gets one line, "Runs in N s · In class M min" (LESSON_LINE), which
+``--write`` puts in place of the cell's old "**Time:**" paragraph the first time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+
+# The documents whose figures are rendered (and guarded by tests/test_figures.py).
+DOCUMENTS = ["README.md", "docs/teaching.md", "docs/architecture.md", "docs/appendix/live_plot.md",
+             "docs/appendix/speed_layer.md", "docs/appendix/threads.md", "docs/appendix/upload_safety.md",
+             "hub/README.md", "app/README.md", "benchmarks/README.md"]
+
+# Every lesson, in course order: the README's table, the timings, the notebooks' first lines.
+LESSONS = ["01_mnist_data", "02_architecture", "02b_backprop", "03_training", "03b_generalisation",
+           "04_evaluation", "04b_lenet1998", "05_predict_panel", "06_layer_lab", "07_class_gallery"]
+
+# Estimates, not measurements: minutes a class spends on each lesson (docs/teaching.md, "Timings", says so).
+IN_CLASS = {"01_mnist_data": "20 min", "02_architecture": "30 min", "02b_backprop": "35 min",
+            "03_training": "30 min", "03b_generalisation": "30 min", "04_evaluation": "25 min",
+            "04b_lenet1998": "30 min", "05_predict_panel": "25 min", "06_layer_lab": "30-45 min",
+            "07_class_gallery": "30-40 min"}
+
+NOT_TIMED = "not yet timed"          # a lesson the last make bench did not run
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One quoted number: ``source`` (a file in benchmarks/results), ``path`` (keys, "/"-separated, into
+    it), ``fmt`` (a format string or a function of the value; ``path`` "" gives it the whole file), ``missing``
+    (the text while the value is not in the file yet; None: a missing value is an error)."""
+
+    source: str
+    path: str = ""
+    fmt: str | Callable[[dict], str] = "{}"
+    missing: str | None = None
+    fallback: str | None = None     # another figure's name, used while this one is not in its file
+
+
+def _minutes_seconds(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"
+
+
+def _date(value: str) -> str:
+    """'2026-11-24T16:25:24+00:00' or '2026-12-02 18:43' -> '24 November 2026'."""
+    import datetime as dt
+
+    day = dt.date.fromisoformat(value[:10])
+    return f"{day.day} {day:%B %Y}"
+
+
+def _mb_to_gb(mb: float) -> str:
+    return f"{mb / 1000:.2f} GB"
+
+
+def _lessons_total(seconds: dict[str, float]) -> str:
+    """The lessons' execution times added up, and how many of the lessons that covers."""
+    timed = [s for stem, s in seconds.items() if stem.removesuffix(".ipynb") in LESSONS]
+    text = _minutes_seconds(sum(timed))
+    return text if len(timed) == len(LESSONS) else f"{text} for the {len(timed)} of {len(LESSONS)} lessons timed"
+
+
+def _in_class_total() -> str:
+    """The in-class estimates added up, in hours (an estimate too)."""
+    low = high = 0
+    for minutes in IN_CLASS.values():
+        parts = [int(x) for x in minutes.removesuffix(" min").split("-")]
+        low, high = low + parts[0], high + parts[-1]
+    return f"{low / 60:.1f}-{high / 60:.1f} hours" if low != high else f"{low / 60:.1f} hours"
+
+
+def _cpu_s_per_student(doc: dict) -> str:
+    return f"{doc['cpus'] * doc['class_s'] / doc['students']:.0f} CPU-s"
+
+
+def _students_per_core(doc: dict) -> str:
+    return f"{doc['students'] / doc['cpus']:.0f}"
+
+
+def _kernel_mb(doc: dict) -> str:
+    return f"{doc['class_pss_mb_per_student']} MB"
+
+
+FIGURES: dict[str, Figure] = {
+    # make bench (benchmarks/run.py): latest.json
+    "bench.date": Figure("latest.json", "machine/date", _date),
+    "bench.load": Figure("latest.json", "machine/load_average_start/0", "{:.1f}"),
+    "bench.cpus": Figure("latest.json", "machine/logical_cpus", "{}"),
+    "bench.torch": Figure("latest.json", "machine/torch", "{}"),
+    "time_to_99": Figure("latest.json", "time_to_99_s_median", "{:.1f} s"),
+    "epoch_speedup": Figure("latest.json", "epoch_speedup_vs_dataloader", "{:.2f}x"),
+    "predict_latency": Figure("latest.json", "predict_latency_ms_median", "{:.1f} ms"),
+    "forward_latency": Figure("latest.json", "forward_latency_us_median", "{:.0f} µs"),
+    "bench.run": Figure("latest.json", "seconds", _minutes_seconds),
+    "bench.load_end": Figure("latest.json", "machine/load_average_end/0", "{:.1f}"),
+    "bench.two_threads": Figure("latest.json", "details/techniques/speedup_vs_nchw/one_thread",
+                                lambda r: f"{1 / r:.2f}x"),
+    "notebooks_total": Figure("latest.json", "details/notebooks/seconds", lambda d: _lessons_total(d)),
+    # 02b_backprop timed alone: by_hand.json
+    "by_hand.notebook_s": Figure("by_hand.json", "notebook/seconds/02b_backprop.ipynb", "{:.0f} s"),
+    "by_hand.date": Figure("by_hand.json", "date", _date),
+    "by_hand.load": Figure("by_hand.json", "notebook/load_average_start/0", "{:.1f}"),
+    # make lab's install: install.json
+    "install.venv": Figure("install.json", "", lambda d: d["after"]["venv_du_sh"][:-1] + " GB"),
+    "install.venv_before": Figure("install.json", "",
+                                  lambda d: d["before"]["venv_du_sh"][:-1] + " GB"),
+    "install.setup": Figure("install.json", "",
+                            lambda d: _minutes_seconds(d["after"]["setup_seconds"])),
+    "install.setup_before": Figure("install.json", "",
+                                   lambda d: _minutes_seconds(d["before"]["setup_seconds"])),
+    "install.load": Figure("install.json", "",
+                           lambda d: f"{min(d['before']['load_start'], d['after']['load_start']):.0f}-"
+                                     f"{max(d['before']['load_end'], d['after']['load_start']):.0f}"),
+    "install.date": Figure("install.json", "date", _date),
+    "install.cuda": Figure("install.json", "cuda_libraries_bytes_note",
+                           lambda note: re.search(r"is ([\d.]+ GB)", note).group(1)),
+    # one machine, 8 students in kernels (make bench's second step): classroom.json
+    "class.students": Figure("classroom.json", "students", "{}"),
+    "class.cpus": Figure("classroom.json", "cpus", "{}"),
+    "class.date": Figure("classroom.json", "date", _date),
+    "class.load": Figure("classroom.json", "load_start", "{:.1f}"),
+    "class.alone": Figure("classroom.json", "alone_s", "{:.0f} s"),
+    "class.wall": Figure("classroom.json", "class_s", "{:.0f} s"),
+    "class.minutes": Figure("classroom.json", "", lambda d: f"{d['class_s'] / 60:.1f} minutes"),
+    "class.efficiency": Figure("classroom.json", "efficiency", "{:.2f}"),
+    "class.pss_per_student": Figure("classroom.json", "class_pss_mb_per_student", "{} MB"),
+    "class.marginal_per_student": Figure("classroom.json", "marginal_mb_per_student", "{} MB"),
+    "class.kernel_uss_peak": Figure("classroom.json", "kernel_uss_peak_mb", "{} MB"),
+    "class.cpu_s_per_student": Figure("classroom.json", "", _cpu_s_per_student),
+    "class.accuracy": Figure("classroom.json", "min_test_acc", "{:.2%}"),
+    "class.failures": Figure("classroom.json", "failures", "{}"),
+    # the same class on the code before threads and shared MNIST: classroom_before.json
+    "before.date": Figure("classroom_before.json", "date", _date),
+    "before.load": Figure("classroom_before.json", "load_start", "{:.1f}"),
+    "before.alone": Figure("classroom_before.json", "alone_s", "{:.0f} s"),
+    "before.wall": Figure("classroom_before.json", "class_s", "{:.0f} s"),
+    "before.failures": Figure("classroom_before.json", "failures", "{}"),
+    "before.efficiency": Figure("classroom_before.json", "efficiency", "{:.2f}"),
+    "before.marginal_per_student": Figure("classroom_before.json", "marginal_mb_per_student", "{:,} MB"),
+    "before.kernel_uss_peak": Figure("classroom_before.json", "kernel_uss_peak_mb", "{:,} MB"),
+    # the same class through make hub: classroom_hub.json
+    "hub.idle": Figure("classroom_hub.json", "idle_in_use_mb", _mb_to_gb),
+    "hub.students": Figure("classroom_hub.json", "students", "{}"),
+    "hub.cpus": Figure("classroom_hub.json", "cpus", "{}"),
+    "hub.date": Figure("classroom_hub.json", "date", _date),
+    "hub.load": Figure("classroom_hub.json", "load_start", "{:.1f}"),
+    "hub.alone": Figure("classroom_hub.json", "alone_s", "{:.0f} s"),
+    "hub.wall": Figure("classroom_hub.json", "class_s", "{:.0f} s"),
+    "hub.wall_range": Figure("classroom_hub.json", "",
+                             lambda d: "{:.0f}-{:.0f} s".format(min(s["wall_s"] for s in d["per_student"]),
+                                                                max(s["wall_s"] for s in d["per_student"]))),
+    "hub.efficiency": Figure("classroom_hub.json", "efficiency", "{:.2f}"),
+    "hub.cgroup_median": Figure("classroom_hub.json", "student_cgroup_peak_mb/median", "{:.0f} MB"),
+    "hub.cgroup_max": Figure("classroom_hub.json", "student_cgroup_peak_mb/max", "{:.0f} MB"),
+    "hub.cgroup_max_gb": Figure("classroom_hub.json", "",
+                                lambda d: _mb_to_gb(d["student_cgroup_peak_mb"]["max"])),
+    "hub.pss_per_student": Figure("classroom_hub.json", "class_pss_mb_per_student", "{} MB"),
+    "hub.cpu_s_per_student": Figure("classroom_hub.json", "", _cpu_s_per_student),
+    "hub.students_per_core": Figure("classroom_hub.json", "", _students_per_core),
+    "hub.accuracy": Figure("classroom_hub.json", "min_test_acc", "{:.2%}"),
+    "hub.failures": Figure("classroom_hub.json", "failures", "{}"),
+    # the same class through make hub with one account per student: classroom_hub_accounts.json
+    # (its time and PSS figures are checked in hub/README.md by tests/test_hub_limits.py)
+    "accounts.date": Figure("classroom_hub_accounts.json", "date", lambda v: v[:10]),
+    "accounts.commit": Figure("classroom_hub_accounts.json", "commit", "{}"),
+    "accounts.accuracy": Figure("classroom_hub_accounts.json", "min_test_acc", "{:.2%}"),
+    "accounts.cgroup_max": Figure("classroom_hub_accounts.json", "student_cgroup_peak_mb/max", "{:.0f} MB"),
+    "hub.alone_precise": Figure("classroom_hub.json", "alone_s", "{:.1f} s"),
+    # the phone app: app_memory.json
+    "app.date": Figure("app_memory.json", "date", _date),
+    "app.load": Figure("app_memory.json", "",
+                       lambda d: f"{d['load_start']:.1f} to {d['load_end']:.1f}"),
+    "app.visitors": Figure("app_memory.json", "visitors", "{}"),
+}
+
+VARIANTS = "data/variants/results.json"     # scripts/train_variants.py
+FIGURES.update({
+    "variants.total": Figure(VARIANTS, "meta/total_seconds", _minutes_seconds),
+    "variants.load": Figure(VARIANTS, "meta/load_average", "{:.1f}"),
+    "variants.date": Figure(VARIANTS, "meta/date", _date),
+    "variants.runs": Figure(VARIANTS, "", lambda d: f"{len(d['results']) * len(d['seeds'])}"),
+    "variants.steps": Figure(VARIANTS, "steps", "{}"),
+    "variants.reference_s": Figure(VARIANTS, "results/0/seconds", lambda s: f"{sum(s) / len(s):.1f} s"),
+})
+
+SIZING = "hub/z2jh/sizing.json"     # make hub's and the z2jh config's per-student guarantees and limits
+FIGURES.update({
+    "sizing.memory_guarantee": Figure(SIZING, "memory_guarantee", lambda v: v.removesuffix("G") + " GB"),
+    "sizing.memory_limit": Figure(SIZING, "memory_limit", lambda v: v.removesuffix("G") + " GB"),
+    "sizing.cpu_guarantee": Figure(SIZING, "cpu_guarantee", "{} CPU"),
+    "sizing.cpu_limit": Figure(SIZING, "cpu_limit", "{:g} CPU"),
+})
+
+# the phone app, 10 visitors: Solara (one process) against Voila (a kernel per visitor)
+FIGURES.update({
+    "app.solara_per_visitor": Figure("app_memory.json", "tools/0/per_extra_visitor_pss_mb", "{:.1f} MB"),
+    "app.voila_per_visitor": Figure("app_memory.json", "tools/1",
+                                    lambda t: "{:.0f}-{:.0f} MB".format(t["per_extra_visitor_uss_mb"],
+                                                                        t["per_extra_visitor_pss_mb"])),
+    "app.solara_30": Figure("app_memory.json", "tools/0", lambda t: "{:.2f} GB".format(
+        (t["memory"]["0"]["pss_mb"] + t["first_visitor_pss_mb"] + 29 * t["per_extra_visitor_pss_mb"]) / 1000)),
+    "app.voila_30": Figure("app_memory.json", "tools/1", lambda t: "{:.0f} GB".format(
+        (t["memory"]["0"]["pss_mb"] + t["first_visitor_pss_mb"] + 29 * t["per_extra_visitor_pss_mb"]) / 1000)),
+    "app.ratio": Figure("app_memory.json", "", lambda d: "{:.0f}".format(
+        _tool(d, "solara")["visitors_per_gb_pss"] / _tool(d, "voila")["visitors_per_gb_pss"])),
+    "app.queue_worst": Figure("app_memory.json", "tools/0/answers", lambda a: "{:.0f}-{:.0f} s".format(
+        30 * min(x["answer_s"] for x in a), 30 * max(x["answer_s"] for x in a))),
+    "app.solara_page": Figure("app_memory.json", "tools/0/answers", lambda a: _span([x["page_s"] for x in a])),
+    "app.voila_page": Figure("app_memory.json", "tools/1/answers", lambda a: _span([x["page_s"] for x in a])),
+    "app.answer_range": Figure("app_memory.json", "tools/0/answers", lambda a: "{:.1f}-{:.1f} s".format(
+        min(x["answer_s"] for x in a), max(x["answer_s"] for x in a))),
+})
+
+# the notebooks' execution times (make bench), one row per lesson
+for _stem in LESSONS:
+    FIGURES[f"runs.{_stem}"] = Figure("latest.json", f"details/notebooks/seconds/{_stem}.ipynb", "{:.0f} s",
+                                      missing=NOT_TIMED,
+                                      fallback="by_hand.notebook_s" if _stem == "02b_backprop" else None)
+
+HEAVY = "classroom_hub_heavy.json"
+HEAVY_COMMAND = ("python benchmarks/classroom.py --hub --students 8 --notebooks "
+                 "02_architecture,04_evaluation,06_layer_lab,07_class_gallery --out benchmarks/results/" + HEAVY)
+FIGURES["heavy.cpu_s_per_student"] = Figure(HEAVY, "", _cpu_s_per_student, missing="not measured yet¹")
+FIGURES["heavy.cgroup_max"] = Figure(HEAVY, "student_cgroup_peak_mb/max", "{:.0f} MB", missing="not measured yet¹")
+FIGURES["heavy.efficiency"] = Figure(HEAVY, "efficiency", "{:.2f}", missing="not measured yet¹")
+FIGURES["heavy.provenance"] = Figure(HEAVY, "", lambda d: f"{_date(d['date'])}, load {d['load_start']:.1f}",
+                                     missing="not measured yet¹")
+
+
+def _resources_table(load: Callable[[str], dict], fig: Callable[[str], str]) -> str:
+    """The per-student resource table: one place, rendered into the README and docs/teaching.md."""
+    rows = [
+        ("", "kernels alone, one machine (`classroom.py`)", "server + kernels, `make hub` (`classroom.py --hub`)",
+         "the heaviest lessons, `make hub`"),
+        ("---", "---", "---", "---"),
+        ("notebooks, all students at once", "01, 03, 05", "03, 05", "02, 04, 06, 07"),
+        ("students, CPU cores", f"{fig('class.students')} on {fig('class.cpus')}",
+         f"{fig('hub.students')} on {fig('hub.cpus')}", "8 on 2"),
+        ("CPU-seconds per student (cores x class time / students)", fig("class.cpu_s_per_student"),
+         fig("hub.cpu_s_per_student"), fig("heavy.cpu_s_per_student")),
+        ("memory per student at the peak", f"{fig('class.pss_per_student')} (the class's processes, PSS)",
+         f"{fig('hub.cgroup_max')} (the student's cgroup, largest; median {fig('hub.cgroup_median')})",
+         fig("heavy.cgroup_max")),
+        ("class efficiency (students x alone / class)",
+         fig("class.efficiency") + ("²" if load("classroom.json").get("note") else ""), fig("hub.efficiency"),
+         fig("heavy.efficiency")),
+        ("the whole class took", fig("class.wall"), fig("hub.wall"), ""),
+        ("what a hub gives each student (`hub/z2jh/sizing.json`, for `make hub` and the z2jh config)", "",
+         f"guarantee {fig('sizing.memory_guarantee')} and {fig('sizing.cpu_guarantee')}, "
+         f"limit {fig('sizing.memory_limit')} and {fig('sizing.cpu_limit')}", ""),
+        ("measured", f"{fig('class.date')}, load {fig('class.load')}", f"{fig('hub.date')}, load {fig('hub.load')}",
+         fig("heavy.provenance")),
+    ]
+    table = "\n".join("| " + " | ".join(r) + " |" for r in rows)
+    note = ""
+    try:
+        load(HEAVY)
+    except MissingResult:
+        note = f"\n\n¹ `{HEAVY_COMMAND}` measures it (`benchmarks/results/{HEAVY}`)."
+    if load("classroom.json").get("note"):
+        note += f"\n\n² `classroom.json` says: {load('classroom.json')['note']}."
+    return "\n\n" + table + note + "\n\n"
+
+
+SYSTEM_GB = 1.5      # an estimate: the OS, the hub and the proxy, beside the students (docs/teaching.md says so)
+MACHINES = [(2, 8), (8, 32), (32, 128), (64, 256)]     # (cores, GB of memory) a lecturer may rent
+
+
+def _sizing_table(load: Callable[[str], dict], fig: Callable[[str], str]) -> str:
+    """Students at once per machine, from the hub class run (students per core) and the per-student memory
+    guarantee of hub/z2jh/sizing.json (which covers the measured peak: tests/test_z2jh_config.py)."""
+    hub = load("classroom_hub.json")
+    per_core = hub["students"] / hub["cpus"]
+    per_student_gb = float(load(SIZING)["memory_guarantee"].removesuffix("G"))
+    rows = ["| machine | students at once, by CPU | students at once, by memory | take |",
+            "| --- | ---: | ---: | ---: |"]
+    for cores, gb in MACHINES:
+        by_cpu = int(cores * per_core)
+        by_mem = int((gb - SYSTEM_GB) // per_student_gb)
+        how = "measured" if cores == hub["cpus"] else "extrapolated"
+        rows.append(f"| {cores} cores, {gb} GB | {by_cpu} ({how}) | {by_mem} (extrapolated) "
+                    f"| **{min(by_cpu, by_mem)}** |")
+    return "\n\n" + "\n".join(rows) + "\n\n"
+
+
+def _span(values: list[float], unit: str = "s") -> str:
+    low, high = min(values), max(values)
+    return f"{low:.1f} {unit}" if low == high else f"{low:.1f}-{high:.1f} {unit}"
+
+
+def _app_table(load: Callable[[str], dict], fig: Callable[[str], str]) -> str:
+    """app/README.md's comparison of Solara and Voila, from benchmarks/results/app_memory.json."""
+    doc = load("app_memory.json")
+    top = str(doc["visitors"])
+    rows = [f"| tool | processes with {top} visitors | 1 visitor (PSS) | {top} visitors (PSS) | per extra visitor "
+            "(PSS / USS) | visitors per GB (PSS) | page shown | answer |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    how = {"solara": "one process, a panel per visitor", "voila": "a kernel per visitor"}
+    for t in doc["tools"]:
+        mem = t["memory"]
+        rows.append(f"| {t['tool'].capitalize()} {t['version']} ({how.get(t['tool'], '')}) | {mem[top]['processes']} | "
+                    f"{mem['1']['pss_mb']:,.0f} MB | {mem[top]['pss_mb']:,.0f} MB | "
+                    f"**{t['per_extra_visitor_pss_mb']:.1f} / {t['per_extra_visitor_uss_mb']:.1f} MB** | "
+                    f"{t['visitors_per_gb_pss']:,.1f} | {_span([a['page_s'] for a in t['answers']])} | "
+                    f"{_span([a['answer_s'] for a in t['answers']])} |")
+    return "\n\n" + "\n".join(rows) + "\n\n"
+
+
+def _tool(doc: dict, name: str) -> dict:
+    return next(t for t in doc["tools"] if t["tool"] == name)
+
+
+def _bench_table(load: Callable[[str], dict], fig: Callable[[str], str]) -> str:
+    """benchmarks/README.md's results table: each headline figure of latest.json with its target."""
+    doc = load("latest.json")
+    rows = [("time to 99% test accuracy (median)", "time_to_99_s_median", "{:.1f} s"),
+            ("epoch speed-up vs DataLoader", "epoch_speedup_vs_dataloader", "{:.2f}x"),
+            ("single 28x28 forward", "forward_latency_us_median", "{:.0f} µs"),
+            ("PNG bytes to prediction", "predict_latency_ms_median", "{:.2f} ms"),
+            ("test-set evaluation", "eval_images_per_s", "{:,.0f} img/s"),
+            ("training FLOP/s / matmul peak", "train_fraction_of_peak", "{:.3f}"),
+            ("notebook series, executed", "notebooks_total_s", "{:.0f} s")]
+    out = ["| measurement | key | value | target on 2 CPU cores | |", "|---|---|---:|---:|---|"]
+    for what, key, fmt in rows:
+        raw = doc.get(key)
+        target = doc.get("targets", {}).get(key, {})
+        met = "" if not target else ("met" if target.get("met") else "**missed**")
+        shown = "not measured" if raw is None else fmt.format(raw)
+        out.append(f"| {what} | `{key}` | {shown} | {target.get('target', '')} | {met} |")
+    return "\n\n" + "\n".join(out) + "\n\n"
+
+
+def _term(name: str) -> Callable[[Callable[[str], dict], Callable[[str], str]], str]:
+    """benchmarks/term_e2e.py's own table or provenance line, from its result (tests/test_term_docs.py checks it)."""
+    def render(load: Callable[[str], dict], fig: Callable[[str], str]) -> str:
+        sys.path.insert(0, str(REPO / "benchmarks"))
+        try:
+            import term_e2e
+        finally:
+            sys.path.remove(str(REPO / "benchmarks"))
+        text = getattr(term_e2e, name)(load("term_e2e.json"))
+        return "\n\n" + text + "\n\n" if "\n" in text else text
+    return render
+
+
+TABLES: dict[str, Callable[[Callable[[str], dict], Callable[[str], str]], str]] = {
+    "table.resources": _resources_table,
+    "table.sizing": _sizing_table,
+    "table.app": _app_table,
+    "table.bench": _bench_table,
+    "table.term": _term("timing_table"),
+    "term.provenance": _term("provenance"),
+    # the class before / after threads and shared MNIST (a lower bound: the "before" class was stopped)
+    "class.vs_before": lambda load, fig: "{:.1f}".format(load("classroom_before.json")["class_s"]
+                                                         / load("classroom.json")["class_s"]),
+}
+
+MARKER = re.compile(r"<!-- fig:([\w.\-]+) -->(.*?)<!-- /fig -->", re.S)
+LESSON_LINE_START = "**Runs in"
+LESSON_LINE = ("**Runs in:** <!-- fig:runs.{stem} -->{runs}<!-- /fig --> · **In class:** <!-- fig:inclass.{stem} -->"
+               "{minutes}<!-- /fig --> (executed top to bottom on 2 CPU cores by `make bench`; the class time is "
+               "an estimate: `docs/teaching.md`, Timings)")
+
+
+class FigureError(ValueError):
+    """A marker names no figure, or a figure's value is not in its result file."""
+
+
+class MissingResult(FigureError):
+    """The result file does not exist yet (its benchmark has not been run)."""
+
+
+def _load(source: str, cache: dict[str, dict], results: Path) -> dict:
+    if source not in cache:
+        # a bare name is a file in benchmarks/results; a path (data/..., hub/...) is from the repository root
+        path = results / source if "/" not in source else results.parent.parent / source
+        if not path.exists():
+            raise MissingResult(f"{path} does not exist: run its benchmark (benchmarks/README.md)")
+        try:
+            cache[source] = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise FigureError(f"{path}: cannot read the result file ({err}); rerun its benchmark") from None
+    return cache[source]
+
+
+def _lookup(doc: object, path: str) -> object:
+    for key in path.split("/") if path else []:
+        if isinstance(doc, list):
+            doc = doc[int(key)]
+        elif isinstance(doc, dict):
+            doc = doc[key]
+        else:
+            raise KeyError(key)
+    return doc
+
+
+def value(name: str, results: Path = RESULTS, cache: dict[str, dict] | None = None) -> str:
+    """The text a document shows for the figure ``name``, from the result files in ``results``."""
+    cache = {} if cache is None else cache
+    if name.startswith("inclass.") and name[len("inclass."):] in IN_CLASS:
+        return IN_CLASS[name[len("inclass."):]]
+    if name in TABLES:
+        return TABLES[name](lambda source: _load(source, cache, results), lambda n: value(n, results, cache))
+    if name == "inclass.total":
+        return _in_class_total()
+    if name not in FIGURES:
+        raise FigureError(f"no figure named {name!r}: add a row to FIGURES in scripts/figures.py")
+    fig = FIGURES[name]
+    try:
+        doc = _load(fig.source, cache, results)
+    except MissingResult:
+        if fig.missing is not None:
+            return fig.missing
+        raise
+    try:
+        raw = _lookup(doc, fig.path)
+    except (KeyError, IndexError, ValueError):
+        if fig.fallback is not None:
+            return value(fig.fallback, results, cache)
+        if fig.missing is not None:
+            return fig.missing
+        raise FigureError(f"figure {name!r}: {fig.source} has no {fig.path!r}; rerun its benchmark") from None
+    return fig.fmt(raw) if callable(fig.fmt) else fig.fmt.format(raw)
+
+
+def render_text(text: str, results: Path = RESULTS, cache: dict[str, dict] | None = None) -> str:
+    """``text`` with every marked figure replaced by its value from the results."""
+    cache = {} if cache is None else cache
+    return MARKER.sub(lambda m: f"<!-- fig:{m.group(1)} -->{value(m.group(1), results, cache)}<!-- /fig -->",
+                      text)
+
+
+def lesson_line(stem: str, results: Path = RESULTS, cache: dict[str, dict] | None = None) -> str:
+    return render_text(LESSON_LINE.format(stem=stem, runs="", minutes=""), results, cache)
+
+
+def render_first_cell(source: str, stem: str, results: Path = RESULTS, cache: dict[str, dict] | None = None) -> str:
+    """A lesson's first markdown cell with its "Runs in" line rendered: the line replaces an existing one,
+    else the old "**Time:**" paragraph (or "Runs in ... In class" paragraph), else goes after the title."""
+    line = lesson_line(stem, results, cache)
+    paragraphs = source.split("\n\n")
+    for i, para in enumerate(paragraphs):
+        if para.startswith(LESSON_LINE_START) or re.match(r"\*\*Time:\*\*", para):
+            paragraphs[i] = line
+            return "\n\n".join(paragraphs)
+    for i, para in enumerate(paragraphs):     # a "**Time:**" sentence inside a paragraph (solutions)
+        if "**Time:**" in para:
+            paragraphs[i] = para.split("**Time:**", 1)[0].rstrip()
+            paragraphs.insert(i + 1, line)
+            return "\n\n".join(paragraphs)
+    paragraphs.insert(1, line)
+    return "\n\n".join(paragraphs)
+
+
+def notebook_paths(stem: str) -> list[Path]:
+    return [REPO / "notebooks" / f"{stem}.ipynb", REPO / "notebooks" / f"{stem}.solutions.ipynb"]
+
+
+def render_notebook(path: Path, stem: str, results: Path = RESULTS, cache: dict[str, dict] | None = None,
+                    write: bool = False) -> bool:
+    """Render the lesson line into the notebook's first markdown cell; True when it changes (written if
+    ``write``). Only that cell is touched: outputs and every other cell stay as committed."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "markdown")
+    new = render_first_cell(cell.source, stem, results, cache)
+    changed = new != cell.source
+    if changed and write:
+        cell.source = new
+        nbformat.write(nb, path)
+    return changed
+
+
+def render_documents(results: Path = RESULTS, repo: Path = REPO, write: bool = False) -> list[str]:
+    """Every document in DOCUMENTS whose marked figures differ from the results (rewritten if ``write``)."""
+    cache: dict[str, dict] = {}
+    stale = []
+    for name in DOCUMENTS:
+        path = repo / name
+        text = path.read_text()
+        new = render_text(text, results, cache)
+        if new != text:
+            stale.append(name)
+            if write:
+                path.write_text(new)
+    return stale
+
+
+def marked_notebooks() -> list[tuple[Path, str]]:
+    """The notebooks whose first cell already has the lesson line (the ones --write keeps current)."""
+    out = []
+    for stem in LESSONS:
+        for path in notebook_paths(stem):
+            if f"<!-- fig:runs.{stem} -->" in path.read_text():
+                out.append((path, stem))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="store_true", help="re-render the documents and notebooks")
+    parser.add_argument("--notebook", action="append", default=[], metavar="NN",
+                        help="also give lesson NN (e.g. 03 or 04b) its 'Runs in' line, and its solutions")
+    args = parser.parse_args(argv)
+    try:
+        stale = render_documents(write=args.write)
+        targets = marked_notebooks()
+        for prefix in args.notebook:
+            stems = [s for s in LESSONS if s.split("_")[0] == prefix]
+            if not stems:
+                parser.error(f"no lesson {prefix!r}: one of {', '.join(s.split('_')[0] for s in LESSONS)}")
+            targets += [(p, stems[0]) for p in notebook_paths(stems[0])]
+        cache: dict[str, dict] = {}
+        stale += [str(p.relative_to(REPO)) for p, stem in dict.fromkeys(targets)
+                  if render_notebook(p, stem, cache=cache, write=args.write)]
+    except FigureError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.write:
+        print("re-rendered: " + (", ".join(stale) if stale else "nothing changed"))
+        if any(s.endswith(".ipynb") for s in stale):
+            print("notebooks changed: rebuild the assignments (make assignments) and commit assignments/")
+        return 0
+    if stale:
+        print("figures differ from benchmarks/results in: " + ", ".join(stale)
+              + "\nrun: python scripts/figures.py --write", file=sys.stderr)
+        return 1
+    print("every figure matches benchmarks/results")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
