@@ -24,10 +24,17 @@ from .ch04_evaluation import (
     check_always_three,
     check_ece,
     check_precision_recall,
+    check_predict_unsure_accuracy,
 )
 from .ch04b_paper1998 import EXERCISE_CURVATURE, check_c3_parameters, check_sdlm_rate
 from .ch05_predict import check_box_size, check_centre_shift, check_is_dark_on_light, check_predict_naive_uploads
-from .ch06_layer_lab import check_flatten_size, check_indistinguishable, check_largest_conv2_kernel, check_small_variant
+from .ch06_layer_lab import (
+    check_flatten_size,
+    check_indistinguishable,
+    check_largest_conv2_kernel,
+    check_predict_no_activation,
+    check_small_variant,
+)
 from .ch07_gallery import check_predict_class_gap, check_split_by_writer
 
 __all__ = [
@@ -38,9 +45,10 @@ __all__ = [
     "check_total_steps", "check_train_step", "check_warmup_steps", "check_predict_first_loss",
     "check_receptive_field", "check_shift_prediction",
     "EXERCISE_CONFUSION", "EXERCISE_CONFIDENCE", "EXERCISE_CORRECT",
-    "check_precision_recall", "check_always_three", "check_ece",
+    "check_precision_recall", "check_always_three", "check_ece", "check_predict_unsure_accuracy",
     "EXERCISE_CURVATURE", "check_c3_parameters", "check_sdlm_rate",
     "check_box_size", "check_is_dark_on_light", "check_centre_shift", "check_predict_naive_uploads",
     "check_flatten_size", "check_largest_conv2_kernel", "check_indistinguishable", "check_small_variant",
+    "check_predict_no_activation",
     "check_split_by_writer", "check_predict_class_gap",
 ]
