@@ -10,7 +10,10 @@ from lenet_utils.lessons.exercises import (
     check_always_three,
     check_ece,
     check_precision_recall,
+    check_predict_unsure_accuracy,
+    reset_hints,
 )
+from lenet_utils.lessons.exercises import ch04_evaluation as ch04
 
 
 def test_exercise_data_is_as_the_notebook_states_it():
@@ -50,3 +53,58 @@ def test_ece():
 @pytest.mark.parametrize("check", [check_precision_recall, check_always_three, check_ece])
 def test_unanswered_says_how_to_answer(check):
     assert "still None" in check(None).message
+
+
+# --- tiered hints: a nudge first, the code last --------------------------------------------------
+@pytest.fixture(autouse=True)
+def _fresh_hints():
+    reset_hints()
+    yield
+    reset_hints()
+
+
+@pytest.mark.parametrize("check, hints, wrong", [
+    (check_precision_recall, ch04.PRECISION_RECALL_HINTS, (0.5, 0.5)),
+    (check_always_three, ch04.ALWAYS_THREE_HINTS, (0.5, 0.5)),
+    (check_ece, ch04.ECE_HINTS, 0.9),
+])
+def test_each_failed_check_reveals_the_next_hint_and_the_code_comes_last(check, hints, wrong):
+    levels = hints.levels
+    assert len(levels) == 3 and "`" not in levels[0]              # the nudge shows no code
+    first = check(None)
+    assert first.level == 1 and levels[0] in first.message
+    assert not any(level in first.message for level in levels[1:])
+    second, third, fourth = check(wrong), check(wrong), check(wrong)
+    assert (second.level, third.level, fourth.level) == (2, 3, 3)
+    assert levels[1] in second.message and levels[2] in third.message and "the last" in third.message
+    assert "`" in levels[2]                                      # the last level is the code
+
+
+def test_the_code_hints_give_the_answers_they_promise():
+    cm = EXERCISE_CONFUSION.double()
+    assert check_precision_recall(((cm[1, 1] / cm[:, 1].sum()).item(), (cm[1, 1] / cm[1].sum()).item()))
+    assert check_ece(4 / 6 * abs(0.95 - 3 / 4) + 2 / 6 * abs(0.65 - 2 / 2))
+
+
+@pytest.mark.mnist
+def test_the_always_three_code_hint_gives_the_answer(mnist_test):
+    share = (mnist_test.labels == 3).double().mean().item()
+    assert check_always_three((share, 1.0))
+
+
+# --- predict before you run: the unsure answers -------------------------------------------------
+@pytest.mark.mnist
+def test_unsure_accuracy_prediction_is_judged_by_the_shipped_model(mnist_test):
+    from lenet_utils import predict_proba
+    from lenet_utils.checkpoints import pretrained_checkpoint
+
+    probs = predict_proba(pretrained_checkpoint().model, mnist_test.images)
+    confidence, answers = probs.max(1)
+    unsure = confidence < 0.99
+    acc = (answers[unsure] == mnist_test.labels[unsure]).double().mean().item()
+    assert 0.8 <= acc < 0.95                                   # option "c"
+    right = check_predict_unsure_accuracy("c")
+    assert right and f"{acc:.1%} of its {int(unsure.sum())} unsure answers" in right.message
+    wrong = check_predict_unsure_accuracy("d")
+    assert not wrong and '"c"' in wrong.message
+    assert "BEFORE" in check_predict_unsure_accuracy(None).message

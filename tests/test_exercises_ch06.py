@@ -30,7 +30,7 @@ def fails_without_giving_away(feedback: Feedback, answer) -> None:
 
 def test_the_module_exports_its_checkers():
     assert set(ch06.__all__) == {"check_flatten_size", "check_largest_conv2_kernel", "check_indistinguishable",
-                                 "check_small_variant"}
+                                 "check_small_variant", "check_predict_no_activation"}
     for name in ch06.__all__:
         assert getattr(ex, name) is getattr(ch06, name)
 
@@ -141,3 +141,57 @@ def test_small_variant_wrong_answers_get_hints(answer, says):
     feedback = check_small_variant(answer)
     assert not feedback.passed and says in feedback.message
     assert "fc_widths" not in feedback.message  # the hint points at the table, not at the setting to change
+
+
+# --- tiered hints: a nudge first, the code last --------------------------------------------------
+@pytest.fixture(autouse=True)
+def _fresh_hints():
+    ex.reset_hints()
+    yield
+    ex.reset_hints()
+
+
+@pytest.mark.parametrize("check, hints, wrong", [
+    (check_flatten_size, ch06.FLATTEN_HINTS, 800),
+    (check_largest_conv2_kernel, ch06.LARGEST_KERNEL_HINTS, 5),
+    (check_indistinguishable, ch06.INDISTINGUISHABLE_HINTS, ["max-pool"]),
+    (check_small_variant, ch06.SMALL_VARIANT_HINTS, LeNetConfig()),
+])
+def test_each_failed_check_reveals_the_next_hint_and_the_code_comes_last(check, hints, wrong):
+    levels = hints.levels
+    assert len(levels) == 3 and "`" not in levels[0]              # the nudge shows no code
+    first = check(None)
+    assert first.level == 1 and levels[0] in first.message
+    assert not any(level in first.message for level in levels[1:])
+    second, third, fourth = check(wrong), check(wrong), check(wrong)
+    assert (second.level, third.level, fourth.level) == (2, 3, 3)
+    assert levels[1] in second.message and levels[2] in third.message and "the last" in third.message
+    assert "`" in levels[2]                                      # the last level is the code
+
+
+def test_the_code_hints_give_the_answers_they_promise():
+    side = ((28 - 3 + 1) // 2 - 5 + 1) // 2
+    assert check_flatten_size(16 * side * side) and check_largest_conv2_kernel(14 - 2 + 1)
+    assert check_small_variant(LeNetConfig(fc_widths=(32,)))
+
+
+# --- predict before you run: no activation ------------------------------------------------------
+def test_no_activation_prediction_is_judged_by_the_table():
+    table = load_variant_table()
+    row = table["no-activation"]
+    assert 0.85 <= row.mean_acc < 0.95                         # option "c"
+    right = ex.check_predict_no_activation("c")
+    assert right and f"{row.mean_acc:.2%}" in right.message and right.title == "As predicted!"
+    wrong = ex.check_predict_no_activation("d")
+    assert not wrong and '"c"' in wrong.message
+    assert "BEFORE" in ex.check_predict_no_activation(None).message
+    assert "one of the options" in ex.check_predict_no_activation("z").message
+
+
+def test_no_activation_prediction_follows_the_table_it_is_given():
+    table = load_variant_table()
+    rows = [VariantResult(r.name, r.why, r.config, r.params, r.macs,
+                          [0.97, 0.97, 0.97] if r.name == "no-activation" else r.accs, r.seconds)
+            for r in table]
+    other = VariantTable(rows, table.steps, table.batch_size, table.seeds, table.meta)
+    assert ex.check_predict_no_activation("d", other) and not ex.check_predict_no_activation("c", other)

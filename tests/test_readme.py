@@ -87,6 +87,10 @@ def test_the_upload_accuracy_table_is_the_measured_one():
         assert row[1:] == [f"{want['n']:,}", f"{want['mnist']:.2%}", f"{want['naive']:.2%}",
                            f"{want['pipeline']:.2%}"], row
     assert f"reads {runs['desk']['pipeline']:.2%} of them" in bench
+    assert f"against {runs['desk']['naive']:.2%} for a naive resize" in bench
+    refused = runs["uploads"]["refused"]
+    assert f"{('None', 'One', 'Two', 'Three')[refused]} of the 10,000 uploads" in bench
+    assert f"test accuracy {runs['uploads']['mnist']:.2%})" in bench       # the shipped model's, on MNIST's own
 
 
 def test_the_picture_script_still_draws_it(tmp_path):
