@@ -85,7 +85,7 @@ class Sizes:
     forward_calls: int = 200            # single-image forwards per block ...
     forward_blocks: int = 15            # ... and blocks (the figure is the median block)
     predict_runs: int = 500             # predict_latency.py: rounds of (decode, preprocess, forward, predict)
-    tech_steps: int = 30                # training steps per round for each technique ...
+    tech_steps: int = 32                # training steps (of 128) per round for each technique ...
     tech_repeats: int = 5               # ... and rounds
     tech_loader_steps: int = 100        # batches per DataLoader round (0 vs 2 workers)
 
@@ -93,7 +93,7 @@ class Sizes:
 FULL = Sizes()
 SMOKE = Sizes(epoch_repeats=1, epoch_steps=4, peak_side=256, seeds=(0,), ttt_epochs=1, ttt_train=1024,
               ttt_test=256, eval_repeats=2, eval_images=512, forward_calls=10, forward_blocks=3,
-              predict_runs=3, tech_steps=2, tech_repeats=1, tech_loader_steps=2)
+              predict_runs=3, tech_steps=4, tech_repeats=1, tech_loader_steps=2)
 
 # key: (label, unit, direction, target on 2 CPU cores, format)
 TARGETS = {

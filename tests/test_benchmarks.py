@@ -101,7 +101,8 @@ def test_figures_agree_with_their_details(smoke):
 
     tech = d["techniques"]
     assert tech["speedup_vs_nchw"]["nchw"] == pytest.approx(1.0)
-    assert set(tech["speedup_vs_nchw"]) == {"nchw", "channels_last", "folded", "one_thread", "bf16_autocast"}
+    assert set(tech["speedup_vs_nchw"]) == {"nchw", "channels_last", "folded", "one_thread", "bf16_autocast",
+                                            "folded_batch_256", "folded_batch_512", "folded_one_thread"}
     assert positive(tech["dataloader_workers_2_speedup"])
 
     ev = d["eval"]
