@@ -116,6 +116,7 @@ def measure(train: MNISTSplit, test: MNISTSplit, device, *, seeds: list[int], ep
     return {
         "time_to_99_s_median": default["seconds_to_target"]["median"],
         "time_to_99_fast_s_median": fast["seconds_to_target"]["median"],
+        "train_fraction_of_peak_fast": fast["train_fraction_of_peak"],
         "details": {
             "target": target,
             "seeds": seeds,

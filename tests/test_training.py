@@ -161,3 +161,15 @@ def test_default_recipe_reaches_99_percent_within_6_epochs(mnist_train, mnist_te
     set_seed(config.seed)
     history = fit(LeNet5(), mnist_train, mnist_test, config, progress=False)
     assert history.first_reaching(0.99) is not None, history.column("test_acc")
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_fast_recipe_reaches_99_percent_in_its_last_epoch(mnist_train, mnist_test):
+    """TrainConfig.fast()'s promise, for seed 0: >= 99.0% test accuracy by its last epoch (fewer epochs than the
+    default's 5). benchmarks/time_to_99.py measures how often, and how fast, over 10 seeds."""
+    config = TrainConfig.fast()
+    assert config.epochs < TrainConfig().epochs
+    set_seed(config.seed)
+    history = fit(LeNet5(), mnist_train, mnist_test, config, progress=False)
+    assert history.first_reaching(0.99) is not None, history.column("test_acc")
