@@ -37,7 +37,7 @@ ASSIGNMENT = f"lesson{LESSON}"
 SOURCE = REPO / "assignments" / "source" / ASSIGNMENT
 RESULT = REPO / "benchmarks" / "results" / "term_e2e.json"
 WHICH = {"course_id": COURSE_ID, "assignment_id": ASSIGNMENT}
-HALF = ("total_steps", "adam_recipe")   # the half-right student answers these; the rest stays unanswered
+HALF = ("total_steps", "warmup_steps")   # the half-right student answers these; the rest stays unanswered
 
 
 def lecturer(hub: Hub, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:

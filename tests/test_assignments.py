@@ -108,7 +108,7 @@ def test_points_come_from_the_points_file_default_1(tmp_path):
     lesson, solutions = _nb(NOTEBOOKS / "03_training.ipynb"), _nb(NOTEBOOKS / "03_training.solutions.ipynb")
     nb = A.build_source(lesson, solutions, "03", {"train_step": 5})
     assert {A.nbgrader_meta(c)["grade_id"]: A.nbgrader_meta(c)["points"] for c in _cells(nb, grade=True)} == {
-        "total_steps": 1.0, "train_step": 5.0, "adam_recipe": 1.0}
+        "total_steps": 1.0, "train_step": 5.0, "warmup_steps": 1.0}
     assert A.max_points(nb) == 7
     bad = tmp_path / "points.toml"
     bad.write_text('["03"]\ntrain_stepp = 2\n')

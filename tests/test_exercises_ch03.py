@@ -1,11 +1,22 @@
 """Notebook 03's exercise checkers: right answers pass, wrong ones get a hint that does not give it away."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
 
-from lenet_utils.lessons.exercises import check_adam_recipe, check_total_steps, check_train_step
-from lenet_utils.training import TrainConfig
+from lenet_utils import LeNet5
+from lenet_utils.lessons.exercises import (
+    check_predict_first_loss,
+    check_total_steps,
+    check_train_step,
+    check_warmup_steps,
+    hint,
+    reset_hints,
+)
+from lenet_utils.lessons.exercises.ch03_training import TOTAL_STEPS_HINTS, TRAIN_STEP_HINTS, WARMUP_HINTS
+from lenet_utils.training import TrainConfig, make_optimizer, make_scheduler
 
 
 def test_total_steps():
@@ -85,14 +96,96 @@ def test_train_step_check_leaves_the_random_state_alone():
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_adam_recipe():
-    assert check_adam_recipe(TrainConfig(optimizer="adam", lr=1e-3, schedule="constant", epochs=3))
-    feedback = check_adam_recipe(TrainConfig(optimizer="adam", epochs=3))
-    assert not feedback and "`schedule`" in feedback.message and "`lr`" in feedback.message
-    assert "`optimizer`" not in feedback.message and "`epochs`" not in feedback.message
-    assert "TrainConfig" in check_adam_recipe({"optimizer": "adam"}).message
+def test_warmup_steps_is_read_from_the_schedule_fit_builds():
+    config = TrainConfig(epochs=3, batch_size=256)
+    total = 3 * math.ceil(55_000 / 256)                                  # 645 steps
+    optimizer = make_optimizer(torch.nn.Linear(1, 1), config)
+    scheduler = make_scheduler(optimizer, config, total)
+    lrs = []
+    for _ in range(total):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    peak = lrs.index(max(lrs))
+    assert peak == 129 and all(lr < lrs[peak] for lr in lrs[:peak])   # 129 steps rise, the 130th is the peak
+    assert check_warmup_steps(129) and check_warmup_steps(129.0) and check_warmup_steps(torch.tensor(129))
+    assert "33,024 images" in check_warmup_steps(129).message
 
 
-@pytest.mark.parametrize("check", [check_total_steps, check_train_step, check_adam_recipe])
+@pytest.mark.parametrize("wrong, says", [
+    (130, "the peak step itself"),
+    (645, "the whole run"),
+    (128, "last, smaller batch"),           # 3 x 214 full batches only
+    (258, "default batch size of 128"),     # 20% of 3 epochs at batch 128
+    (430, "default recipe's warm-up"),
+    (7, "round(TrainConfig().warmup * total)"),   # after two failed checks: the third level, the code
+])
+def test_warmup_steps_wrong(wrong, says):
+    check_warmup_steps(1), check_warmup_steps(1)
+    feedback = check_warmup_steps(wrong)
+    assert not feedback and says in feedback.message
+    assert "129" not in feedback.message
+
+
+def test_warmup_steps_asks_for_a_whole_number():
+    assert "whole number" in check_warmup_steps(129.5).message
+    assert "whole number" in check_warmup_steps("129").message
+
+
+@pytest.mark.parametrize("check", [check_total_steps, check_train_step, check_warmup_steps])
 def test_unanswered_says_how_to_answer(check):
     assert "still None" in check(None).message
+
+
+# --- tiered hints: a nudge first, the code last --------------------------------------------------
+@pytest.fixture(autouse=True)
+def _fresh_hints():
+    reset_hints()
+    yield
+    reset_hints()
+
+
+@pytest.mark.parametrize("check, hints, wrong", [(check_total_steps, TOTAL_STEPS_HINTS, 3),
+                                                 (check_train_step, TRAIN_STEP_HINTS, _wrong_loss),
+                                                 (check_warmup_steps, WARMUP_HINTS, 7)])
+def test_each_failed_check_reveals_the_next_hint_and_the_code_comes_last(check, hints, wrong):
+    levels = hints.levels
+    assert len(levels) == 3 and "`" not in levels[0]              # the nudge shows no code
+    first = check(None)
+    assert first.level == 1 and levels[0] in first.message
+    assert not any(level in first.message for level in levels[1:])
+    second, third, fourth = check(wrong), check(wrong), check(wrong)
+    assert (second.level, third.level, fourth.level) == (2, 3, 3)
+    assert levels[1] in second.message and levels[2] in third.message and "the last" in third.message
+    assert "`" in levels[2]                                      # the last level is the code
+
+
+def test_a_hint_level_on_request_and_a_pass_starts_again():
+    asked = hint(check_warmup_steps, 3)
+    assert not asked and WARMUP_HINTS.levels[2] in asked.message
+    assert check_warmup_steps(None).level == 1 and check_warmup_steps(None).level == 2
+    assert check_warmup_steps(129)
+    assert check_warmup_steps(None).level == 1
+
+
+# --- predict before you run: the first loss -----------------------------------------------------
+@pytest.mark.mnist
+def test_first_loss_prediction_is_judged_by_the_measurement(mnist_train):
+    torch.manual_seed(0)
+    loss = F.cross_entropy(LeNet5()(mnist_train.images[:128]), mnist_train.labels[:128]).item()
+    assert abs(loss - math.log(10)) < 0.2                           # about ln 10: option "c", 1.5 to 3.5
+    right = check_predict_first_loss("c")
+    assert right and f"{loss:.2f}" in right.message and right.title == "As predicted!"
+    wrong = check_predict_first_loss("(A)")
+    assert not wrong and '"c"' in wrong.message and wrong.title == "Not as predicted:"
+    assert "BEFORE" in check_predict_first_loss(None).message
+    assert "one of the options" in check_predict_first_loss("e").message
+
+
+@pytest.mark.mnist
+def test_first_loss_prediction_leaves_the_random_state_alone(mnist_train):
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    check_predict_first_loss("c")
+    assert torch.equal(torch.rand(3), expected)

@@ -28,7 +28,7 @@ WRONG = {
     "total_steps_answer": f"answer = 5 * ({SPLIT_SIZES['train']} // 256)",   # the last, smaller batch dropped
     "train_step_answer": ("def my_train_step(model, optimizer, x, y):\n    return model(x).sum()\n\n"
                           "answer = my_train_step"),
-    "adam_recipe_answer": "from lenet_utils import TrainConfig\nanswer = TrainConfig(epochs=3)",
+    "warmup_steps_answer": "answer = 130",                                  # the peak step counted too
 }
 TAMPER = ("from lenet_utils.lessons.exercises import _core\n"               # the scan sees this one
           "_core.Feedback.passed = property(lambda self: True)\nanswer = None")
@@ -74,17 +74,17 @@ def graded(tmp_path_factory):
     _submit(inbound, tmp, "carol", _student({
         "total_steps_answer": "while True:\n    pass",
         "train_step_answer": f"import os\nos.system('touch {TOUCH}; rm -rf {tmp}/inbound')\nanswer = None",
-        "adam_recipe_answer": "answer = 1 / 0"}), ON_TIME)
+        "warmup_steps_answer": "answer = 1 / 0"}), ON_TIME)
     _submit(inbound, tmp, "dave", "this is not a notebook {", ON_TIME)
-    # erin: the answer cells moved to the top in reverse, the adam answer deleted, the rest right
+    # erin: the answer cells moved to the top in reverse, the warm-up answer deleted, the rest right
     erin = _student(ALL_RIGHT)
     moved = [c for c in erin["cells"] if A.nbgrader_meta(c).get("grade_id") in ("total_steps_answer",
                                                                                "train_step_answer")]
     erin["cells"] = moved[::-1] + [c for c in erin["cells"] if c not in moved
-                                  and A.nbgrader_meta(c).get("grade_id") != "adam_recipe_answer"]
+                                  and A.nbgrader_meta(c).get("grade_id") != "warmup_steps_answer"]
     _submit(inbound, tmp, "erin", erin, ON_TIME)
     # frank: wrong answers, but test cells emptied and worth 100, a checker swapped, Feedback patched
-    frank = _student({**WRONG, "adam_recipe_answer": TAMPER, "total_steps_answer": TAMPER_QUIET})
+    frank = _student({**WRONG, "warmup_steps_answer": TAMPER, "total_steps_answer": TAMPER_QUIET})
     for cell in frank["cells"]:
         meta = A.nbgrader_meta(cell)
         if meta.get("grade"):
@@ -98,7 +98,7 @@ def graded(tmp_path_factory):
     _submit(inbound, tmp, "ivan", _student({
         "total_steps_answer": "import os as o\no.kill(o.getppid(), 9)\nanswer = None",
         "train_step_answer": f"open('{tmp}/inbound/evil.txt', 'w').write('x')\nanswer = None",
-        "adam_recipe_answer": "hog = bytearray(64 * 2**30)\nanswer = None"}), ON_TIME)
+        "warmup_steps_answer": "hog = bytearray(64 * 2**30)\nanswer = None"}), ON_TIME)
     rows = G.grade_assignment(SOURCE, inbound, tmp / "work", due=DUE, limits=LIMITS,
                               env={"LENET_MNIST_DIR": os.environ.get("LENET_MNIST_DIR", "")})
     book = G.write_gradebook(rows, tmp / "gradebook.csv")
@@ -118,18 +118,18 @@ def test_two_students_one_all_right_one_half_right_give_the_expected_gradebook(g
     mine = {(r["student"], r["exercise"]): r for r in book if r["student"] in ("alice", "bob")}
     assert {k: (v["points"], v["max_points"], v["late"]) for k, v in mine.items()} == {
         ("alice", "total_steps"): ("1", "1", "no"), ("alice", "train_step"): ("2", "2", "no"),
-        ("alice", "adam_recipe"): ("1", "1", "no"),
+        ("alice", "warmup_steps"): ("1", "1", "no"),
         ("bob", "total_steps"): ("0", "1", "no"), ("bob", "train_step"): ("2", "2", "no"),
-        ("bob", "adam_recipe"): ("0", "1", "no")}
+        ("bob", "warmup_steps"): ("0", "1", "no")}
     assert "last, smaller batch" in mine[("bob", "total_steps")]["message"]      # the checker's own hint
-    assert "optimizer" in mine[("bob", "adam_recipe")]["message"]
+    assert "the peak step itself" in mine[("bob", "warmup_steps")]["message"]
 
 
 def test_an_endless_loop_scores_0_timed_out_and_a_crash_says_what_it_raised(graded):
     carol = _of(graded, "carol")
     assert carol["total_steps"].points == 0
     assert carol["total_steps"].message == f"timed out after {LIMITS.cell_seconds * 2:g} s"
-    assert carol["adam_recipe"].points == 0 and "ZeroDivisionError" in carol["adam_recipe"].message
+    assert carol["warmup_steps"].points == 0 and "ZeroDivisionError" in carol["warmup_steps"].message
 
 
 def test_a_shell_command_cannot_reach_the_grader_and_is_left_to_the_lecturer(graded):
@@ -142,7 +142,7 @@ def test_a_shell_command_cannot_reach_the_grader_and_is_left_to_the_lecturer(gra
 
 def test_an_answer_cannot_take_all_the_memory(graded):
     ivan = _of(graded, "ivan")
-    assert ivan["adam_recipe"].points == 0 and "MemoryError" in ivan["adam_recipe"].message
+    assert ivan["warmup_steps"].points == 0 and "MemoryError" in ivan["warmup_steps"].message
 
 
 def test_an_answer_cannot_write_outside_its_folder_or_kill_the_grader(graded):
@@ -164,14 +164,14 @@ def test_a_file_that_is_not_a_notebook_scores_0_with_a_message_and_stays(graded)
 def test_moved_cells_are_found_by_grade_id_and_a_deleted_answer_scores_0_with_a_message(graded):
     erin = _of(graded, "erin")
     assert (erin["total_steps"].points, erin["train_step"].points) == (1, 2)
-    assert erin["adam_recipe"].points == 0 and "answer cell is missing" in erin["adam_recipe"].message
+    assert erin["warmup_steps"].points == 0 and "answer cell is missing" in erin["warmup_steps"].message
 
 
 def test_edited_tests_points_and_a_patched_checker_give_no_marks(graded):
     frank = _of(graded, "frank")
     assert {k: (r.points, r.max_points) for k, r in frank.items()} == {
-        "total_steps": (0, 1), "train_step": (0, 2), "adam_recipe": (0, 1)}
-    assert "the checkers" in frank["adam_recipe"].message                         # the scan saw it
+        "total_steps": (0, 1), "train_step": (0, 2), "warmup_steps": (0, 1)}
+    assert "the checkers" in frank["warmup_steps"].message                         # the scan saw it
     assert "replaced part of the grader" in frank["total_steps"].message          # the fork's check saw it
 
 

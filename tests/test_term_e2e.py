@@ -88,7 +88,7 @@ def test_both_submissions_reach_the_lecturer_the_late_one_marked_not_lost(week):
 def test_the_gradebook_has_the_expected_points(week):
     hub, w, _ = week
     rows = w["gradebook"]
-    assert {r["exercise"] for r in rows} == {"total_steps", "train_step", "adam_recipe"}
+    assert {r["exercise"] for r in rows} == {"total_steps", "train_step", "warmup_steps"}
     a_points, a_max, a_late = totals(rows, f"{hub.prefix}alice")
     b_points, b_max, b_late = totals(rows, f"{hub.prefix}bob")
     assert (a_points, a_max) == w["expected"]["alice"] == (4.0, 4.0)

@@ -15,7 +15,7 @@ from .ch02_architecture import (
     check_predict_most_macs,
 )
 from .ch02b_backprop import check_avgpool_backward, check_conv_backward, check_corner_pixel_uses, check_logit_grad_sum
-from .ch03_training import check_adam_recipe, check_total_steps, check_train_step
+from .ch03_training import check_predict_first_loss, check_total_steps, check_train_step, check_warmup_steps
 from .ch03b_generalisation import check_receptive_field, check_shift_prediction
 from .ch04_evaluation import (
     EXERCISE_CONFIDENCE,
@@ -35,7 +35,7 @@ __all__ = [
     "check_most_ink", "check_blank_fraction", "check_normalized_pixel", "check_predict_nearest_mean",
     "check_lenet5", "check_conv_output_size", "check_conv_params", "check_collapsed_params", "check_predict_most_macs",
     "check_logit_grad_sum", "check_corner_pixel_uses", "check_conv_backward", "check_avgpool_backward",
-    "check_total_steps", "check_train_step", "check_adam_recipe",
+    "check_total_steps", "check_train_step", "check_warmup_steps", "check_predict_first_loss",
     "check_receptive_field", "check_shift_prediction",
     "EXERCISE_CONFUSION", "EXERCISE_CONFIDENCE", "EXERCISE_CORRECT",
     "check_precision_recall", "check_always_three", "check_ece",
