@@ -5,7 +5,7 @@ measurement at tiny sizes in a few seconds (``make test`` does, so the suite nev
 figures mean nothing, its JSON goes to a temporary folder unless ``--out`` says otherwise, and
 the targets are not checked. See benchmarks/README.md for the method and the results.
 
-    python benchmarks/run.py                        # the full run, about 10 minutes on 2 cores
+    python benchmarks/run.py                        # the full run, about 10 minutes on 2 quiet cores
     python benchmarks/run.py --only epoch,time_to_99 --out benchmarks/results/recipes.json
                                                     # the default recipe against TrainConfig.fast()
     python benchmarks/run.py --skip-notebooks       # without executing the notebooks
