@@ -9,6 +9,9 @@ faster). The library's default, ``fit(..., fast=True)``, is ``channels_last`` an
     channels_last    the batch in NHWC order (fast.layout.channels_last)
     folded           channels_last through fast.prepare(model): each conv + avg-pool as one
                      stride-2 convolution, the Linear chain as one matrix (fit's default)
+    folded_batch_256 folded, batches of 256 (TrainConfig.fast()'s size) and 512: the figure is the time per
+    folded_batch_512 128 images, so that a ratio compares throughput
+    folded_one_thread folded on one thread instead of all
     one_thread       channels_last on one thread instead of all (shows what the second core adds)
     bf16_autocast    channels_last under torch.autocast("cpu", bfloat16)
     compiled         channels_last through torch.compile (only with --compile: compiling takes minutes)
@@ -45,15 +48,19 @@ def tutorial_step(step_model: nn.Module, model: nn.Module, optimizer: torch.opti
 
 
 def step_variant(batches: list[tuple[torch.Tensor, torch.Tensor]], device: torch.device, *, layout: str = "cl",
-                 autocast: bool = False, compiled: bool = False, threads: int | None = None, folded: bool = False):
-    """A callable timing one pass over ``batches``; returns seconds per step."""
+                 autocast: bool = False, compiled: bool = False, threads: int | None = None, folded: bool = False,
+                 merge: int = 1):
+    """A callable timing one pass over ``batches``; returns seconds per step of the batches given
+    (``merge`` > 1: the batches joined ``merge`` at a time, the time divided by ``merge``)."""
     config = TrainConfig()
     set_seed(0)
     model = LeNet5().to(device)
     step_model = torch.compile(model) if compiled else prepare(model)[0] if folded else model
     optimizer = make_optimizer(model, config)
     fmt = torch.channels_last if layout == "cl" else torch.contiguous_format
-    data = [(x.to(device).to(memory_format=fmt), y.to(device)) for x, y in batches]
+    joined = [(torch.cat([x for x, _ in batches[i:i + merge]]), torch.cat([y for _, y in batches[i:i + merge]]))
+              for i in range(0, len(batches) - merge + 1, merge)]
+    data = [(x.to(device).to(memory_format=fmt), y.to(device)) for x, y in joined]
 
     def run() -> float:
         saved = torch.get_num_threads()
@@ -66,7 +73,7 @@ def step_variant(batches: list[tuple[torch.Tensor, torch.Tensor]], device: torch
             for x, y in data:
                 tutorial_step(step_model, model, optimizer, x, y, config, amp)
             sync(device)
-            return (time.perf_counter() - start) / len(data)
+            return (time.perf_counter() - start) / (len(data) * merge)
         finally:
             torch.set_num_threads(saved)
     return run
@@ -105,6 +112,9 @@ def measure(train: MNISTSplit, device: torch.device, *, steps: int, repeats: int
         "nchw": step_variant(batches, device, layout="nchw"),
         "channels_last": step_variant(batches, device),
         "folded": step_variant(batches, device, folded=True),
+        "folded_batch_256": step_variant(batches, device, folded=True, merge=2),
+        "folded_batch_512": step_variant(batches, device, folded=True, merge=4),
+        "folded_one_thread": step_variant(batches, device, folded=True, threads=1),
         "one_thread": step_variant(batches, device, threads=1),
         "bf16_autocast": step_variant(batches, device, autocast=True),
     }

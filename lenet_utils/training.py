@@ -45,6 +45,7 @@ class TrainConfig:
     optimizer: str = "sgd"          # "sgd" (with Nesterov momentum) | "adam"
     lr: float = 0.1                 # peak learning rate (one-cycle) or the constant rate
     momentum: float = 0.9           # SGD only
+    betas: tuple[float, float] = (0.9, 0.999)   # Adam only: how much of the past gradients (and squares) to keep
     weight_decay: float = 5e-4      # L2 penalty; keeps the weights small
     schedule: str = "onecycle"      # "onecycle": warm up to lr, then anneal to ~0 | "constant"
     warmup: float = 0.2             # one-cycle: fraction of the steps spent rising to lr
@@ -63,6 +64,8 @@ class TrainConfig:
             ("schedule", self.schedule in ("onecycle", "constant"), "'onecycle' or 'constant'"),
             ("warmup", 0 < self.warmup < 1, "a fraction between 0 and 1"),
             ("weight_decay", self.weight_decay >= 0, ">= 0"),
+            ("betas", isinstance(self.betas, (tuple, list)) and len(self.betas) == 2
+             and all(isinstance(b, (int, float)) and 0 <= b < 1 for b in self.betas), "two numbers in [0, 1)"),
             ("label_smoothing", 0 <= self.label_smoothing < 1, "in [0, 1)"),
             ("max_steps", self.max_steps is None or (isinstance(self.max_steps, int) and self.max_steps >= 1),
              "None or a whole number >= 1"),
@@ -71,8 +74,23 @@ class TrainConfig:
             if not ok:
                 raise ValueError(f"TrainConfig.{name} must be {want}, got {getattr(self, name)!r}")
 
+    @classmethod
+    def fast(cls, **changes: Any) -> TrainConfig:
+        """A shorter recipe for the same network (issue 28): 4 epochs of batch 256, FAST_RECIPE below.
+        Fewer seconds to 99% test accuracy when it gets there, but it does less often than the default
+        (see FAST_RECIPE). ``changes`` override any field, e.g. ``TrainConfig.fast(seed=3)``."""
+        return cls(**{**FAST_RECIPE, **changes})
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+# TrainConfig.fast(): the default recipe in 4 epochs of batch 256 at twice the peak rate (the rate scaled with
+# the batch). A batch of 256 runs about 1.3x more images per second than 128 on two cores; 4 epochs is the
+# shortest run found that reaches 99% test accuracy at all (3 epochs ended at 98.8-98.9%, at batch 128 or 256),
+# and it is less reliable than the default: 3 of seeds 0-4 reached 99% (98.80-99.07%). Hence a named
+# option, not the default. benchmarks/time_to_99.py times it against TrainConfig() over 10 seeds.
+FAST_RECIPE: dict[str, Any] = dict(epochs=4, batch_size=256, lr=0.2)
 
 
 @dataclass(frozen=True)
@@ -264,7 +282,8 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     if config.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                                nesterov=config.momentum > 0, weight_decay=config.weight_decay)
-    return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.Adam(model.parameters(), lr=config.lr, betas=tuple(config.betas),
+                            weight_decay=config.weight_decay)
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int):

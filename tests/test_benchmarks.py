@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from lenet_utils import TrainConfig
+
 REPO = Path(__file__).resolve().parents[1]
 KEYS = ("epoch_speedup_vs_dataloader", "time_to_99_s_median", "forward_latency_us_median",
-        "predict_latency_ms_median", "eval_images_per_s", "train_fraction_of_peak", "notebooks_total_s")
+        "predict_latency_ms_median", "eval_images_per_s", "train_fraction_of_peak", "notebooks_total_s",
+        "time_to_99_fast_s_median", "train_fraction_of_peak_fast")
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +42,7 @@ def test_every_figure_is_there_and_positive(smoke):
     for key in KEYS:
         assert key in results, key
     for key in ("epoch_speedup_vs_dataloader", "forward_latency_us_median", "predict_latency_ms_median",
-                "eval_images_per_s", "train_fraction_of_peak"):
+                "eval_images_per_s", "train_fraction_of_peak", "train_fraction_of_peak_fast"):
         assert positive(results[key]), (key, results[key])
     # The smoke run never executes notebooks, and says so.
     assert results["notebooks_total_s"] is None and results["skipped"] == {"notebooks": "--smoke"}
@@ -79,9 +82,27 @@ def test_figures_agree_with_their_details(smoke):
     else:
         assert positive(results["time_to_99_s_median"])
 
+    # Both recipes ran on every seed; each one's figures agree with its runs.
+    assert set(t["recipes"]) == {"default", "fast"}
+    assert len(t["peak_gflops_per_seed"]) == len(t["seeds"])
+    assert t["recipes"]["fast"]["recipe"]["batch_size"] == TrainConfig.fast().batch_size
+    for name, r in t["recipes"].items():
+        assert [run["seed"] for run in r["runs"]] == t["seeds"], name
+        reached = [run["seconds_to_target"] for run in r["runs"] if run["seconds_to_target"] is not None]
+        assert r["seeds_reaching_target"] == len(reached)
+        key = "time_to_99_s_median" if name == "default" else "time_to_99_fast_s_median"
+        assert results[key] == r["seconds_to_target"]["median"]
+        rates = [run["train_images_per_s"] for run in r["runs"]]
+        assert all(positive(v) for v in rates)
+        assert r["epoch_s"] == pytest.approx(t["train_images"] / r["train_images_per_s"])
+        assert min(r["fraction_of_peak_per_seed"]) <= r["train_fraction_of_peak"] <= max(r["fraction_of_peak_per_seed"])
+    assert results["train_fraction_of_peak_fast"] == t["recipes"]["fast"]["train_fraction_of_peak"]
+    assert positive(t["fast_over_default"]["train_images_per_s_ratio"])
+
     tech = d["techniques"]
     assert tech["speedup_vs_nchw"]["nchw"] == pytest.approx(1.0)
-    assert set(tech["speedup_vs_nchw"]) == {"nchw", "channels_last", "folded", "one_thread", "bf16_autocast"}
+    assert set(tech["speedup_vs_nchw"]) == {"nchw", "channels_last", "folded", "one_thread", "bf16_autocast",
+                                            "folded_batch_256", "folded_batch_512", "folded_one_thread"}
     assert positive(tech["dataloader_workers_2_speedup"])
 
     ev = d["eval"]
@@ -104,7 +125,8 @@ def test_figures_agree_with_their_details(smoke):
 @pytest.mark.mnist
 def test_table_is_printed(smoke):
     _, stdout = smoke
-    for label in ("epoch speed-up vs DataLoader", "time to 99%", "single 28x28 forward", "PNG bytes to prediction",
+    for label in ("epoch speed-up vs DataLoader", "time to 99%", "TrainConfig.fast()", "fast over default, per seed",
+                  "single 28x28 forward", "PNG bytes to prediction",
                   "test-set evaluation", "training FLOP/s / matmul peak", "notebook series", "skipped: notebooks"):
         assert label in stdout, label
 

@@ -222,11 +222,11 @@ def recipe_table() -> dict[str, list[float]]:
     for line in table[2].strip().splitlines():
         name, rest = re.match(r"^(.+?)\s{2,}(.*)$", line).groups()
         accs[name] = [percent(v) for v in re.findall(r"[\d.]+%", rest)[:3]]
-    assert int(table[1]) == 150
+    assert int(table[1]) == 100
     steps = int(output_matching("03_training.ipynb", r"^([\d,]+) steps: ")[1].replace(",", ""))
     text = markdown("03_training.ipynb")
     assert steps == 2_150 and "runs it about 2,150 times" in text.replace("\n", " ")     # 5 epochs x 430 batches
-    assert "(150 steps, about a third of an epoch)" in text.replace("\n", " ") and 0.3 < 150 / (steps / 5) < 0.4
+    assert "(100 steps, about a quarter of an epoch)" in text.replace("\n", " ") and 0.2 < 100 / (steps / 5) < 0.3
     return accs
 
 

@@ -109,10 +109,41 @@ def test_evaluate_matches_a_manual_count():
 
 @pytest.mark.parametrize("field, value", [("epochs", 0), ("batch_size", -1), ("optimizer", "rmsprop"),
                                           ("lr", 0), ("schedule", "step"), ("warmup", 1.0),
-                                          ("max_steps", 0), ("label_smoothing", 1.0)])
+                                          ("max_steps", 0), ("label_smoothing", 1.0), ("betas", (0.9,)),
+                                          ("betas", (0.9, 1.0)), ("betas", "fast")])
 def test_bad_recipe_is_refused_naming_the_field(field, value):
     with pytest.raises(ValueError, match=f"TrainConfig.{field} must be"):
         TrainConfig(**{field: value})
+
+
+def test_adam_uses_the_recipes_betas():
+    opt = make_optimizer(LeNet5(), TrainConfig(optimizer="adam", lr=0.003, betas=(0.7, 0.9)))
+    assert opt.param_groups[0]["betas"] == (0.7, 0.9) and opt.param_groups[0]["lr"] == 0.003
+
+
+def test_the_fast_recipe_is_a_named_config_that_takes_changes():
+    """TrainConfig.fast() is an ordinary, validated TrainConfig: shorter than the default, seedable."""
+    fast = TrainConfig.fast()
+    assert isinstance(fast, TrainConfig) and fast != TrainConfig()
+    assert fast.epochs <= TrainConfig().epochs
+    assert TrainConfig.fast(seed=3).seed == 3 and TrainConfig.fast(seed=3).batch_size == fast.batch_size
+    with pytest.raises(ValueError, match="TrainConfig.batch_size must be"):
+        TrainConfig.fast(batch_size=0)
+    with pytest.raises(TypeError):
+        TrainConfig.fast(epoch=2)                                # a misspelt field is refused, not ignored
+
+
+def test_the_fast_recipe_trains_the_same_through_the_fast_layer_and_layer_by_layer():
+    """A few steps of TrainConfig.fast() with fit(fast=True) and fit(fast=False): the same weights to float
+    rounding (the fast layer changes how, never what)."""
+    config = TrainConfig.fast(max_steps=3)
+    weights = []
+    for fast in (True, False):
+        model, history = _run(config, fast=fast, threads=1)
+        assert history.steps_done == 3
+        weights.append([p.detach().clone() for p in model.parameters()])
+    for a, b in zip(*weights):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_sgd_uses_nesterov_momentum():
@@ -127,6 +158,18 @@ def test_default_recipe_reaches_99_percent_within_6_epochs(mnist_train, mnist_te
     """The course's promise: the reference LeNet-5 to >= 99.0% on the CPU with TrainConfig()."""
     config = TrainConfig()
     assert config.epochs <= 6
+    set_seed(config.seed)
+    history = fit(LeNet5(), mnist_train, mnist_test, config, progress=False)
+    assert history.first_reaching(0.99) is not None, history.column("test_acc")
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_fast_recipe_reaches_99_percent_in_its_last_epoch(mnist_train, mnist_test):
+    """TrainConfig.fast()'s promise, for seed 0: >= 99.0% test accuracy by its last epoch (fewer epochs than the
+    default's 5). benchmarks/time_to_99.py measures how often, and how fast, over 10 seeds."""
+    config = TrainConfig.fast()
+    assert config.epochs < TrainConfig().epochs
     set_seed(config.seed)
     history = fit(LeNet5(), mnist_train, mnist_test, config, progress=False)
     assert history.first_reaching(0.99) is not None, history.column("test_acc")
