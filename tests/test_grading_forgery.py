@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from lenet_utils.lessons.exercises import _core, check_total_steps, check_train_step
+from lenet_utils.lessons.exercises import check_total_steps, check_train_step
 from lenet_utils.term import assignments as A
 from lenet_utils.term import grading as G
+from lenet_utils.term import replay
 from lenet_utils.term.sandbox import Limits
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,8 +68,9 @@ ex = importlib.import_module("lenet_utils.lessons.exercises")
 ok = lambda *a, **k: core.Feedback(True, "ok")
 for name in ("check_train_step", "check_total_steps"):
     vars(ex)[name] = ok
-vars(core)["probe"] = lambda *a, **k: {"kind": "value", "value": 1075}
-vars(core)["judge"] = ok
+rp = importlib.import_module("lenet_utils.term.replay")
+vars(rp)["probe"] = lambda *a, **k: {"kind": "value", "value": 1075}
+vars(rp)["judge"] = ok
 answer = None
 """
 
@@ -145,7 +147,7 @@ def forged(tmp_path_factory):
     ids = _ids("lesson03")
     right = {f"{gid}_answer": "right" for gid in ids}
     # what a right train_step's probes send back, for the visible inputs and the published hidden variant
-    data = [_core.probe(check_train_step, right_train_step), _core.probe(check_train_step, right_train_step,
+    data = [replay.probe(check_train_step, right_train_step), replay.probe(check_train_step, right_train_step,
                                                                         variant=A.HIDDEN_VARIANT)]
     readable = Path(tempfile.mkdtemp(prefix="lenet-forgery-"))      # where the answers' account can read it
     readable.chmod(0o755)
@@ -230,14 +232,14 @@ def test_malformed_probe_data_is_not_checked_and_scores_nothing():
                  {"kind": "value", "value": {"__ndarray__": [1, 2], "dtype": "object", "shape": [2]}},
                  {"kind": "value", "value": {"__pickle__": "gASVBQAAAAAAAACMAS6ULg=="}},
                  {"kind": "function", "calls": [{"key": "0" * 64, "result": 1}]}):
-        feedback = _core.judge(check_train_step, data)
+        feedback = replay.judge(check_train_step, data)
         assert not feedback.passed and "could not be checked" in feedback.message, (data, feedback)
-    assert _core.judge(check_total_steps, {"kind": "value", "value": 1075}).passed      # the value itself
+    assert replay.judge(check_total_steps, {"kind": "value", "value": 1075}).passed      # the value itself
 
 
 def test_in_one_process_probe_then_judge_gives_the_checkers_own_verdict():
     """What the grader does, without the fork: the same verdicts and messages as the notebook's check."""
     for answer in (right_train_step, lambda model, optimizer, x, y: model(x).sum()):
-        data = json.loads(json.dumps(_core.probe(check_train_step, answer, variant=12345)))
-        judged, direct = _core.judge(check_train_step, data, variant=12345), check_train_step(answer, variant=12345)
+        data = json.loads(json.dumps(replay.probe(check_train_step, answer, variant=12345)))
+        judged, direct = replay.judge(check_train_step, data, variant=12345), check_train_step(answer, variant=12345)
         assert (judged.passed, judged.message) == (direct.passed, direct.message)

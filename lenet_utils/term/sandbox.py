@@ -8,8 +8,8 @@ account (``nobody`` when the grader is root) and runs the student's answer cell.
 most ``cell_seconds`` per cell, kills a fork that runs over ("timed out after N s") and goes on with
 the next exercise from the lesson's own state, so an answer can change nothing but its own result.
 
-**The verdict is the runner's, never the fork's.** Each check is split in two (``_core.probe`` /
-``_core.judge``): once the answer has run, the runner sends the fork the checks of the exercise's test
+**The verdict is the runner's, never the fork's.** Each check is split in two (``replay.probe`` /
+``replay.judge``): once the answer has run, the runner sends the fork the checks of the exercise's test
 cell, the hidden test with a variant (other inputs) drawn only then, at random. The fork's probe runs
 the checker on the answer and sends back only what the answer produced, as JSON data (its value, or
 what each call returned). The runner reads at most ``MAX_REPLY_BYTES`` of JSON (never pickle), and its
@@ -177,7 +177,8 @@ def _snapshot() -> dict[str, dict[str, int]]:
     from ..lessons import exercises
     from ..lessons.exercises import _core
 
-    names = [*GUARDED_MODULES, *sorted(m for m in sys.modules if m.startswith("lenet_utils.lessons.exercises"))]
+    names = [*GUARDED_MODULES, "lenet_utils.term.replay",
+             *sorted(m for m in sys.modules if m.startswith("lenet_utils.lessons.exercises"))]
     snap = {name: {k: id(v) for k, v in vars(sys.modules[name]).items()} for name in names if name in sys.modules}
     snap["Feedback"] = {k: id(v) for k, v in vars(_core.Feedback).items()}
     snap["checkers"] = {name: id(getattr(exercises, name).__code__) for name in exercises.__all__
@@ -251,7 +252,7 @@ def _exercise(shell, cells: list[dict], student: str, result_fd: int, challenge_
     checks to make (the hidden test's variant chosen only now), each check's probe data on result_fd.
     Nothing sent from here is a verdict: the runner's judge decides."""
     from ..lessons import exercises
-    from ..lessons.exercises import _core
+    from . import replay
 
     answer = cells[0]
     os.chdir(f"{student}/{answer['grade_id']}")               # a folder of its own, made by the runner
@@ -269,7 +270,7 @@ def _exercise(shell, cells: list[dict], student: str, result_fd: int, challenge_
     for check in checks:
         args = [shell.user_ns.get(name) for name in [check["var"], *check["extra"]]]
         variant = {"variant": check["variant"]} if check["hidden"] else {}
-        data.append(_core.probe(getattr(exercises, check["checker"]), *args, **variant))
+        data.append(replay.probe(getattr(exercises, check["checker"]), *args, **variant))
     line = json.dumps({"errors": errors, "tampered": swapped, "probes": data})
     os.write(result_fd, line.encode() + b"\n")
 
@@ -277,7 +278,7 @@ def _exercise(shell, cells: list[dict], student: str, result_fd: int, challenge_
 def _judge(shell, test: dict, checks: list[dict], reply: dict | None) -> tuple[bool, str]:
     """In the runner: the verdict on the fork's probe data (``None``: nothing readable came back)."""
     from ..lessons import exercises
-    from ..lessons.exercises import _core
+    from . import replay
 
     if reply is None:
         return False, UNREADABLE
@@ -289,8 +290,8 @@ def _judge(shell, test: dict, checks: list[dict], reply: dict | None) -> tuple[b
             extra = [shell.user_ns[name] for name in check["extra"]]
         except KeyError as err:
             return False, f"NameError: name {err} is not defined"
-        feedback = _core.judge(getattr(exercises, check["checker"]), data, *extra,
-                               **({"variant": check["variant"]} if check["hidden"] else {}))
+        feedback = replay.judge(getattr(exercises, check["checker"]), data, *extra,
+                                **({"variant": check["variant"]} if check["hidden"] else {}))
         if not feedback.passed:
             failed = ("other inputs (a hidden test): " if check["hidden"] else "") + feedback.message
             errors = [str(e)[:300] for e in reply.get("errors", [])][:1]
@@ -330,6 +331,7 @@ def main(job_path: str) -> int:
 
     torch.set_num_threads(1)
     from ..lessons import exercises  # noqa: F401  (imported before any answer runs: the snapshot's originals)
+    from . import replay  # noqa: F401
 
     for name in PRELOADED:        # what an answer may import, loaded while the runner can still read it
         __import__(name)
