@@ -257,7 +257,8 @@ def test_answers_have_no_network(tmp_path):
     cells = [{"kind": "lesson", "source": "import socket"},
              {"kind": "answer", "grade_id": "net_answer", "lesson_source": "answer = None",
               "answers": {"eve": f"socket.create_connection(('127.0.0.1', {port}), timeout=5)\nanswer = 1"}},
-             {"kind": "test", "grade_id": "net", "source": "assert answer == 1, 'no answer'"}]
+             {"kind": "test", "grade_id": "net", "source": "from lenet_utils.lessons.exercises import check_total_steps"
+                                                          "\nfeedback = check_total_steps(answer)"}]
     verdicts, note = run_notebook(cells, tmp_path, Limits(cell_seconds=20))
     listener.close()
     assert note == ""

@@ -4,25 +4,37 @@
 limit (RLIMIT_AS), no network (a network namespace of its own, when root) and a wall-time limit for
 the whole notebook. That runner executes the lesson's own cells (trusted: they come from the source
 assignment, never from the submission). At each exercise it forks: the fork drops to an unprivileged
-account (``nobody`` when the grader is root), runs the student's answer cell and the original test
-cell, and reports one verdict over a pipe of its own. The runner waits at most ``cell_seconds`` per
-cell, kills a fork that runs over ("timed out after N s") and goes on with the next exercise from
-the lesson's own state, so an answer can change nothing but its own verdict.
+account (``nobody`` when the grader is root) and runs the student's answer cell. The runner waits at
+most ``cell_seconds`` per cell, kills a fork that runs over ("timed out after N s") and goes on with
+the next exercise from the lesson's own state, so an answer can change nothing but its own result.
 
-Before the test cell the fork checks that the answer left the grader alone: the checkers, Feedback,
-the built-ins and the modules they use must be the very objects the runner imported.
+**The verdict is the runner's, never the fork's.** Each check is split in two (``replay.probe`` /
+``replay.judge``): once the answer has run, the runner sends the fork the checks of the exercise's test
+cell, the hidden test with a variant (other inputs) drawn only then, at random. The fork's probe runs
+the checker on the answer and sends back only what the answer produced, as JSON data (its value, or
+what each call returned). The runner reads at most ``MAX_REPLY_BYTES`` of JSON (never pickle), and its
+judge runs the same checker on a stand-in built from that data: a call the probe did not record, or
+data that is not what a probe sends, is "your answer could not be checked", 0 points. An answer that
+writes a "passed" into the fork's pipes, patches the checkers or exits can at most claim what an answer
+returned; to pass the hidden test that claim must be the right results for inputs it could not know.
 
-Not closed: the answer and its test share the fork, so an answer that writes a forged verdict into the
-fork's pipe (and exits) can pass its own exercise, no other. Closing it needs each checker split into a
-probe that runs the answer here and a judge that compares the probe's outputs in the runner.
+What still holds by the nature of the check, not of the sandbox: an exercise checked on published
+inputs only (a value to give; the functions of lessons 05 and 07 without a hidden variant) can be
+passed by claiming the right outputs for those inputs, as a hard-coded answer could.
+
+Before the probe the fork checks that the answer left the grader alone: the checkers, Feedback, the
+built-ins and the modules they use must be the very objects the runner imported (an answer that
+swapped one scores 0, "your lecturer will look"; this only lowers a score, so the fork may report it).
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import pwd
 import resource
+import secrets
 import select
 import signal
 import subprocess
@@ -165,7 +177,8 @@ def _snapshot() -> dict[str, dict[str, int]]:
     from ..lessons import exercises
     from ..lessons.exercises import _core
 
-    names = [*GUARDED_MODULES, *sorted(m for m in sys.modules if m.startswith("lenet_utils.lessons.exercises"))]
+    names = [*GUARDED_MODULES, "lenet_utils.term.replay",
+             *sorted(m for m in sys.modules if m.startswith("lenet_utils.lessons.exercises"))]
     snap = {name: {k: id(v) for k, v in vars(sys.modules[name]).items()} for name in names if name in sys.modules}
     snap["Feedback"] = {k: id(v) for k, v in vars(_core.Feedback).items()}
     snap["checkers"] = {name: id(getattr(exercises, name).__code__) for name in exercises.__all__
@@ -216,9 +229,32 @@ def _run(shell, source: str) -> str | None:
                                                                                                   type(err).__name__)
 
 
-def _exercise(shell, cells: list[dict], student: str, result_fd: int, snapshot) -> None:
-    """In the fork: the student's answer, then the cells up to its test; one verdict on result_fd."""
-    answer, test = cells[0], cells[-1]
+def probes(test_source: str) -> list[dict]:
+    """The checks a test cell makes, in order: ``feedback = check_x(var[, extra...][, variant=N])`` lines.
+    A check with a ``variant`` is the hidden test: the runner gives it a secret variant of its own."""
+    found = []
+    for node in ast.walk(ast.parse(test_source)):
+        call = node.value if isinstance(node, ast.Assign) else None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id.startswith("check_")):
+            continue
+        if not call.args or not all(isinstance(a, ast.Name) for a in call.args):
+            raise ValueError(f"a test cell's check takes names only: {ast.unparse(call)}")
+        hidden = any(k.arg == "variant" for k in call.keywords)
+        found.append({"checker": call.func.id, "var": call.args[0].id, "extra": [a.id for a in call.args[1:]],
+                      "hidden": hidden})
+    if not found:
+        raise ValueError("a test cell without a check_x(...) call")
+    return found
+
+
+def _exercise(shell, cells: list[dict], student: str, result_fd: int, challenge_fd: int, snapshot) -> None:
+    """In the fork: the student's answer, then the cells up to its test; then, once the runner sends the
+    checks to make (the hidden test's variant chosen only now), each check's probe data on result_fd.
+    Nothing sent from here is a verdict: the runner's judge decides."""
+    from ..lessons import exercises
+    from . import replay
+
+    answer = cells[0]
     os.chdir(f"{student}/{answer['grade_id']}")               # a folder of its own, made by the runner
     errors = []
     crashed = _run(shell, answer["answers"][student])
@@ -227,14 +263,59 @@ def _exercise(shell, cells: list[dict], student: str, result_fd: int, snapshot) 
     for cell in cells[1:-1]:
         _run(shell, cell["source"])
     swapped = _tampered(snapshot)
-    if swapped:
-        verdict = (False, f"the answer replaced part of the grader ({swapped}); not graded: your lecturer will look")
-    else:
-        failed = _run(shell, test["source"])
-        verdict = (failed is None, "; ".join([*errors, failed]) if failed else "")
-    line = json.dumps({"student": student, "grade_id": test["grade_id"], "passed": verdict[0],
-                       "message": verdict[1][:2000]})
+    os.write(result_fd, b"ready\n")
+    with os.fdopen(challenge_fd, "rb") as pipe:
+        checks = json.loads(pipe.readline())
+    data = []
+    for check in checks:
+        args = [shell.user_ns.get(name) for name in [check["var"], *check["extra"]]]
+        variant = {"variant": check["variant"]} if check["hidden"] else {}
+        data.append(replay.probe(getattr(exercises, check["checker"]), *args, **variant))
+    line = json.dumps({"errors": errors, "tampered": swapped, "probes": data})
     os.write(result_fd, line.encode() + b"\n")
+
+
+def _judge(shell, test: dict, checks: list[dict], reply: dict | None) -> tuple[bool, str]:
+    """In the runner: the verdict on the fork's probe data (``None``: nothing readable came back)."""
+    from ..lessons import exercises
+    from . import replay
+
+    if reply is None:
+        return False, UNREADABLE
+    if reply.get("tampered"):
+        return False, f"the answer replaced part of the grader ({str(reply['tampered'])[:80]}); not graded: " \
+                      "your lecturer will look"
+    for check, data in zip(checks, reply["probes"]):
+        try:
+            extra = [shell.user_ns[name] for name in check["extra"]]
+        except KeyError as err:
+            return False, f"NameError: name {err} is not defined"
+        feedback = replay.judge(getattr(exercises, check["checker"]), data, *extra,
+                                **({"variant": check["variant"]} if check["hidden"] else {}))
+        if not feedback.passed:
+            failed = ("other inputs (a hidden test): " if check["hidden"] else "") + feedback.message
+            errors = [str(e)[:300] for e in reply.get("errors", [])][:1]
+            return False, "; ".join([*errors, failed])
+    return True, ""
+
+
+UNREADABLE = ("your answer could not be checked: the grading process sent back no readable result (the answer "
+              "exited, crashed or wrote something else into the grader's pipe)")
+MAX_REPLY_BYTES = 64 * 2**20      # a probe's data: two training steps' weights are ~3 MB
+
+
+def _reply(data: bytes | None, checks: list[dict]) -> dict | None:
+    """The fork's reply, parsed as JSON only and checked for shape; None if it is anything else."""
+    if not data:
+        return None
+    try:
+        reply = json.loads(data.split(b"\n")[0])
+    except ValueError:
+        return None
+    if (type(reply) is not dict or type(reply.get("probes")) is not list or len(reply["probes"]) != len(checks)
+            or type(reply.get("errors", [])) is not list):
+        return None
+    return reply
 
 
 def main(job_path: str) -> int:
@@ -250,6 +331,7 @@ def main(job_path: str) -> int:
 
     torch.set_num_threads(1)
     from ..lessons import exercises  # noqa: F401  (imported before any answer runs: the snapshot's originals)
+    from . import replay  # noqa: F401
 
     for name in PRELOADED:        # what an answer may import, loaded while the runner can still read it
         __import__(name)
@@ -263,17 +345,20 @@ def main(job_path: str) -> int:
             continue
         end = next(j for j in range(i, len(cells)) if cells[j]["kind"] == "test")
         span = cells[i:end + 1]
+        checks, replies = probes(span[-1]["source"]), {}
         for student in sorted(cell["answers"]):
             snapshot = _snapshot()
             _own_folder(f"{student}/{cell['grade_id']}", limits["user"])
             read_end, write_end = os.pipe()
+            challenge_read, challenge_write = os.pipe()
             pid = os.fork()
             if pid == 0:                                        # the fork: the student's code runs here only
                 try:
                     os.close(read_end)
+                    os.close(challenge_write)
                     os.close(report)
-                    _drop_privileges(limits["user"], limits["cell_seconds"] * len(span))
-                    _exercise(shell, span, student, write_end, snapshot)
+                    _drop_privileges(limits["user"], limits["cell_seconds"] * (len(span) + len(checks)))
+                    _exercise(shell, span, student, write_end, challenge_read, snapshot)
                 except BaseException:                           # the runner's own failure, in its log
                     import traceback
 
@@ -281,48 +366,61 @@ def main(job_path: str) -> int:
                 finally:
                     os._exit(0)
             os.close(write_end)
+            os.close(challenge_read)
             seconds = limits["cell_seconds"] * len(span)
-            record = _parse(_wait(read_end, pid, seconds), span[-1]["grade_id"], seconds)
-            os.write(report, json.dumps({"student": student, **record}).encode() + b"\n")
+            sent = [{**c, "variant": secrets.randbelow(10**8) + 2 if c["hidden"] else 0} for c in checks]
+            replies[student] = (sent, _converse(read_end, challenge_write, pid, seconds,
+                                                limits["cell_seconds"] * len(checks), sent))
         for cell in span[:-1]:                                   # the lesson's state goes on without the answers
             _run(shell, cell["lesson_source"] if cell["kind"] == "answer" else cell["source"])
+        for student, (sent, reply) in replies.items():          # judged here, in the lesson's state at the test
+            if reply == "timeout":
+                record = {"passed": False, "message": f"timed out after {limits['cell_seconds'] * len(span):g} s"}
+            else:
+                passed, message = _judge(shell, span[-1], sent, _reply(reply, sent))
+                record = {"passed": passed, "message": message[:2000]}
+            os.write(report, json.dumps({"student": student, "grade_id": span[-1]["grade_id"],
+                                         **record}).encode() + b"\n")
         i = end + 1
     return 0
 
 
-def _wait(read_end: int, pid: int, seconds: float) -> bytes | None:
-    deadline, data = time.monotonic() + seconds, b""
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([read_end], [], [], max(0.0, min(1.0, deadline - time.monotonic())))
-        if ready:
-            chunk = os.read(read_end, 65536)
-            if not chunk:
-                break
-            data += chunk
-            if b"\n" in data:
-                break
-    else:
-        data = None
+def _converse(read_end: int, challenge_write: int, pid: int, seconds: float, probe_seconds: float,
+              checks: list[dict]) -> bytes | str | None:
+    """Wait for the fork's answer to run ("ready"), send it the checks, read its probe data (one line,
+    at most MAX_REPLY_BYTES). "timeout" if the answer ran over; None if the fork sent nothing readable."""
+    reply = _read_line(read_end, seconds)
+    if isinstance(reply, bytes):                          # "ready": the answer has run; now the checks
+        try:
+            os.write(challenge_write, json.dumps(checks).encode() + b"\n")
+        except OSError:                                  # the fork is gone
+            pass
+        reply = _read_line(read_end, probe_seconds, reply.split(b"\n", 1)[1])
+    os.close(challenge_write)
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     os.waitpid(pid, 0)
     os.close(read_end)
+    return reply
+
+
+def _read_line(fd: int, seconds: float, data: bytes = b"") -> bytes | str | None:
+    """Bytes from ``fd`` up to and with the first newline; "timeout", or None at the end of the pipe or
+    past MAX_REPLY_BYTES."""
+    deadline = time.monotonic() + seconds
+    while b"\n" not in data:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return "timeout"
+        ready, _, _ = select.select([fd], [], [], min(1.0, left))
+        if ready:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk or len(data) + len(chunk) > MAX_REPLY_BYTES:
+                return None
+            data += chunk
     return data
-
-
-def _parse(line: bytes | None, grade_id: str, seconds: float) -> dict:
-    if line is None:
-        return {"grade_id": grade_id, "passed": False, "message": f"timed out after {seconds:g} s"}
-    try:
-        record = json.loads(line.split(b"\n")[0])
-        if record.get("grade_id") != grade_id or not isinstance(record.get("passed"), bool):
-            raise ValueError
-        return {"grade_id": grade_id, "passed": record["passed"], "message": str(record.get("message", ""))}
-    except ValueError:
-        return {"grade_id": grade_id, "passed": False,
-                "message": "the answer ended its own grading before the test ran (it exited or crashed)"}
 
 
 if __name__ == "__main__":

@@ -157,3 +157,15 @@ def option_for(value: float, ranges: Mapping[str, tuple[float, float]]) -> str:
 def choices(items: Sequence[str]) -> dict[str, str]:
     """Options that are names (layers, digits): each one its own description."""
     return {item: item for item in items}
+
+
+class kept_hint_counts:
+    """``with kept_hint_counts(): ...``: checks made inside leave the learner's hint counts as they
+    were (the grader's judge checks an answer without advancing anyone's hints)."""
+
+    def __enter__(self) -> None:
+        self._saved = dict(_FAILED)
+
+    def __exit__(self, *exc: object) -> None:
+        _FAILED.clear()
+        _FAILED.update(self._saved)

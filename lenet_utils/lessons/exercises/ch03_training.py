@@ -92,7 +92,7 @@ def check_train_step(answer: Any, variant: int = 0) -> Feedback:
         torch.manual_seed(variant)
         yours = LeNet5()
         theirs = copy.deepcopy(yours)
-        size = 16 + 8 * variant
+        size = 16 + 8 * (variant % 4)  # any seed: 16 to 40 images a batch
         batches = [(torch.randn(size, 1, 28, 28), torch.randint(0, 10, (size,))) for _ in range(2)]
     opt_yours, opt_theirs = make_optimizer(yours, reference), make_optimizer(theirs, reference)
     start = copy.deepcopy(yours.state_dict())
