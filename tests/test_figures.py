@@ -49,7 +49,8 @@ def test_every_marker_names_a_figure_and_every_document_has_some():
 
 
 def test_a_changed_result_fails_until_the_docs_follow(tmp_path):
-    """A temporary copy of the repository: change latest.json's time to 99%, the check fails; --write fixes it."""
+    """A temporary copy of the repository: change latest.json's fastest time to 99%, the check fails; --write
+    fixes it."""
     copy = tmp_path / "repo"
     sources = {f.source for f in figures.FIGURES.values() if "/" in f.source}      # data/..., hub/...
     for part in ["scripts", "benchmarks", "notebooks", *sources, *figures.DOCUMENTS]:
@@ -66,8 +67,9 @@ def test_a_changed_result_fails_until_the_docs_follow(tmp_path):
 
     latest = copy / "benchmarks" / "results" / "latest.json"
     doc = json.loads(latest.read_text())
-    old = doc["time_to_99_s_median"]
-    doc["time_to_99_s_median"] = old + 4.44
+    fastest = doc["details"]["time_to_99"]["recipes"]["default"]["seconds_to_target"]
+    old = fastest["min"] if fastest["min"] is not None else 10.0
+    fastest["min"] = old + 4.44
     doc["details"]["notebooks"]["seconds"]["01_mnist_data.ipynb"] = 123.4
     latest.write_text(json.dumps(doc))
     failed = subprocess.run(check, capture_output=True, text=True)
