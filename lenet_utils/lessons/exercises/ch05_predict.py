@@ -91,7 +91,8 @@ def check_box_size(answer: Any, variant: int = 0) -> Feedback:
         if min(nw, nh) < 1:
             return Feedback(False, f"For a {w}x{h} crop it gave {nw}x{nh}: no side may shrink to 0 pixels, "
                                    "even for a very thin digit like a 1.")
-        if max(nw, nh) != BOX or (w >= h) != (nw >= nh):
+        # the longer side stays the longer one; a near-square crop may round to 20 x 20 (a tie)
+        if max(nw, nh) != BOX or (w > h and nw < nh) or (h > w and nh < nw):
             return hint.failed(f"For a {w}x{h} crop it gave {nw}x{nh}: the longer side must become "
                                f"exactly {BOX}, and stay the longer one. ")
         exact = (w * BOX / max(w, h), h * BOX / max(w, h))
