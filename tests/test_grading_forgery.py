@@ -37,7 +37,7 @@ WRONG = {
     "avgpool_backward_answer": "import numpy as np\nanswer = lambda d_out, shape: np.ones(shape)",
     "total_steps_answer": "answer = 1070",
     "train_step_answer": "answer = lambda model, optimizer, x, y: model(x).sum()",
-    "adam_recipe_answer": "from lenet_utils import TrainConfig\nanswer = TrainConfig(epochs=3)",
+    "warmup_steps_answer": "answer = 130",                                  # counts the peak step too
 }
 
 # Written into every pipe the fork holds, then the fork exits: the old protocol's "passed" verdict as the
@@ -74,20 +74,14 @@ vars(rp)["judge"] = ok
 answer = None
 """
 
-# Objects that claim to be the right answer: a number equal to everything, a config that says Adam.
+# Objects that claim to be the right answer: a number equal to everything.
 LIARS = """
-from lenet_utils import TrainConfig
-
 class Liar(int):
     __eq__ = lambda self, other: True
     __float__ = lambda self: 1075.0
     __index__ = lambda self: 1075
     is_integer = lambda self: True
     __hash__ = int.__hash__
-
-class Adam(TrainConfig):
-    def __getattribute__(self, name):
-        return "adam" if name == "optimizer" else object.__getattribute__(self, name)
 
 LIAR_ANSWER
 """
@@ -164,7 +158,7 @@ def forged(tmp_path_factory):
         "liar": _student("lesson03", {
             "total_steps_answer": LIARS.replace("LIAR_ANSWER", "answer = Liar(3)"),
             "train_step_answer": LIARS.replace("LIAR_ANSWER", "answer = lambda model, optimizer, x, y: Liar(0)"),
-            "adam_recipe_answer": LIARS.replace("LIAR_ANSWER", "answer = Adam(schedule='constant', lr=1e-3, epochs=3)"),
+            "warmup_steps_answer": LIARS.replace("LIAR_ANSWER", "answer = Liar(7)"),
         }),
     }
     try:
@@ -203,7 +197,7 @@ def test_patching_the_checker_or_the_judge_in_the_fork_does_not_pass(forged, gid
 @pytest.mark.parametrize("gid, says", [
     ("total_steps", "Give a whole number of steps."),
     ("train_step", "The weights did not change"),
-    ("adam_recipe", "`answer` should be a TrainConfig, not 'Adam'"),
+    ("warmup_steps", "Give a whole number of steps."),
 ])
 def test_objects_whose_eq_float_or_index_lie_do_not_pass(forged, gid, says):
     row = forged[("liar", gid)]
