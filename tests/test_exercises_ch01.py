@@ -7,6 +7,7 @@ the checkers (which compute them from the data) are checked against an independe
 import numpy as np
 import pytest
 import torch
+from hint_tiers import assert_hints_escalate
 
 from lenet_utils.lessons.exercises import Feedback, check_blank_fraction, check_most_ink, check_normalized_pixel
 
@@ -77,15 +78,7 @@ def _fresh_hints():
                                                  (check_blank_fraction, BLANK_HINTS, 0.7),
                                                  (check_normalized_pixel, NORMALIZED_HINTS, -0.4242)])
 def test_each_failed_check_reveals_the_next_hint_and_the_code_comes_last(check, hints, wrong):
-    levels = hints.levels
-    assert len(levels) == 3 and "`" not in levels[0]              # the nudge shows no code
-    first = check(None)                                          # before any attempt: the nudge only
-    assert first.level == 1 and levels[0] in first.message
-    assert not any(level in first.message for level in levels[1:])
-    second, third, fourth = check(wrong), check(wrong), check(wrong)
-    assert (second.level, third.level, fourth.level) == (2, 3, 3)  # the last level stays
-    assert levels[1] in second.message and levels[2] in third.message and "the last" in third.message
-    assert "`" in levels[2]                                      # the last level is the code
+    assert_hints_escalate(check, hints, wrong)
 
 
 def test_a_level_on_request_and_a_pass_starts_again():

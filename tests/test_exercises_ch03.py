@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from hint_tiers import assert_hints_escalate
 
 from lenet_utils import LeNet5
 from lenet_utils.lessons.exercises import (
@@ -149,15 +150,7 @@ def _fresh_hints():
                                                  (check_train_step, TRAIN_STEP_HINTS, _wrong_loss),
                                                  (check_warmup_steps, WARMUP_HINTS, 7)])
 def test_each_failed_check_reveals_the_next_hint_and_the_code_comes_last(check, hints, wrong):
-    levels = hints.levels
-    assert len(levels) == 3 and "`" not in levels[0]              # the nudge shows no code
-    first = check(None)
-    assert first.level == 1 and levels[0] in first.message
-    assert not any(level in first.message for level in levels[1:])
-    second, third, fourth = check(wrong), check(wrong), check(wrong)
-    assert (second.level, third.level, fourth.level) == (2, 3, 3)
-    assert levels[1] in second.message and levels[2] in third.message and "the last" in third.message
-    assert "`" in levels[2]                                      # the last level is the code
+    assert_hints_escalate(check, hints, wrong)
 
 
 def test_a_hint_level_on_request_and_a_pass_starts_again():

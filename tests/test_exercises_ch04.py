@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from hint_tiers import assert_hints_escalate
 
 from lenet_utils.lessons.exercises import (
     EXERCISE_CONFIDENCE,
@@ -69,15 +70,7 @@ def _fresh_hints():
     (check_ece, ch04.ECE_HINTS, 0.9),
 ])
 def test_each_failed_check_reveals_the_next_hint_and_the_code_comes_last(check, hints, wrong):
-    levels = hints.levels
-    assert len(levels) == 3 and "`" not in levels[0]              # the nudge shows no code
-    first = check(None)
-    assert first.level == 1 and levels[0] in first.message
-    assert not any(level in first.message for level in levels[1:])
-    second, third, fourth = check(wrong), check(wrong), check(wrong)
-    assert (second.level, third.level, fourth.level) == (2, 3, 3)
-    assert levels[1] in second.message and levels[2] in third.message and "the last" in third.message
-    assert "`" in levels[2]                                      # the last level is the code
+    assert_hints_escalate(check, hints, wrong)
 
 
 def test_the_code_hints_give_the_answers_they_promise():

@@ -4,6 +4,7 @@ contains the answer."""
 import numpy as np
 import pytest
 import torch
+from hint_tiers import assert_hints_escalate
 
 import lenet_utils.lessons.exercises as ex
 from lenet_utils.config import ConfigError, LeNetConfig
@@ -158,15 +159,7 @@ def _fresh_hints():
     (check_small_variant, ch06.SMALL_VARIANT_HINTS, LeNetConfig()),
 ])
 def test_each_failed_check_reveals_the_next_hint_and_the_code_comes_last(check, hints, wrong):
-    levels = hints.levels
-    assert len(levels) == 3 and "`" not in levels[0]              # the nudge shows no code
-    first = check(None)
-    assert first.level == 1 and levels[0] in first.message
-    assert not any(level in first.message for level in levels[1:])
-    second, third, fourth = check(wrong), check(wrong), check(wrong)
-    assert (second.level, third.level, fourth.level) == (2, 3, 3)
-    assert levels[1] in second.message and levels[2] in third.message and "the last" in third.message
-    assert "`" in levels[2]                                      # the last level is the code
+    assert_hints_escalate(check, hints, wrong)
 
 
 def test_the_code_hints_give_the_answers_they_promise():
