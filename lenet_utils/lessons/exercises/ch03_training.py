@@ -60,7 +60,7 @@ def check_total_steps(answer: Any) -> Feedback:
     if value is None or not value.is_integer():
         return Feedback(False, "Give a whole number of steps.")
     config = TrainConfig(epochs=5, batch_size=256)
-    per_epoch = len(BatchLoader(torch.zeros(TRAIN_SIZE, 1), torch.zeros(TRAIN_SIZE), config.batch_size))
+    per_epoch = _batches(config.batch_size)
     truth = config.epochs * per_epoch
     if value == truth:
         return verdict(True, "Fewer, larger batches: half the steps of the default recipe. Each step sees "
@@ -70,7 +70,7 @@ def check_total_steps(answer: Any) -> Feedback:
     if value == per_epoch:
         return Feedback(False, "That is one epoch; the run has five.")
     default_batch = TrainConfig().batch_size
-    if value == config.epochs * len(BatchLoader(torch.zeros(TRAIN_SIZE, 1), torch.zeros(TRAIN_SIZE), default_batch)):
+    if value == config.epochs * _batches(default_batch):
         return Feedback(False, f"That is the default batch size of {default_batch}; this run uses {config.batch_size}.")
     return hint.failed()
 
