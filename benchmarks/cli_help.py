@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from provenance import git_commit
+
 from lenet_utils.cli.parser import build_parser
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cli_help.json"
@@ -65,7 +67,7 @@ def main() -> int:
     print(f"bare interpreter (python -c pass): median {statistics.median(baseline):.3f} s")
     print(f"slowest median: {worst:.3f} s (target < {TARGET_S} s: {'met' if worst < TARGET_S else 'NOT met'})")
     results = {
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cores": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": git_commit(), "cores": os.cpu_count(),
         "load_start": load_start, "load_end": round(os.getloadavg()[0], 2), "runs": args.runs,
         "target_s": TARGET_S, "worst_median_s": worst,
         "python_startup_median_s": round(statistics.median(baseline), 3), "rows": rows,

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from provenance import git_commit
+
 from lenet_utils.images.decoding import DECODE_BOUND_MB as BOUND_MB
 from lenet_utils.images.decoding import LIMITS
 
@@ -115,6 +117,7 @@ def main() -> int:
     ap.add_argument("--only", default="", help="formats whose name contains this text")
     ap.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
     args = ap.parse_args()
+    load_start = round(os.getloadavg()[0], 2)
     worst = 0.0
     rows = []
     print(f"{args.side}x{args.side} pixels; peak resident memory above the process baseline (bound {BOUND_MB} MB)")
@@ -144,7 +147,9 @@ def main() -> int:
                          "error": r["error"]})
     print(f"worst case: {worst:.0f} MB above the baseline (bound {BOUND_MB} MB)")
     if args.out:
-        report = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "side": args.side, "bound_mb": BOUND_MB,
+        report = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                  "commit": git_commit(), "load_start": load_start,
+                  "side": args.side, "bound_mb": BOUND_MB,
                   "worst_mb": None if worst == float("inf") else round(worst, 1), "cores": os.cpu_count(),
                   "load_end": round(os.getloadavg()[0], 2), "rows": rows}
         args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import matplotlib
+from provenance import git_commit
 
 from lenet_utils import LeNet5, TrainConfig, fit, load_mnist, set_seed
 from lenet_utils.lessons import plots
@@ -68,7 +69,8 @@ def main() -> None:
           f"(per-round ratios {', '.join(f'{r:.3f}' for r in ratios)}); "
           f"time inside the redraws: {statistics.median(drawing) * 100:.1f}% of the run")
     if args.out:
-        report = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cores": os.cpu_count(),
+        report = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": git_commit(),
+                  "cores": os.cpu_count(),
                   "load_start": round(load_start, 2), "load_end": round(os.getloadavg()[0], 2),
                   "epochs": args.epochs, "steps": args.steps, "rounds": args.rounds, "threads": args.threads,
                   "seconds_without_plot": [round(v, 2) for v in plain], "ratios": [round(r, 3) for r in ratios],

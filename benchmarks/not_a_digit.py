@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from provenance import git_commit
 
 HERE = Path(__file__).resolve().parent
 RESULT = HERE / "results" / "not_a_digit.json"
@@ -38,7 +40,7 @@ TARGET_FLAGGED, TARGET_FALSE = 0.80, 0.02
 
 
 def run(n: int = 300, uploads: int = 1200, seed: int = 1, verbose: bool = True) -> dict:
-
+    load_start = round(os.getloadavg()[0], 2)
     from lenet_utils import load_mnist
     from lenet_utils.calibration import expected_calibration_error, scaled_probabilities
     from lenet_utils.checkpoints import pretrained_checkpoint
@@ -107,6 +109,8 @@ def run(n: int = 300, uploads: int = 1200, seed: int = 1, verbose: bool = True) 
     ece_after = expected_calibration_error(scaled_probabilities(logits, detector.temperature), test.labels)
     result = {
         "benchmark": "not_a_digit",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": git_commit(),
+        "load_start": load_start, "load_end": round(os.getloadavg()[0], 2),
         "checkpoint": ckpt.path.name,
         "non_digits": {"seed": seed, "per_kind": n, "flagged_by_kind": by_kind, "flagged": round(overall, 4),
                        "refused_as_blank_by_kind": refused,

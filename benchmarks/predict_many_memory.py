@@ -163,7 +163,8 @@ def main() -> int:
     if args.before is not None:
         runs.insert(0, ("before", args.before, "json"))
     rows = []
-    print(f"load average at the start: {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()})", flush=True)
+    load_start = round(os.getloadavg()[0], 2)
+    print(f"load average at the start: {load_start:.2f} (cores: {os.cpu_count()})", flush=True)
     with tempfile.TemporaryDirectory(prefix="predict-many-") as tmp:
         folder = Path(tmp) / "digits"
         folder.mkdir()
@@ -185,7 +186,8 @@ def main() -> int:
     print(f"load average at the end: {load:.2f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "files": args.files,
-                                    "cores": os.cpu_count(), "load_end": round(load, 2), "runs": rows},
+                                    "cores": os.cpu_count(), "load_start": load_start, "load_end": round(load, 2),
+                                    "runs": rows},
                                    indent=2) + "\n")
     print(f"written: {args.out}")
     return 0 if all(r["exit_status"] == 0 and r["answered"] == r["files"] for r in rows) else 1
