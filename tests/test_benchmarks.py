@@ -222,6 +222,13 @@ def test_a_result_file_says_when_the_code_that_ran_was_not_its_commit(tmp_path):
     (tmp_path / "build").mkdir()
     (tmp_path / "build" / "out.json").write_text("{}")            # ignored output: still clean
     assert provenance.git_commit(tmp_path) == clean
+    results = tmp_path / "benchmarks" / "results"                  # an earlier benchmark's output: still clean
+    results.mkdir(parents=True)
+    (results / "earlier.json").write_text("{}")
+    assert provenance.git_commit(tmp_path) == clean
+    (tmp_path / "benchmarks" / "run.py").write_text("z = 3\n")   # but a new script beside it is code
+    assert provenance.git_commit(tmp_path) == clean + "+changes"
+    (tmp_path / "benchmarks" / "run.py").unlink()
     (tmp_path / "new_module.py").write_text("y = 2\n")
     assert provenance.git_commit(tmp_path) == clean + "+changes"
     (tmp_path / "new_module.py").unlink()
