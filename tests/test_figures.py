@@ -104,8 +104,9 @@ def test_a_lessons_first_cell_gets_one_line_in_place_of_its_time_paragraph():
     assert "**In class:** <!-- fig:inclass.01_mnist_data -->20 min<!-- /fig -->" in once
 
 
-def _figures_in(name: str, text: str) -> list[tuple[str, str]]:
-    """(context, figure) for each figure with a unit outside the markers, code blocks and estimate lines."""
+def _figures_in(name: str, text: str, pattern: re.Pattern[str] = UNIT) -> list[tuple[str, str]]:
+    """(context, figure) for each figure with a unit (or ``pattern``) outside the markers, code blocks and estimate
+    lines."""
     for heading in SKIPPED_SECTIONS.get(name, []):
         start = text.index(heading)
         end = text.find("\n## ", start + 1)
@@ -116,7 +117,7 @@ def _figures_in(name: str, text: str) -> list[tuple[str, str]]:
     for line in text.splitlines():
         if "estimate" in line.lower():
             continue            # an estimate, marked as one with its reasoning on the same line
-        for m in UNIT.finditer(line):
+        for m in pattern.finditer(line):
             found.append((line[max(0, m.start() - 30):m.start()].strip(), m.group(0)))
     return found
 
