@@ -120,6 +120,10 @@ FIGURES: dict[str, Figure] = {
                                  lambda r: f"{r['seeds_reaching_target']} of {len(r['runs'])}"),
     "time_to_99.final": Figure("latest.json", "details/time_to_99/recipes/default/final_test_acc",
                                lambda r: f"{100 * r['min']:.2f}-{100 * r['max']:.2f}%"),
+    # "about 99%": the default recipe's median final test accuracy, to the percent (a promise the results keep)
+    "time_to_99.about": Figure("latest.json", "details/time_to_99/recipes/default/final_test_acc/median",
+                               lambda v: f"about {100 * v:.0f}%"),
+    "time_to_99.seeds": Figure("latest.json", "details/time_to_99/recipes/default/runs", lambda r: f"{len(r)}"),
     "time_to_99.fastest": Figure("latest.json", "details/time_to_99/recipes/default/seconds_to_target/min",
                                  lambda v: _seconds_or_not_reached(v)),
     "epoch_speedup": Figure("latest.json", "epoch_speedup_vs_dataloader", "{:.2f}x"),
@@ -250,6 +254,154 @@ for _stem in LESSONS:
     FIGURES[f"runs.{_stem}"] = Figure("latest.json", f"details/notebooks/seconds/{_stem}.ipynb", "{:.0f} s",
                                       missing=NOT_TIMED,
                                       fallback="by_hand.notebook_s" if _stem == "02b_backprop" else None)
+
+def _percent_span(shares: list[float]) -> str:
+    """[0.0227, 0.0264] -> '2.3-2.6%'."""
+    return _span([100 * x for x in shares], "").strip() + "%"
+
+
+def _ms_before_after(before: str, after: str) -> Callable[[dict], str]:
+    """Two variants' median ms per step, 'before → after' (techniques.py's ms_per_step)."""
+    return lambda r: f"{r[before]['median']:.1f} → {r[after]['median']:.1f} ms"
+
+
+def _ratio(over: str, under: str, fmt: str = "{:.2f}x") -> Callable[[dict], str]:
+    """One variant's figure over another's, from the same dict (both relative to one baseline)."""
+    return lambda r: fmt.format(r[over] / r[under])
+
+
+# the live training plot's cost (docs/appendix/live_plot.md): live_plot.json
+FIGURES.update({
+    "live_plot.date": Figure("live_plot.json", "date", _date),
+    "live_plot.cores": Figure("live_plot.json", "cores", "{}"),
+    "live_plot.load": Figure("live_plot.json", "", lambda d: f"{d['load_start']:.1f} to {d['load_end']:.1f}"),
+    "live_plot.commit": Figure("live_plot.json", "commit", "{}", missing="not recorded"),
+    "live_plot.target": Figure("live_plot.json", "target_share", "{:.0%}"),
+    "live_plot.seconds": Figure("live_plot.json", "seconds_without_plot", lambda v: _span(v)),
+    "live_plot.share": Figure("live_plot.json", "drawing_share", _percent_span),
+    "live_plot.redraws": Figure("live_plot.json", "redraws", lambda v: "-".join(dict.fromkeys(str(x) for x in v))),
+    "live_plot.between": Figure("live_plot.json", "batches_between_redraws",
+                                lambda v: "-".join(dict.fromkeys(str(x) for x in v))),
+})
+
+# make bench's details (benchmarks/README.md's Results and "What each technique gained"): latest.json
+_D = "details/"
+_STEP = _D + "techniques/speedup_vs_nchw"
+FIGURES.update({
+    "bench.commit": Figure("latest.json", "machine/commit", "{}"),
+    "bench.steps_per_epoch": Figure("latest.json", _D + "epoch/steps_per_epoch", "{}"),
+    "bench.fraction": Figure("latest.json", "train_fraction_of_peak", "{:.2f}"),
+    "upload.pipeline": Figure("upload_accuracy.json", "uploads/pipeline", "{:.2%}"),
+    "bench.loader_speedup": Figure("latest.json", _D + "epoch/loader_speedup", "{:.2f}x"),
+    "bench.fold_speedup": Figure("latest.json", _D + "epoch/fold_speedup", "{:.2f}x"),
+    "bench.peak_range": Figure("latest.json", _D + "epoch/peak_gflops",
+                               lambda r: f"{r['min']:.0f}-{r['max']:.0f} GFLOP/s"),
+    "bench.round_spread": Figure("latest.json", _D + "epoch/speedup_per_round",
+                                 lambda r: f"{max(r) / min(r):.1f}x"),
+    "bench.step.folded": Figure("latest.json", _D + "techniques/speedup_vs_nchw/folded", "{:.2f}x"),
+    "bench.step.folded_ms": Figure("latest.json", _D + "techniques/ms_per_step", _ms_before_after("nchw", "folded")),
+    "bench.step.folded_one_thread": Figure("latest.json", _D + "techniques/speedup_vs_nchw",
+                                           _ratio("folded_one_thread", "one_thread")),
+    "bench.step.channels_last": Figure("latest.json", _D + "techniques/speedup_vs_nchw/channels_last", "{:.2f}x"),
+    "bench.step.channels_last_ms": Figure("latest.json", _D + "techniques/ms_per_step",
+                                          _ms_before_after("nchw", "channels_last")),
+    "bench.step.bf16": Figure("latest.json", _STEP, _ratio("bf16_autocast", "channels_last")),
+    "bench.step.batch_256": Figure("latest.json", _STEP, _ratio("folded_batch_256", "folded")),
+    "bench.step.batch_512": Figure("latest.json", _STEP, _ratio("folded_batch_512", "folded")),
+    "bench.workers_2": Figure("latest.json", _D + "techniques/dataloader_workers_2_speedup", "{:.2f}x"),
+    "bench.eval_folded": Figure("latest.json", _D + "eval/relative_to_default",
+                                lambda r: f"{1 / r['batch_256_layer_by_layer']:.1f}x"),
+    "bench.eval_sizes": Figure("latest.json", _D + "eval/relative_to_default", lambda r: ", ".join(
+        f"{k.removeprefix('batch_').replace('10000', 'one batch of 10,000').replace('1024', '1,024')} "
+        f"{v:.2f}x" for k, v in r.items() if k != "batch_256" and "layer" not in k)),
+    "bench.latency.frozen": Figure("latest.json", _D + "latency/latency_us/forward_single/median", "{:.0f} µs"),
+    "bench.latency.model_call": Figure("latest.json", _D + "latency/latency_us/model_call/median", "{:.0f} µs"),
+    "bench.latency.onednn_off": Figure("latest.json", _D + "latency/latency_us/onednn_off/median", "{:.0f} µs"),
+    "bench.latency.one_thread": Figure("latest.json", _D + "latency/latency_us/one_thread/median", "{:.0f} µs"),
+    "bench.predict.photo": Figure("latest.json", _D + "predict/predict_image_ms", "{:.2f} ms"),
+    "bench.predict.photo_decode": Figure("latest.json", _D + "predict/decode_ms", "{:.2f} ms"),
+    "bench.predict.grey": Figure("latest.json", _D + "predict/grey_predict_image_ms", "{:.2f} ms"),
+    "bench.predict.scan": Figure("latest.json", _D + "predict/scan_predict_image_ms", "{:.2f} ms"),
+    "time_to_99.fast_reached": Figure("latest.json", _D + "time_to_99/recipes/fast",
+                                      lambda r: f"{r['seeds_reaching_target']} of {len(r['runs'])}"),
+    "time_to_99.fast_final": Figure("latest.json", _D + "time_to_99/recipes/fast/final_test_acc",
+                                    lambda r: f"{100 * r['min']:.2f}-{100 * r['max']:.2f}%"),
+})
+
+
+def _recipe_row(r: dict) -> str:
+    """One recipe of the time-to-99% section: seeds reaching 99%, the fastest, the final accuracies, an epoch."""
+    fastest = r["seconds_to_target"]["min"]
+    acc = r["final_test_acc"]
+    return (f"reached 99% on {r['seeds_reaching_target']} of {len(r['runs'])} seeds"
+            + (f", the fastest in {fastest:.1f} s" if fastest is not None else "")
+            + f"; final test accuracy {100 * acc['min']:.2f}-{100 * acc['max']:.2f}% "
+            f"(median {100 * acc['median']:.2f}%); a training epoch {r['epoch_s']:.1f} s at "
+            f"{r['train_images_per_s']:,.0f} images/s")
+
+
+def _bench_details(load: Callable[[str], dict], fig: Callable[[str], str]) -> str:
+    """benchmarks/README.md's details table: what each section of the last make bench measured (latest.json)."""
+    doc = load("latest.json")
+    d = doc["details"]
+    ep, lat, pr, tech = d["epoch"], d["latency"]["latency_us"], d["predict"], d["techniques"]
+    sec = {k: v["median"] for k, v in ep["seconds_per_epoch"].items()}
+    recipes = d["time_to_99"]["recipes"]
+    ms = {k: v["median"] for k, v in tech["ms_per_step"].items()}
+    kb = lambda n: f"{n / 1000:.0f} KB"      # noqa: E731
+    rows = [
+        ("seconds per epoch (`epoch.py`, median of "
+         f"{ep['repeats']} rounds, {ep['steps_per_epoch']} batches of {ep['batch_size']})",
+         f"tutorial `DataLoader` {sec['dataloader']:.2f} s; the same loop over `BatchLoader` "
+         f"{sec['batchloader']:.2f} s "
+         f"(the loader alone: {ep['loader_speedup']:.2f}x); `fit` layer by layer {sec['layer_by_layer']:.2f} s; "
+         f"`fit` with its defaults {sec['fit']:.2f} s (folding: {ep['fold_speedup']:.2f}x)"),
+        ("training rate and the matmul peak (`epoch.py`, `peak.py`)",
+         f"`fit` trained {ep['train_images_per_s']:,.0f} images/s = {ep['train_gflops']:.1f} GFLOP/s of LeNet-5's "
+         f"FLOPs, against a matmul peak of {ep['peak_gflops']['median']:.1f} GFLOP/s in the same rounds "
+         f"(per round: {', '.join(f'{x:.3f}' for x in ep['fraction_of_peak_per_round'])}); folded, a training "
+         f"image executes {ep['executed_flop_per_image'] / 1e6:.3f} MFLOP, so the cores spent "
+         f"{ep['executed_fraction_of_peak']:.3f} of the peak on arithmetic"),
+        ("time to 99%, the default recipe (`time_to_99.py`)", _recipe_row(recipes["default"])),
+        ("time to 99%, `TrainConfig.fast()`", _recipe_row(recipes["fast"])),
+        ("evaluation at other batch sizes (`eval_speed.py`), relative to 256",
+         f"{fig('bench.eval_sizes')}; layer by layer (unfolded) "
+         f"{d['eval']['relative_to_default']['batch_256_layer_by_layer']:.2f}x in `channels_last`, "
+         f"{d['eval']['relative_to_default']['batch_256_layer_by_layer_nchw']:.2f}x in NCHW"),
+        ("one 28×28 image (`latency.py`, median block of "
+         f"{d['latency']['calls_per_block']} calls)",
+         f"the shipped model's `fast.Frozen` copy, folded once at load (the predict panel's path), "
+         f"{lat['forward_single']['median']:.0f} µs ({lat['forward_single']['min']:.0f}-"
+         f"{lat['forward_single']['max']:.0f} over the {d['latency']['blocks']} blocks); `fast.freeze(model)(x)` "
+         f"on a sealed model {lat['freeze_sealed']['median']:.0f} µs, on any other (its weights checked at "
+         f"every call) {lat['freeze_checked']['median']:.0f} µs; a plain call with PyTorch's defaults "
+         f"{lat['model_call']['median']:.0f} µs, "
+         f"oneDNN off {lat['onednn_off']['median']:.0f} µs, one thread {lat['one_thread']['median']:.0f} µs"),
+        ("PNG bytes to prediction (`predict_latency.py`, median of "
+         f"{pr['runs']} rounds)",
+         f"a phone photo as a 400×400 RGB PNG ({kb(pr['png_bytes'])}) {pr['predict_image_ms']:.2f} ms, of which "
+         f"decoding {pr['decode_ms']:.2f} ms and the forward pass {pr['forward_ms']:.2f} ms; the same photo as a "
+         f"grey PNG ({kb(pr['grey_png_bytes'])}) {pr['grey_predict_image_ms']:.2f} ms; a scanned digit on a "
+         f"400×400 canvas ({kb(pr['scan_png_bytes'])}) {pr['scan_predict_image_ms']:.2f} ms"),
+        ("a training step per technique (`techniques.py`, batch of 128, median of "
+         f"{tech['repeats']} rounds)",
+         f"plain NCHW {ms['nchw']:.1f} ms; `channels_last` {ms['channels_last']:.1f} ms; folded (`fit`'s default) "
+         f"{ms['folded']:.1f} ms; folded on one thread {ms['folded_one_thread']:.1f} ms; "
+         f"folded at batches of 256 {ms['folded_batch_256']:.1f} ms and of 512 {ms['folded_batch_512']:.1f} ms "
+         f"per 128 images; bf16 autocast {ms['bf16_autocast']:.1f} ms"),
+        ("the lessons, each executed top to bottom (`notebook_times.py`)",
+         ", ".join(f"{k.split('_')[0]} {v:.0f} s" for k, v in d["notebooks"]["seconds"].items())),
+        ("the same code, round to round (why every comparison is a ratio within one round)",
+         f"epoch speed-up per round {', '.join(f'{x:.2f}x' for x in ep['speedup_per_round'])}; matmul peak "
+         f"{ep['peak_gflops']['min']:.0f}-{ep['peak_gflops']['max']:.0f} GFLOP/s; an epoch of the default recipe "
+         f"(its test pass included), seed by seed, "
+         f"{min(sum(r['seconds_per_epoch']) / len(r['seconds_per_epoch']) for r in recipes['default']['runs']):.1f}-"
+         f"{max(sum(r['seconds_per_epoch']) / len(r['seconds_per_epoch']) for r in recipes['default']['runs']):.1f} s"),
+    ]
+    out = ["| section | the last full run measured |", "| --- | --- |"]
+    out += [f"| {what} | {measured} |" for what, measured in rows]
+    return "\n\n" + "\n".join(out) + "\n\n"
+
 
 HEAVY = "classroom_hub_heavy.json"
 HEAVY_COMMAND = ("python benchmarks/classroom.py --hub --students 8 --notebooks "
@@ -383,6 +535,7 @@ TABLES: dict[str, Callable[[Callable[[str], dict], Callable[[str], str]], str]] 
     "table.sizing": _sizing_table,
     "table.app": _app_table,
     "table.bench": _bench_table,
+    "table.bench_details": _bench_details,
     "table.term": _term("timing_table"),
     "term.provenance": _term("provenance"),
     # the class before / after threads and shared MNIST (a lower bound: the "before" class was stopped)
