@@ -517,6 +517,131 @@ def _bench_table(load: Callable[[str], dict], fig: Callable[[str], str]) -> str:
     return "\n\n" + "\n".join(out) + "\n\n"
 
 
+def _when(doc: dict) -> str:
+    """A result file's date and load average, whichever way its benchmark recorded them."""
+    date = doc.get("date") or doc.get("updated")
+    text = _date(date) if date else "date not recorded"
+    start = doc.get("load_start", (doc.get("load_average_start") or [None])[0])
+    end = doc.get("load_end", (doc.get("load_average_end") or [None])[0])
+    if start is None and isinstance(doc.get("machine"), dict):
+        start = (doc["machine"].get("load_average") or [None])[0]
+    if start is None and isinstance(doc.get("after"), dict):       # install.json: before and after
+        loads = [side[k] for side in (doc["before"], doc["after"]) for k in ("load_start", "load_end")]
+        return f"{text}, load {min(loads):.1f}-{max(loads):.1f}"
+    runs = doc.get("runs") if isinstance(doc.get("runs"), list) else []
+    runs = [r for r in runs if isinstance(r, dict) and r.get("load_average_start")]
+    if start is None and runs:                                      # paper1998.json: each run its own
+        loads = [r["load_average_start"][0] for r in runs]
+        return f"{text}, load {min(loads):.1f}-{max(loads):.1f} at the runs' starts"
+    if start is None and "load_at_kill_1min_min" in doc:
+        return f"{text}, load {doc['load_at_kill_1min_min']:.0f}-{doc['load_at_kill_1min_max']:.0f}"
+    if start is None and end is None:
+        return f"{text}, load not recorded"
+    if start is None or end is None:
+        return f"{text}, load {start if end is None else end:.1f}" + (" at the end" if start is None else "")
+    return f"{text}, load {start:.1f} to {end:.1f}"
+
+
+def _class_found(d: dict) -> str:
+    peak = d.get("student_cgroup_peak_mb") or {}
+    memory = (f"each student's server + kernels at most {peak['max']:.0f} MB" if peak.get("max")
+              else f"{d['class_pss_mb_per_student']} MB per student (PSS)")
+    return (f"{d['students']} students on {d['cpus']} cores, notebooks "
+            f"{', '.join(n.split('_')[0] for n in d.get('notebooks', [])) or 'of the class'}: "
+            f"the class {d['class_s']:.0f} s against {d['alone_s']:.0f} s for one alone (efficiency "
+            f"{d['efficiency']:.2f}); {memory}; {d['failures']} failures")
+
+
+def _app_found(d: dict) -> str:
+    return "; ".join(f"{t['tool'].capitalize()} {t['per_extra_visitor_pss_mb']:.1f} MB per extra visitor (PSS)"
+                     for t in d["tools"]) + f", {d['visitors']} visitors"
+
+
+def _predict_many_found(d: dict) -> str:
+    return f"{d['files']:,} files: " + "; ".join(
+        f"{r['code']} ({r['format']}) peak {r['peak_rss_mb']:,.0f} MB, first answer after {r['first_result_s']:.1f} s"
+        for r in d["runs"])
+
+
+def _paper_found(d: dict) -> str:
+    finished = sum(1 for r in d["runs"] if r.get("finished"))
+    return f"{finished} of {len(d['runs'])} runs finished; " + "; ".join(
+        f"`{name}` test error {100 * r['mean']:.2f}% (mean of seeds {', '.join(map(str, r['seeds']))})"
+        for name, r in d["summary"].items()) + (
+        f" (the paper: {100 * d['paper']['no_distortions']:.2f}% without distortions)")
+
+
+# Every result file with the benchmark that writes it: (file, command, what the last run found).
+BENCHMARKS: list[tuple[str, str, Callable[[dict], str]]] = [
+    ("classroom.json", "`python benchmarks/classroom.py --students 8` (`make bench`'s second step)", _class_found),
+    ("classroom_before.json", "the same class on the code before threads and shared MNIST (kept for the "
+     "before/after)", lambda d: f"{d['failures']} of {d['students']} students unfinished when it was stopped after "
+                                f"{d['class_s']:.0f} s"),
+    ("classroom_hub.json", "`python benchmarks/classroom.py --hub --students 8 --out "
+     "benchmarks/results/classroom_hub.json`", _class_found),
+    (HEAVY, f"`{HEAVY_COMMAND}`", _class_found),
+    ("classroom_hub_accounts.json", "`classroom.py --hub` once each student had an account (`hub/README.md`)",
+     _class_found),
+    ("app_memory.json", "`python benchmarks/app_memory.py` (`app/README.md`)", _app_found),
+    ("cli_help.json", "`python benchmarks/cli_help.py`", lambda d: (
+        f"the slowest `--help` {d['worst_median_s']:.2f} s (median of {d['runs']} fresh processes; "
+        f"target {d['target_s']} s), Python's own start {d['python_startup_median_s']:.2f} s")),
+    ("decode_memory.json", "`python benchmarks/decode_memory.py --out benchmarks/results/decode_memory.json`",
+     lambda d: (
+        f"the worst upload of {d['side']:,} px a side needed {d['worst_mb']:.0f} MB to decode, under the "
+        f"{d['bound_mb']} MB bound, over {len(d['rows'])} formats")),
+    ("predict_many_memory.json", "`python benchmarks/predict_many_memory.py`", _predict_many_found),
+    ("live_plot.json", "`python benchmarks/live_plot.py` (`docs/appendix/live_plot.md`)", lambda d: (
+        f"drawing took {_percent_span(d['drawing_share'])} of training time (budget "
+        f"{d['target_share']:.0%})")),
+    ("by_hand.json", "`python benchmarks/by_hand.py` (notebook 02b)", lambda d: (
+        "the NumPy network's epoch " + ", ".join(f"{r['numpy_vs_torch']:.1f}x" for r in d["ratios"].values())
+        + " the time of PyTorch's layer by layer (1 and 3 epochs)")),
+    ("upload_accuracy.json", "`python benchmarks/upload_accuracy.py` (above)", lambda d: (
+        f"{d['uploads']['pipeline']:.2%} of {d['uploads']['n']:,} dressed-up test digits read right through "
+        f"the pipeline, {d['uploads']['naive']:.2%} by a naive resize")),
+    ("not_a_digit.json", "`python benchmarks/not_a_digit.py`", lambda d: (
+        f"{d['non_digits']['flagged']:.1%} of non-digits flagged, {d['mnist_test']['correct_flagged']:.2%} "
+        f"of right answers on MNIST flagged (targets {d['targets']['flagged']:.0%} and at most "
+        f"{d['targets']['correct_flagged']:.0%})")),
+    ("paper1998.json", "`python benchmarks/paper1998.py` (notebook 04b)", _paper_found),
+    ("panel_layout.json", "`python benchmarks/panel_layout.py` (a browser)", lambda d: (
+        "cards steady at every width: " + ("yes" if all(d["steady_per_width"].values()) else "no")
+        + "; clipped anywhere: " + ("yes" if d["clipped_anywhere"] else "no"))),
+    ("hub_sandbox.json", "`python benchmarks/hub_sandbox.py` (root; `hub/README.md`)", lambda d: (
+        f"a {d['home']['image_mib']} MiB home stopped a writer at {d['home']['writable_before_enospc_mib']} MiB "
+        f"('{d['home']['stopped_by']}')")),
+    ("hub_oom_under_load.json", "the out-of-memory hub test, repeated under load (its `command`)",
+     lambda d: f"{d['passed']} of {d['runs_total']} runs passed"),
+    ("term_e2e.json", "`python benchmarks/term_e2e.py`, as root (`docs/teaching.md`)", lambda d: (
+        f"a week of the term through a real hub, {sum(d['timings_s'].values()):.0f} s of timed steps")),
+    ("install.json", "a fresh clone's `make lab` set-up, timed by hand (its `what`)", lambda d: (
+        f"the environment {d['after']['venv_du_sh'][:-1]} GB, set up in "
+        f"{_minutes_seconds(d['after']['setup_seconds'])}")),
+]
+
+
+def _benchmarks_table(load: Callable[[str], dict], fig: Callable[[str], str]) -> str:
+    """benchmarks/README.md's table of every other benchmark: its command, its result file, what its last run
+    found and when (date, load average), from the result files."""
+    rows = ["| result file (`results/`) | written by | the last run found | measured |", "| --- | --- | --- | --- |"]
+    for source, command, found in BENCHMARKS:
+        try:
+            doc = load(source)
+        except MissingResult:
+            rows.append(f"| `{source}` | {command} | not measured yet | |")
+            continue
+        try:
+            text, when = found(doc), _when(doc)
+        except (KeyError, IndexError, TypeError) as err:
+            raise FigureError(f"{source}: {type(err).__name__} {err} reading what its last run found; rerun its "
+                              "benchmark, or update BENCHMARKS in scripts/figures.py") from None
+        machine = doc.get("machine")
+        commit = doc.get("commit") or (machine.get("commit") if isinstance(machine, dict) else None)
+        rows.append(f"| `{source}` | {command} | {text} | {when}{f', commit {commit}' if commit else ''} |")
+    return "\n\n" + "\n".join(rows) + "\n\n"
+
+
 def _term(name: str) -> Callable[[Callable[[str], dict], Callable[[str], str]], str]:
     """benchmarks/term_e2e.py's own table or provenance line, from its result (tests/test_term_docs.py checks it)."""
     def render(load: Callable[[str], dict], fig: Callable[[str], str]) -> str:
@@ -536,6 +661,7 @@ TABLES: dict[str, Callable[[Callable[[str], dict], Callable[[str], str]], str]] 
     "table.app": _app_table,
     "table.bench": _bench_table,
     "table.bench_details": _bench_details,
+    "table.benchmarks": _benchmarks_table,
     "table.term": _term("timing_table"),
     "term.provenance": _term("provenance"),
     # the class before / after threads and shared MNIST (a lower bound: the "before" class was stopped)

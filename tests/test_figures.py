@@ -154,6 +154,14 @@ def test_every_listed_figure_is_in_a_section_that_says_why_it_is_not_rendered():
             assert section is not None, f"{UNBACKED.name}:{number}: a figure before any section"
 
 
+def test_every_result_file_has_its_row_in_the_benchmarks_table():
+    """benchmarks/README.md lists every result file with its command and last finding (figures.BENCHMARKS)."""
+    files = {p.name for p in (REPO / "benchmarks" / "results").glob("*.json")} - {"latest.json"}
+    listed = [source for source, _, _ in figures.BENCHMARKS]
+    assert files <= set(listed) and len(listed) == len(set(listed)), sorted(files - set(listed))
+    assert "<!-- fig:table.benchmarks -->" in (REPO / "benchmarks" / "README.md").read_text()
+
+
 def test_the_unit_guard_sees_figures_and_skips_markers_code_and_estimates():
     text = ("A run takes 12 s and 0.5 GB, 64 CPU-s, 99.03%.\n"
             "It takes <!-- fig:time_to_99 -->8.7 s<!-- /fig -->, on `make lab`.\n"
