@@ -29,9 +29,10 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 
 # The documents whose figures are rendered (and guarded by tests/test_figures.py).
-DOCUMENTS = ["README.md", "docs/teaching.md", "docs/architecture.md", "docs/appendix/live_plot.md",
-             "docs/appendix/speed_layer.md", "docs/appendix/threads.md", "docs/appendix/upload_safety.md",
-             "hub/README.md", "app/README.md", "benchmarks/README.md"]
+DOCUMENTS = ["README.md", "docs/teaching.md", "docs/architecture.md", "docs/appendix/layer_lab.md",
+             "docs/appendix/live_plot.md", "docs/appendix/speed_layer.md", "docs/appendix/threads.md",
+             "docs/appendix/upload_safety.md", "hub/README.md", "app/README.md", "benchmarks/README.md",
+             "data/README.md", "data/examples/README.md"]
 
 # Every lesson, in course order: the README's table, the timings, the notebooks' first lines.
 LESSONS = ["01_mnist_data", "02_architecture", "02b_backprop", "03_training", "03b_generalisation",

@@ -49,6 +49,14 @@ def test_every_marker_names_a_figure_and_every_document_has_some():
             figures.value(marker.group(1))       # raises FigureError for an unknown name or a missing value
 
 
+def test_every_page_of_the_docs_is_guarded():
+    """A new page under docs/ (or a README beside the code) is one of the documents checked here."""
+    tracked = subprocess.run(["git", "ls-files", "docs/*.md", "*/README.md"], cwd=REPO, capture_output=True,
+                             text=True, check=True).stdout.split()
+    pages = {p for p in tracked if not p.startswith("tests/")}      # tests/data holds third parties' files
+    assert pages <= set(figures.DOCUMENTS), sorted(pages - set(figures.DOCUMENTS))
+
+
 def test_a_changed_result_fails_until_the_docs_follow(tmp_path):
     """A temporary copy of the repository: change latest.json's fastest time to 99%, the check fails; --write
     fixes it."""
