@@ -715,7 +715,10 @@ def value(name: str, results: Path = RESULTS, cache: dict[str, dict] | None = No
     if name.startswith("inclass.") and name[len("inclass."):] in IN_CLASS:
         return IN_CLASS[name[len("inclass."):]]
     if name in TABLES:
-        return TABLES[name](lambda source: _load(source, cache, results), lambda n: value(n, results, cache))
+        try:
+            return TABLES[name](lambda source: _load(source, cache, results), lambda n: value(n, results, cache))
+        except (KeyError, IndexError, TypeError) as err:      # a result file without a key the table reads
+            raise FigureError(f"table {name!r}: its result file has no {err}; rerun its benchmark") from None
     if name == "inclass.total":
         return _in_class_total()
     if name not in FIGURES:

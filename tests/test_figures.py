@@ -81,15 +81,20 @@ def test_a_changed_result_fails_until_the_docs_follow(tmp_path):
     fastest["min"] = old + 4.44
     doc["details"]["notebooks"]["seconds"]["01_mnist_data.ipynb"] = 123.4
     latest.write_text(json.dumps(doc))
+    live = copy / "benchmarks" / "results" / "live_plot.json"          # a result quoted by an appendix
+    live.write_text(json.dumps({**json.loads(live.read_text()), "drawing_share": [0.05, 0.06]}))
     failed = subprocess.run(check, capture_output=True, text=True)
     assert failed.returncode == 1 and "README.md" in failed.stderr, failed.stderr
     assert "01_mnist_data.ipynb" in failed.stderr           # the notebook's first line is stale too
+    assert "docs/appendix/live_plot.md" in failed.stderr
 
     wrote = subprocess.run([*check, "--write"], capture_output=True, text=True)
     assert wrote.returncode == 0, wrote.stderr
     readme = (copy / "README.md").read_text()
     assert f"-->{old + 4.44:.1f} s<!--" in readme and f"-->{old:.1f} s<!--" not in readme
     assert "-->123 s<!--" in (copy / "notebooks" / "01_mnist_data.ipynb").read_text()
+    assert "-->5.0-6.0%<!--" in (copy / "docs" / "appendix" / "live_plot.md").read_text()
+    assert "drawing took 5.0-6.0% of training time" in (copy / "benchmarks" / "README.md").read_text()
     assert subprocess.run(check, capture_output=True, text=True).returncode == 0
 
 
@@ -102,6 +107,8 @@ def test_a_missing_value_is_a_clear_error(tmp_path):
     with pytest.raises(figures.FigureError, match="no figure named 'nope'"):
         figures.value("nope", results)
     assert figures.value("runs.01_mnist_data", results) == figures.NOT_TIMED    # a lesson not yet timed says so
+    with pytest.raises(figures.FigureError, match="table 'table.bench_details': its result file has no 'details'"):
+        figures.value("table.bench_details", results)
 
 
 def test_a_lessons_first_cell_gets_one_line_in_place_of_its_time_paragraph():
