@@ -535,7 +535,7 @@ def _when(doc: dict) -> str:
         loads = [r["load_average_start"][0] for r in runs]
         return f"{text}, load {min(loads):.1f}-{max(loads):.1f} at the runs' starts"
     if start is None and "load_at_kill_1min_min" in doc:
-        return f"{text}, load {doc['load_at_kill_1min_min']:.0f}-{doc['load_at_kill_1min_max']:.0f}"
+        return f"{text}, load {doc['load_at_kill_1min_min']:.0f}-{doc['load_at_kill_1min_max']:.0f} at the kills"
     if start is None and end is None:
         return f"{text}, load not recorded"
     if start is None or end is None:
@@ -565,10 +565,13 @@ def _predict_many_found(d: dict) -> str:
 
 
 def _paper_found(d: dict) -> str:
-    finished = sum(1 for r in d["runs"] if r.get("finished"))
-    return f"{finished} of {len(d['runs'])} runs finished; " + "; ".join(
-        f"`{name}` test error {100 * r['mean']:.2f}% (mean of seeds {', '.join(map(str, r['seeds']))})"
-        for name, r in d["summary"].items()) + (
+    finished = [r for r in d["runs"] if r.get("finished")]
+
+    def passes(seeds: list[int]) -> str:
+        return "/".join(sorted({str(r["recipe"]["passes"]) for r in finished if r["recipe"]["seed"] in seeds}))
+    return f"{len(finished)} of {len(d['runs'])} runs finished; " + "; ".join(
+        f"`{name}` test error {100 * r['mean']:.2f}% after {passes(r['seeds'])} passes (mean of seeds "
+        f"{', '.join(map(str, r['seeds']))})" for name, r in d["summary"].items()) + (
         f" (the paper: {100 * d['paper']['no_distortions']:.2f}% without distortions)")
 
 
@@ -596,8 +599,10 @@ BENCHMARKS: list[tuple[str, str, Callable[[dict], str]]] = [
         f"drawing took {_percent_span(d['drawing_share'])} of training time (budget "
         f"{d['target_share']:.0%})")),
     ("by_hand.json", "`python benchmarks/by_hand.py` (notebook 02b)", lambda d: (
-        "the NumPy network's epoch " + ", ".join(f"{r['numpy_vs_torch']:.1f}x" for r in d["ratios"].values())
-        + " the time of PyTorch's layer by layer (1 and 3 epochs)")),
+        "an epoch of the NumPy network took "
+        + " and ".join(f"{r['numpy_vs_torch']:.1f}x" for r in d["ratios"].values())
+        + " the time of PyTorch's, layer by layer (`fast=False`), over " + " and ".join(
+            k.replace("_epochs", "") for k in d["ratios"]) + " epochs")),
     ("upload_accuracy.json", "`python benchmarks/upload_accuracy.py` (above)", lambda d: (
         f"{d['uploads']['pipeline']:.2%} of {d['uploads']['n']:,} dressed-up test digits read right through "
         f"the pipeline, {d['uploads']['naive']:.2%} by a naive resize")),
