@@ -29,9 +29,10 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 
 # The documents whose figures are rendered (and guarded by tests/test_figures.py).
-DOCUMENTS = ["README.md", "docs/teaching.md", "docs/architecture.md", "docs/appendix/live_plot.md",
-             "docs/appendix/speed_layer.md", "docs/appendix/threads.md", "docs/appendix/upload_safety.md",
-             "hub/README.md", "app/README.md", "benchmarks/README.md"]
+DOCUMENTS = ["README.md", "docs/teaching.md", "docs/architecture.md", "docs/appendix/layer_lab.md",
+             "docs/appendix/live_plot.md", "docs/appendix/speed_layer.md", "docs/appendix/threads.md",
+             "docs/appendix/upload_safety.md", "hub/README.md", "app/README.md", "benchmarks/README.md",
+             "data/README.md", "data/examples/README.md"]
 
 # Every lesson, in course order: the README's table, the timings, the notebooks' first lines.
 LESSONS = ["01_mnist_data", "02_architecture", "02b_backprop", "03_training", "03b_generalisation",
@@ -120,6 +121,10 @@ FIGURES: dict[str, Figure] = {
                                  lambda r: f"{r['seeds_reaching_target']} of {len(r['runs'])}"),
     "time_to_99.final": Figure("latest.json", "details/time_to_99/recipes/default/final_test_acc",
                                lambda r: f"{100 * r['min']:.2f}-{100 * r['max']:.2f}%"),
+    # "about 99%": the default recipe's median final test accuracy, to the percent (a promise the results keep)
+    "time_to_99.about": Figure("latest.json", "details/time_to_99/recipes/default/final_test_acc/median",
+                               lambda v: f"about {100 * v:.0f}%"),
+    "time_to_99.seeds": Figure("latest.json", "details/time_to_99/recipes/default/runs", lambda r: f"{len(r)}"),
     "time_to_99.fastest": Figure("latest.json", "details/time_to_99/recipes/default/seconds_to_target/min",
                                  lambda v: _seconds_or_not_reached(v)),
     "epoch_speedup": Figure("latest.json", "epoch_speedup_vs_dataloader", "{:.2f}x"),
@@ -251,6 +256,154 @@ for _stem in LESSONS:
                                       missing=NOT_TIMED,
                                       fallback="by_hand.notebook_s" if _stem == "02b_backprop" else None)
 
+def _percent_span(shares: list[float]) -> str:
+    """[0.0227, 0.0264] -> '2.3-2.6%'."""
+    return _span([100 * x for x in shares], "").strip() + "%"
+
+
+def _ms_before_after(before: str, after: str) -> Callable[[dict], str]:
+    """Two variants' median ms per step, 'before → after' (techniques.py's ms_per_step)."""
+    return lambda r: f"{r[before]['median']:.1f} → {r[after]['median']:.1f} ms"
+
+
+def _ratio(over: str, under: str, fmt: str = "{:.2f}x") -> Callable[[dict], str]:
+    """One variant's figure over another's, from the same dict (both relative to one baseline)."""
+    return lambda r: fmt.format(r[over] / r[under])
+
+
+# the live training plot's cost (docs/appendix/live_plot.md): live_plot.json
+FIGURES.update({
+    "live_plot.date": Figure("live_plot.json", "date", _date),
+    "live_plot.cores": Figure("live_plot.json", "cores", "{}"),
+    "live_plot.load": Figure("live_plot.json", "", lambda d: f"{d['load_start']:.1f} to {d['load_end']:.1f}"),
+    "live_plot.commit": Figure("live_plot.json", "commit", "{}", missing="not recorded"),
+    "live_plot.target": Figure("live_plot.json", "target_share", "{:.0%}"),
+    "live_plot.seconds": Figure("live_plot.json", "seconds_without_plot", lambda v: _span(v)),
+    "live_plot.share": Figure("live_plot.json", "drawing_share", _percent_span),
+    "live_plot.redraws": Figure("live_plot.json", "redraws", lambda v: "-".join(dict.fromkeys(str(x) for x in v))),
+    "live_plot.between": Figure("live_plot.json", "batches_between_redraws",
+                                lambda v: "-".join(dict.fromkeys(str(x) for x in v))),
+})
+
+# make bench's details (benchmarks/README.md's Results and "What each technique gained"): latest.json
+_D = "details/"
+_STEP = _D + "techniques/speedup_vs_nchw"
+FIGURES.update({
+    "bench.commit": Figure("latest.json", "machine/commit", "{}"),
+    "bench.steps_per_epoch": Figure("latest.json", _D + "epoch/steps_per_epoch", "{}"),
+    "bench.fraction": Figure("latest.json", "train_fraction_of_peak", "{:.2f}"),
+    "upload.pipeline": Figure("upload_accuracy.json", "uploads/pipeline", "{:.2%}"),
+    "bench.loader_speedup": Figure("latest.json", _D + "epoch/loader_speedup", "{:.2f}x"),
+    "bench.fold_speedup": Figure("latest.json", _D + "epoch/fold_speedup", "{:.2f}x"),
+    "bench.peak_range": Figure("latest.json", _D + "epoch/peak_gflops",
+                               lambda r: f"{r['min']:.0f}-{r['max']:.0f} GFLOP/s"),
+    "bench.round_spread": Figure("latest.json", _D + "epoch/speedup_per_round",
+                                 lambda r: f"{max(r) / min(r):.1f}x"),
+    "bench.step.folded": Figure("latest.json", _D + "techniques/speedup_vs_nchw/folded", "{:.2f}x"),
+    "bench.step.folded_ms": Figure("latest.json", _D + "techniques/ms_per_step", _ms_before_after("nchw", "folded")),
+    "bench.step.folded_one_thread": Figure("latest.json", _D + "techniques/speedup_vs_nchw",
+                                           _ratio("folded_one_thread", "one_thread")),
+    "bench.step.channels_last": Figure("latest.json", _D + "techniques/speedup_vs_nchw/channels_last", "{:.2f}x"),
+    "bench.step.channels_last_ms": Figure("latest.json", _D + "techniques/ms_per_step",
+                                          _ms_before_after("nchw", "channels_last")),
+    "bench.step.bf16": Figure("latest.json", _STEP, _ratio("bf16_autocast", "channels_last")),
+    "bench.step.batch_256": Figure("latest.json", _STEP, _ratio("folded_batch_256", "folded")),
+    "bench.step.batch_512": Figure("latest.json", _STEP, _ratio("folded_batch_512", "folded")),
+    "bench.workers_2": Figure("latest.json", _D + "techniques/dataloader_workers_2_speedup", "{:.2f}x"),
+    "bench.eval_folded": Figure("latest.json", _D + "eval/relative_to_default",
+                                lambda r: f"{1 / r['batch_256_layer_by_layer']:.1f}x"),
+    "bench.eval_sizes": Figure("latest.json", _D + "eval/relative_to_default", lambda r: ", ".join(
+        f"{k.removeprefix('batch_').replace('10000', 'one batch of 10,000').replace('1024', '1,024')} "
+        f"{v:.2f}x" for k, v in r.items() if k != "batch_256" and "layer" not in k)),
+    "bench.latency.frozen": Figure("latest.json", _D + "latency/latency_us/forward_single/median", "{:.0f} µs"),
+    "bench.latency.model_call": Figure("latest.json", _D + "latency/latency_us/model_call/median", "{:.0f} µs"),
+    "bench.latency.onednn_off": Figure("latest.json", _D + "latency/latency_us/onednn_off/median", "{:.0f} µs"),
+    "bench.latency.one_thread": Figure("latest.json", _D + "latency/latency_us/one_thread/median", "{:.0f} µs"),
+    "bench.predict.photo": Figure("latest.json", _D + "predict/predict_image_ms", "{:.2f} ms"),
+    "bench.predict.photo_decode": Figure("latest.json", _D + "predict/decode_ms", "{:.2f} ms"),
+    "bench.predict.grey": Figure("latest.json", _D + "predict/grey_predict_image_ms", "{:.2f} ms"),
+    "bench.predict.scan": Figure("latest.json", _D + "predict/scan_predict_image_ms", "{:.2f} ms"),
+    "time_to_99.fast_reached": Figure("latest.json", _D + "time_to_99/recipes/fast",
+                                      lambda r: f"{r['seeds_reaching_target']} of {len(r['runs'])}"),
+    "time_to_99.fast_final": Figure("latest.json", _D + "time_to_99/recipes/fast/final_test_acc",
+                                    lambda r: f"{100 * r['min']:.2f}-{100 * r['max']:.2f}%"),
+})
+
+
+def _recipe_row(r: dict) -> str:
+    """One recipe of the time-to-99% section: seeds reaching 99%, the fastest, the final accuracies, an epoch."""
+    fastest = r["seconds_to_target"]["min"]
+    acc = r["final_test_acc"]
+    return (f"reached 99% on {r['seeds_reaching_target']} of {len(r['runs'])} seeds"
+            + (f", the fastest in {fastest:.1f} s" if fastest is not None else "")
+            + f"; final test accuracy {100 * acc['min']:.2f}-{100 * acc['max']:.2f}% "
+            f"(median {100 * acc['median']:.2f}%); a training epoch {r['epoch_s']:.1f} s at "
+            f"{r['train_images_per_s']:,.0f} images/s")
+
+
+def _bench_details(load: Callable[[str], dict], fig: Callable[[str], str]) -> str:
+    """benchmarks/README.md's details table: what each section of the last make bench measured (latest.json)."""
+    doc = load("latest.json")
+    d = doc["details"]
+    ep, lat, pr, tech = d["epoch"], d["latency"]["latency_us"], d["predict"], d["techniques"]
+    sec = {k: v["median"] for k, v in ep["seconds_per_epoch"].items()}
+    recipes = d["time_to_99"]["recipes"]
+    ms = {k: v["median"] for k, v in tech["ms_per_step"].items()}
+    kb = lambda n: f"{n / 1000:.0f} KB"      # noqa: E731
+    rows = [
+        ("seconds per epoch (`epoch.py`, median of "
+         f"{ep['repeats']} rounds, {ep['steps_per_epoch']} batches of {ep['batch_size']})",
+         f"tutorial `DataLoader` {sec['dataloader']:.2f} s; the same loop over `BatchLoader` "
+         f"{sec['batchloader']:.2f} s "
+         f"(the loader alone: {ep['loader_speedup']:.2f}x); `fit` layer by layer {sec['layer_by_layer']:.2f} s; "
+         f"`fit` with its defaults {sec['fit']:.2f} s (folding: {ep['fold_speedup']:.2f}x)"),
+        ("training rate and the matmul peak (`epoch.py`, `peak.py`)",
+         f"`fit` trained {ep['train_images_per_s']:,.0f} images/s = {ep['train_gflops']:.1f} GFLOP/s of LeNet-5's "
+         f"FLOPs, against a matmul peak of {ep['peak_gflops']['median']:.1f} GFLOP/s in the same rounds "
+         f"(per round: {', '.join(f'{x:.3f}' for x in ep['fraction_of_peak_per_round'])}); folded, a training "
+         f"image executes {ep['executed_flop_per_image'] / 1e6:.3f} MFLOP, so the cores spent "
+         f"{ep['executed_fraction_of_peak']:.3f} of the peak on arithmetic"),
+        ("time to 99%, the default recipe (`time_to_99.py`)", _recipe_row(recipes["default"])),
+        ("time to 99%, `TrainConfig.fast()`", _recipe_row(recipes["fast"])),
+        ("evaluation at other batch sizes (`eval_speed.py`), relative to 256",
+         f"{fig('bench.eval_sizes')}; layer by layer (unfolded) "
+         f"{d['eval']['relative_to_default']['batch_256_layer_by_layer']:.2f}x in `channels_last`, "
+         f"{d['eval']['relative_to_default']['batch_256_layer_by_layer_nchw']:.2f}x in NCHW"),
+        ("one 28×28 image (`latency.py`, median block of "
+         f"{d['latency']['calls_per_block']} calls)",
+         f"the shipped model's `fast.Frozen` copy, folded once at load (the predict panel's path), "
+         f"{lat['forward_single']['median']:.0f} µs ({lat['forward_single']['min']:.0f}-"
+         f"{lat['forward_single']['max']:.0f} over the {d['latency']['blocks']} blocks); `fast.freeze(model)(x)` "
+         f"on a sealed model {lat['freeze_sealed']['median']:.0f} µs, on any other (its weights checked at "
+         f"every call) {lat['freeze_checked']['median']:.0f} µs; a plain call with PyTorch's defaults "
+         f"{lat['model_call']['median']:.0f} µs, "
+         f"oneDNN off {lat['onednn_off']['median']:.0f} µs, one thread {lat['one_thread']['median']:.0f} µs"),
+        ("PNG bytes to prediction (`predict_latency.py`, median of "
+         f"{pr['runs']} rounds)",
+         f"a phone photo as a 400×400 RGB PNG ({kb(pr['png_bytes'])}) {pr['predict_image_ms']:.2f} ms, of which "
+         f"decoding {pr['decode_ms']:.2f} ms and the forward pass {pr['forward_ms']:.2f} ms; the same photo as a "
+         f"grey PNG ({kb(pr['grey_png_bytes'])}) {pr['grey_predict_image_ms']:.2f} ms; a scanned digit on a "
+         f"400×400 canvas ({kb(pr['scan_png_bytes'])}) {pr['scan_predict_image_ms']:.2f} ms"),
+        ("a training step per technique (`techniques.py`, batch of 128, median of "
+         f"{tech['repeats']} rounds)",
+         f"plain NCHW {ms['nchw']:.1f} ms; `channels_last` {ms['channels_last']:.1f} ms; folded (`fit`'s default) "
+         f"{ms['folded']:.1f} ms; folded on one thread {ms['folded_one_thread']:.1f} ms; "
+         f"folded at batches of 256 {ms['folded_batch_256']:.1f} ms and of 512 {ms['folded_batch_512']:.1f} ms "
+         f"per 128 images; bf16 autocast {ms['bf16_autocast']:.1f} ms"),
+        ("the lessons, each executed top to bottom (`notebook_times.py`)",
+         ", ".join(f"{k.split('_')[0]} {v:.0f} s" for k, v in d["notebooks"]["seconds"].items())),
+        ("the same code, round to round (why every comparison is a ratio within one round)",
+         f"epoch speed-up per round {', '.join(f'{x:.2f}x' for x in ep['speedup_per_round'])}; matmul peak "
+         f"{ep['peak_gflops']['min']:.0f}-{ep['peak_gflops']['max']:.0f} GFLOP/s; an epoch of the default recipe "
+         f"(its test pass included), seed by seed, "
+         f"{min(sum(r['seconds_per_epoch']) / len(r['seconds_per_epoch']) for r in recipes['default']['runs']):.1f}-"
+         f"{max(sum(r['seconds_per_epoch']) / len(r['seconds_per_epoch']) for r in recipes['default']['runs']):.1f} s"),
+    ]
+    out = ["| section | the last full run measured |", "| --- | --- |"]
+    out += [f"| {what} | {measured} |" for what, measured in rows]
+    return "\n\n" + "\n".join(out) + "\n\n"
+
+
 HEAVY = "classroom_hub_heavy.json"
 HEAVY_COMMAND = ("python benchmarks/classroom.py --hub --students 8 --notebooks "
                  "02_architecture,04_evaluation,06_layer_lab,07_class_gallery --out benchmarks/results/" + HEAVY)
@@ -365,6 +518,136 @@ def _bench_table(load: Callable[[str], dict], fig: Callable[[str], str]) -> str:
     return "\n\n" + "\n".join(out) + "\n\n"
 
 
+def _when(doc: dict) -> str:
+    """A result file's date and load average, whichever way its benchmark recorded them."""
+    date = doc.get("date") or doc.get("updated")
+    text = _date(date) if date else "date not recorded"
+    start = doc.get("load_start", (doc.get("load_average_start") or [None])[0])
+    end = doc.get("load_end", (doc.get("load_average_end") or [None])[0])
+    if start is None and isinstance(doc.get("machine"), dict):
+        start = (doc["machine"].get("load_average") or [None])[0]
+    if start is None and isinstance(doc.get("after"), dict):       # install.json: before and after
+        loads = [side[k] for side in (doc["before"], doc["after"]) for k in ("load_start", "load_end")]
+        return f"{text}, load {min(loads):.1f}-{max(loads):.1f}"
+    runs = doc.get("runs") if isinstance(doc.get("runs"), list) else []
+    runs = [r for r in runs if isinstance(r, dict) and r.get("load_average_start")]
+    if start is None and runs:                                      # paper1998.json: each run its own
+        loads = [r["load_average_start"][0] for r in runs]
+        return f"{text}, load {min(loads):.1f}-{max(loads):.1f} at the runs' starts"
+    if start is None and "load_at_kill_1min_min" in doc:
+        return f"{text}, load {doc['load_at_kill_1min_min']:.0f}-{doc['load_at_kill_1min_max']:.0f} at the kills"
+    if start is None and end is None:
+        return f"{text}, load not recorded"
+    if start is None or end is None:
+        return f"{text}, load {start if end is None else end:.1f}" + (" at the end" if start is None else "")
+    return f"{text}, load {start:.1f} to {end:.1f}"
+
+
+def _class_found(d: dict) -> str:
+    peak = d.get("student_cgroup_peak_mb") or {}
+    memory = (f"each student's server + kernels at most {peak['max']:.0f} MB" if peak.get("max")
+              else f"{d['class_pss_mb_per_student']} MB per student (PSS)")
+    return (f"{d['students']} students on {d['cpus']} cores, notebooks "
+            f"{', '.join(n.split('_')[0] for n in d.get('notebooks', [])) or 'of the class'}: "
+            f"the class {d['class_s']:.0f} s against {d['alone_s']:.0f} s for one alone (efficiency "
+            f"{d['efficiency']:.2f}); {memory}; {d['failures']} failures")
+
+
+def _app_found(d: dict) -> str:
+    return "; ".join(f"{t['tool'].capitalize()} {t['per_extra_visitor_pss_mb']:.1f} MB per extra visitor (PSS)"
+                     for t in d["tools"]) + f", {d['visitors']} visitors"
+
+
+def _predict_many_found(d: dict) -> str:
+    return f"{d['files']:,} files: " + "; ".join(
+        f"{r['code']} ({r['format']}) peak {r['peak_rss_mb']:,.0f} MB, first answer after {r['first_result_s']:.1f} s"
+        for r in d["runs"])
+
+
+def _paper_found(d: dict) -> str:
+    finished = [r for r in d["runs"] if r.get("finished")]
+
+    def passes(seeds: list[int]) -> str:
+        return "/".join(sorted({str(r["recipe"]["passes"]) for r in finished if r["recipe"]["seed"] in seeds}))
+    return f"{len(finished)} of {len(d['runs'])} runs finished; " + "; ".join(
+        f"`{name}` test error {100 * r['mean']:.2f}% after {passes(r['seeds'])} passes (mean of seeds "
+        f"{', '.join(map(str, r['seeds']))})" for name, r in d["summary"].items()) + (
+        f" (the paper: {100 * d['paper']['no_distortions']:.2f}% without distortions)")
+
+
+# Every result file with the benchmark that writes it: (file, command, what the last run found).
+BENCHMARKS: list[tuple[str, str, Callable[[dict], str]]] = [
+    ("classroom.json", "`python benchmarks/classroom.py --students 8` (`make bench`'s second step)", _class_found),
+    ("classroom_before.json", "the same class on the code before threads and shared MNIST (kept for the "
+     "before/after)", lambda d: f"{d['failures']} of {d['students']} students unfinished when it was stopped after "
+                                f"{d['class_s']:.0f} s"),
+    ("classroom_hub.json", "`python benchmarks/classroom.py --hub --students 8 --out "
+     "benchmarks/results/classroom_hub.json`", _class_found),
+    (HEAVY, f"`{HEAVY_COMMAND}`", _class_found),
+    ("classroom_hub_accounts.json", "`classroom.py --hub` once each student had an account (`hub/README.md`)",
+     _class_found),
+    ("app_memory.json", "`python benchmarks/app_memory.py` (`app/README.md`)", _app_found),
+    ("cli_help.json", "`python benchmarks/cli_help.py`", lambda d: (
+        f"the slowest `--help` {d['worst_median_s']:.2f} s (median of {d['runs']} fresh processes; "
+        f"target {d['target_s']} s), Python's own start {d['python_startup_median_s']:.2f} s")),
+    ("decode_memory.json", "`python benchmarks/decode_memory.py --out benchmarks/results/decode_memory.json`",
+     lambda d: (
+        f"the worst upload of {d['side']:,} px a side needed {d['worst_mb']:.0f} MB to decode, under the "
+        f"{d['bound_mb']} MB bound, over {len(d['rows'])} formats")),
+    ("predict_many_memory.json", "`python benchmarks/predict_many_memory.py`", _predict_many_found),
+    ("live_plot.json", "`python benchmarks/live_plot.py` (`docs/appendix/live_plot.md`)", lambda d: (
+        f"drawing took {_percent_span(d['drawing_share'])} of training time (budget "
+        f"{d['target_share']:.0%})")),
+    ("by_hand.json", "`python benchmarks/by_hand.py` (notebook 02b)", lambda d: (
+        "an epoch of the NumPy network took "
+        + " and ".join(f"{r['numpy_vs_torch']:.1f}x" for r in d["ratios"].values())
+        + " the time of PyTorch's, layer by layer (`fast=False`), over " + " and ".join(
+            k.replace("_epochs", "") for k in d["ratios"]) + " epochs")),
+    ("upload_accuracy.json", "`python benchmarks/upload_accuracy.py` (above)", lambda d: (
+        f"{d['uploads']['pipeline']:.2%} of {d['uploads']['n']:,} dressed-up test digits read right through "
+        f"the pipeline, {d['uploads']['naive']:.2%} by a naive resize")),
+    ("not_a_digit.json", "`python benchmarks/not_a_digit.py`", lambda d: (
+        f"{d['non_digits']['flagged']:.1%} of non-digits flagged, {d['mnist_test']['correct_flagged']:.2%} "
+        f"of right answers on MNIST flagged (targets {d['targets']['flagged']:.0%} and at most "
+        f"{d['targets']['correct_flagged']:.0%})")),
+    ("paper1998.json", "`python benchmarks/paper1998.py` (notebook 04b)", _paper_found),
+    ("panel_layout.json", "`python benchmarks/panel_layout.py` (a browser)", lambda d: (
+        "cards steady at every width: " + ("yes" if all(d["steady_per_width"].values()) else "no")
+        + "; clipped anywhere: " + ("yes" if d["clipped_anywhere"] else "no"))),
+    ("hub_sandbox.json", "`python benchmarks/hub_sandbox.py` (root; `hub/README.md`)", lambda d: (
+        f"a {d['home']['image_mib']} MiB home stopped a writer at {d['home']['writable_before_enospc_mib']} MiB "
+        f"('{d['home']['stopped_by']}')")),
+    ("hub_oom_under_load.json", "the out-of-memory hub test, repeated under load (its `command`)",
+     lambda d: f"{d['passed']} of {d['runs_total']} runs passed"),
+    ("term_e2e.json", "`python benchmarks/term_e2e.py`, as root (`docs/teaching.md`)", lambda d: (
+        f"a week of the term through a real hub, {sum(d['timings_s'].values()):.0f} s of timed steps")),
+    ("install.json", "a fresh clone's `make lab` set-up, timed by hand (its `what`)", lambda d: (
+        f"the environment {d['after']['venv_du_sh'][:-1]} GB, set up in "
+        f"{_minutes_seconds(d['after']['setup_seconds'])}")),
+]
+
+
+def _benchmarks_table(load: Callable[[str], dict], fig: Callable[[str], str]) -> str:
+    """benchmarks/README.md's table of every other benchmark: its command, its result file, what its last run
+    found and when (date, load average), from the result files."""
+    rows = ["| result file (`results/`) | written by | the last run found | measured |", "| --- | --- | --- | --- |"]
+    for source, command, found in BENCHMARKS:
+        try:
+            doc = load(source)
+        except MissingResult:
+            rows.append(f"| `{source}` | {command} | not measured yet | |")
+            continue
+        try:
+            text, when = found(doc), _when(doc)
+        except (KeyError, IndexError, TypeError) as err:
+            raise FigureError(f"{source}: {type(err).__name__} {err} reading what its last run found; rerun its "
+                              "benchmark, or update BENCHMARKS in scripts/figures.py") from None
+        machine = doc.get("machine")
+        commit = doc.get("commit") or (machine.get("commit") if isinstance(machine, dict) else None)
+        rows.append(f"| `{source}` | {command} | {text} | {when}{f', commit {commit}' if commit else ''} |")
+    return "\n\n" + "\n".join(rows) + "\n\n"
+
+
 def _term(name: str) -> Callable[[Callable[[str], dict], Callable[[str], str]], str]:
     """benchmarks/term_e2e.py's own table or provenance line, from its result (tests/test_term_docs.py checks it)."""
     def render(load: Callable[[str], dict], fig: Callable[[str], str]) -> str:
@@ -383,6 +666,8 @@ TABLES: dict[str, Callable[[Callable[[str], dict], Callable[[str], str]], str]] 
     "table.sizing": _sizing_table,
     "table.app": _app_table,
     "table.bench": _bench_table,
+    "table.bench_details": _bench_details,
+    "table.benchmarks": _benchmarks_table,
     "table.term": _term("timing_table"),
     "term.provenance": _term("provenance"),
     # the class before / after threads and shared MNIST (a lower bound: the "before" class was stopped)
@@ -435,7 +720,10 @@ def value(name: str, results: Path = RESULTS, cache: dict[str, dict] | None = No
     if name.startswith("inclass.") and name[len("inclass."):] in IN_CLASS:
         return IN_CLASS[name[len("inclass."):]]
     if name in TABLES:
-        return TABLES[name](lambda source: _load(source, cache, results), lambda n: value(n, results, cache))
+        try:
+            return TABLES[name](lambda source: _load(source, cache, results), lambda n: value(n, results, cache))
+        except (KeyError, IndexError, TypeError) as err:      # a result file without a key the table reads
+            raise FigureError(f"table {name!r}: its result file has no {err}; rerun its benchmark") from None
     if name == "inclass.total":
         return _in_class_total()
     if name not in FIGURES:

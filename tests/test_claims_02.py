@@ -72,3 +72,17 @@ def test_02_speed_layer_appendix_code_prints_what_the_page_says(mnist_test):
     with contextlib.redirect_stdout(printed):
         exec(compile(code, str(APPENDIX), "exec"), {})
     assert printed.getvalue() == shown
+
+
+def test_02_the_shares_and_the_count_the_text_quotes():
+    """Section 2: "The two convolutions hold 4% of the parameters but do 86% of the arithmetic", "`fc1` ... holds
+    78% of the parameters"; the summary: "with 61,706 parameters, as the generated table shows"."""
+    shares = {m[1]: (float(m[2]), float(m[3])) for m in
+              re.finditer(r"^(\w+)\s+([\d.]+)%\s+([\d.]+)%$", output_matching("02_architecture.ipynb",
+                          r"^layer   params   MACs\n(?:.*\n)+?total")[0], re.M)}
+    params, macs = (round(shares["conv1"][i] + shares["conv2"][i]) for i in (0, 1))
+    text = " ".join(markdown("02_architecture.ipynb").split())
+    assert f"The two convolutions hold {params}% of the parameters but do {macs}% of the arithmetic" in text
+    assert f"`fc1`, in contrast, holds {round(shares['fc1'][0])}% of the parameters" in text
+    total = output_matching("02_architecture.ipynb", r"^step\s+name\s+layer[\s\S]*^\s+total\s+([\d,]+)")[1]
+    assert f"→ 10, with {total} parameters, as the generated table shows" in text

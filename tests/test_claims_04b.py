@@ -67,3 +67,43 @@ def test_04b_text_quotes_the_result_file():
         if name.startswith("sdlm-plain"):
             assert f"{100 * s['mean']:.2f}%" in text, name
     assert "0.95%" in text and "0.8%" in text and "1.07%" in text
+
+
+def test_04b_what_came_out_is_the_result_file():
+    """Section 4's figures, each read from benchmarks/results/paper1998.json: the paper's, each run's (the
+    diverged seed's first pass, the finished seeds' last and first two passes), their mean and s.d., the time a
+    pass took and the load average while they ran."""
+    text = " ".join(markdown(NB).split())
+    paper = RESULTS["paper"]
+    assert (f"The paper: test error stable at **{100 * paper['no_distortions']:.2f}%** after about ten passes, "
+            f"training error {100 * paper['train_error_pass_19']:.2f}% after 19; **{100 * paper['distortions']:g}%** "
+            f"with distortions. The best public reproduction we know reaches {100 * paper['best_public']:.2f}%."
+            ) in text
+    runs = [r for r in RESULTS["runs"] if r["recipe"]["optimizer"] == "sdlm"]
+    assert {r["recipe"]["batch_size"] for r in runs} == {64} and "The paper's recipe with batches of 64" in text
+    seconds = [p["seconds"] for r in runs for p in r["history"]]
+    loads = [r["load_average_start"][0] for r in runs]
+    assert (f"a pass took {min(seconds):.0f} to {max(seconds):.0f} s here, one thread, load average "
+            f"{min(loads):.0f} to {max(loads):.0f} on 2 cores") in text and {r["threads"] for r in runs} == {1}
+    for run in runs:
+        seed, history = run["recipe"]["seed"], run["history"]
+        if not run["finished"]:
+            assert f"seed {seed} **diverged** in its first pass (test error {100 * history[0]['test_error']:.1f}%)" \
+                in text and len(history) == 1
+        else:
+            assert (f"seed {seed}: {100 * history[-1]['test_error']:.2f}% after {len(history)} passes (pass 1: "
+                    f"{100 * history[0]['test_error']:.2f}%, pass 2: {100 * history[1]['test_error']:.2f}%)") in text
+            assert f"The runs were cut to {len(history)} passes" in text
+    s = RESULTS["summary"]["sdlm-plain-b64-sqrt"]
+    assert (f"Mean of the finished runs: **{100 * s['mean']:.2f}% ± {100 * s['sd']:.2f}** (s.d., {len(s['seeds'])} "
+            f"seeds), {100 * (s['mean'] - paper['no_distortions']):.1f} percentage points above the paper's "
+            f"{100 * paper['no_distortions']:.2f}% and far from the best public reproduction's "
+            f"{100 * paper['best_public']:.2f}%.") in text
+    assert f"the distorted-data run (target {100 * paper['distortions']:g}%) was not attempted" in text
+
+
+def test_04b_the_paper_network_counts_as_the_text_says():
+    """The summary: "LeNet5Paper has the paper's 60,000 parameters and 340,908 connections", as printed."""
+    found = output_matching(NB, r"total: ([\d,]+) trainable parameters, ([\d,]+) connections")
+    assert (f"LeNet5Paper has the paper's {found[1]} parameters and {found[2]} connections"
+            in " ".join(markdown(NB).split()))

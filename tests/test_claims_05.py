@@ -86,3 +86,24 @@ def test_05_appendix_without_the_crc_fix_the_file_is_not_an_image():
     png = bytearray((examples_dir() / "7_marker_scan.png").read_bytes())
     png[16:24] = struct.pack(">II", 60_000, 60_000)                   # the header's CRC left as it was
     assert "not an image" in predict_image(bytes(png), name="no_crc.png").error
+
+
+def test_05_the_measured_uploads_and_the_panels_settings():
+    """Sections 6 and 7: "On 240 uploads" (as scored), "its standard error is about 2 points" (of an accuracy near
+    chance on 240), "A sample of 240 pins an accuracy near 99%" (the pipeline's score); the uploads sit "off-centre
+    on a sheet 3 to 15 times the digit's size" (UploadRecipe's canvas_factor); the panel says it is unsure "below
+    60%" (predict_views.UNSURE)."""
+    from lenet_utils.synthetic.uploads import UploadRecipe
+    from lenet_utils.widgets.predict_views import UNSURE
+
+    found = output_matching("05_predict_panel.ipynb", r"^all\s+(\d+)\s+\S+\s+\S+\s+([\d.]+%)")
+    n, pipeline = int(found[1]), percent(found[2])
+    text = markdown("05_predict_panel.ipynb")
+    se = (0.1 * 0.9 / n) ** 0.5
+    assert f"On {n} uploads, what share will the naive resize read right?" in text
+    assert f"(on {n} uploads its standard error is about {round(100 * se)} points)" in text
+    assert f"the network reads these {n} uploads exactly as" in text
+    assert round(100 * pipeline) == 99 and f"A sample of {n} pins an accuracy near 99%" in text
+    low, high = UploadRecipe().canvas_factor
+    assert f"off-centre on a sheet {low:g} to {high:g} times the digit's size" in text
+    assert f"When the network is unsure (below {UNSURE:.0%}) the panel says so" in text

@@ -77,3 +77,43 @@ def test_07_solutions_read_the_writer_split_with_its_standard_error():
     text = " ".join(markdown("07_class_gallery.solutions.ipynb").split())
     assert "Here it came out larger than the lesson's" in text
     assert "both changes are within about two standard errors of zero and of each other" in text
+
+
+def _text(notebook: str = "07_class_gallery.ipynb") -> str:
+    return " ".join(markdown(notebook).split())
+
+
+def _code(notebook: str = "07_class_gallery.ipynb") -> str:
+    import nbformat
+    from test_notebook_claims import NOTEBOOKS
+
+    return "\n".join(c.source for c in nbformat.read(NOTEBOOKS / notebook, as_version=4).cells if c.cell_type == "code")
+
+
+def test_07_the_numbers_the_text_quotes():
+    """Section 1: "reads MNIST's test digits at over 99%" (and the summary's "A model with 99% on MNIST"), "a
+    *simulated* class: 32 students", as printed and as the code calls simulate_class; the dashboard "re-reads the
+    database every 3 seconds", as the code asks it to; section 2: "An accuracy measured on 160 digits has a standard
+    error of about 2 points", as printed."""
+    found = output_matching("07_class_gallery.ipynb",
+                            r"shipped model: MNIST test ([\d.]+)%; the class's digits [\d.]+% \((\d+) digits\)")
+    text = _text()
+    assert 99 <= float(found[1]) < 100, found[0]
+    assert "reads MNIST's test digits at over 99%." in text and "* A model with 99% on MNIST reads a new set" in text
+    writers = int(re.search(r"simulate_class\(writers=(\d+)", _code())[1])
+    assert int(found[2]) == writers * 10 and f"a *simulated* class: {writers} students drawing every digit" in text
+    every = int(re.search(r"class_dashboard\(.*every=(\d+)\)", _code())[1])
+    assert f"re-reads the database every {every} seconds" in text
+    cls = output_matching("07_class_gallery.ipynb", r"^class: [+-]\d+ of (\d+) digits .* standard error ([\d.]+) "
+                                                    r"points$")
+    n, se = int(cls[1]), float(cls[2])
+    assert f"An accuracy measured on {n} digits has a standard error of about {round(se)} points" in text
+    assert f"one split of {n} digits cannot tell" in text and f"on {n} digits, what size of change" in text
+
+
+def test_07_solutions_quote_the_writer_splits_standard_error():
+    """The solutions: "On 160 held-out digits an accuracy is uncertain by about 2 points", as printed."""
+    found = output_matching("07_class_gallery.solutions.ipynb",
+                            r"^new writers: .*: [+-]\d+ of (\d+) digits, standard error ([\d.]+) points$")
+    assert (f"On {found[1]} held-out digits an accuracy is uncertain by about {round(float(found[2]))} points"
+            in _text("07_class_gallery.solutions.ipynb"))

@@ -4,8 +4,9 @@
 - changing a number in a result file makes that check fail until ``scripts/figures.py --write`` runs
   (shown on a temporary copy of the repository);
 - a figure with a unit (s, min, ms, µs, GB, MB, %, CPU-s, x) outside the markers is either on a line
-  that calls it an estimate, or on the list of figures not yet rendered (tests/data/unbacked_figures.txt),
-  which may only shrink: a new unbacked figure fails here.
+  that calls it an estimate, or on the list of figures that are not measurements
+  (tests/data/unbacked_figures.txt: targets and settings, facts of the data or the machine, figures
+  another test checks against a result): a new unbacked figure fails here.
 """
 
 from __future__ import annotations
@@ -48,6 +49,14 @@ def test_every_marker_names_a_figure_and_every_document_has_some():
             figures.value(marker.group(1))       # raises FigureError for an unknown name or a missing value
 
 
+def test_every_page_of_the_docs_is_guarded():
+    """A new page under docs/ (or a README beside the code) is one of the documents checked here."""
+    tracked = subprocess.run(["git", "ls-files", "docs/*.md", "*/README.md"], cwd=REPO, capture_output=True,
+                             text=True, check=True).stdout.split()
+    pages = {p for p in tracked if not p.startswith("tests/")}      # tests/data holds third parties' files
+    assert pages <= set(figures.DOCUMENTS), sorted(pages - set(figures.DOCUMENTS))
+
+
 def test_a_changed_result_fails_until_the_docs_follow(tmp_path):
     """A temporary copy of the repository: change latest.json's fastest time to 99%, the check fails; --write
     fixes it."""
@@ -72,15 +81,20 @@ def test_a_changed_result_fails_until_the_docs_follow(tmp_path):
     fastest["min"] = old + 4.44
     doc["details"]["notebooks"]["seconds"]["01_mnist_data.ipynb"] = 123.4
     latest.write_text(json.dumps(doc))
+    live = copy / "benchmarks" / "results" / "live_plot.json"          # a result quoted by an appendix
+    live.write_text(json.dumps({**json.loads(live.read_text()), "drawing_share": [0.05, 0.06]}))
     failed = subprocess.run(check, capture_output=True, text=True)
     assert failed.returncode == 1 and "README.md" in failed.stderr, failed.stderr
     assert "01_mnist_data.ipynb" in failed.stderr           # the notebook's first line is stale too
+    assert "docs/appendix/live_plot.md" in failed.stderr
 
     wrote = subprocess.run([*check, "--write"], capture_output=True, text=True)
     assert wrote.returncode == 0, wrote.stderr
     readme = (copy / "README.md").read_text()
     assert f"-->{old + 4.44:.1f} s<!--" in readme and f"-->{old:.1f} s<!--" not in readme
     assert "-->123 s<!--" in (copy / "notebooks" / "01_mnist_data.ipynb").read_text()
+    assert "-->5.0-6.0%<!--" in (copy / "docs" / "appendix" / "live_plot.md").read_text()
+    assert "drawing took 5.0-6.0% of training time" in (copy / "benchmarks" / "README.md").read_text()
     assert subprocess.run(check, capture_output=True, text=True).returncode == 0
 
 
@@ -93,6 +107,8 @@ def test_a_missing_value_is_a_clear_error(tmp_path):
     with pytest.raises(figures.FigureError, match="no figure named 'nope'"):
         figures.value("nope", results)
     assert figures.value("runs.01_mnist_data", results) == figures.NOT_TIMED    # a lesson not yet timed says so
+    with pytest.raises(figures.FigureError, match="table 'table.bench_details': its result file has no 'details'"):
+        figures.value("table.bench_details", results)
 
 
 def test_a_lessons_first_cell_gets_one_line_in_place_of_its_time_paragraph():
@@ -104,8 +120,9 @@ def test_a_lessons_first_cell_gets_one_line_in_place_of_its_time_paragraph():
     assert "**In class:** <!-- fig:inclass.01_mnist_data -->20 min<!-- /fig -->" in once
 
 
-def _figures_in(name: str, text: str) -> list[tuple[str, str]]:
-    """(context, figure) for each figure with a unit outside the markers, code blocks and estimate lines."""
+def _figures_in(name: str, text: str, pattern: re.Pattern[str] = UNIT) -> list[tuple[str, str]]:
+    """(context, figure) for each figure with a unit (or ``pattern``) outside the markers, code blocks and estimate
+    lines."""
     for heading in SKIPPED_SECTIONS.get(name, []):
         start = text.index(heading)
         end = text.find("\n## ", start + 1)
@@ -116,7 +133,7 @@ def _figures_in(name: str, text: str) -> list[tuple[str, str]]:
     for line in text.splitlines():
         if "estimate" in line.lower():
             continue            # an estimate, marked as one with its reasoning on the same line
-        for m in UNIT.finditer(line):
+        for m in pattern.finditer(line):
             found.append((line[max(0, m.start() - 30):m.start()].strip(), m.group(0)))
     return found
 
@@ -134,6 +151,31 @@ def test_no_new_figure_without_a_result_behind_it():
     assert not new, ("figures with a unit and no result behind them: render them (scripts/figures.py), mark "
                      "them an estimate with the reasoning on the same line, or remove them:\n" + "\n".join(new))
     assert not gone, f"no longer in the documents: remove these lines from {UNBACKED.name}:\n" + "\n".join(gone)
+
+
+# The only reasons a listed figure needs no result of its own (tests/data/unbacked_figures.txt's sections).
+SECTIONS = ["# == targets, settings and plans (not measurements)",
+            "# == facts of the data set or the machine (not measurements of the code)",
+            "# == checked against a result or the notebooks' outputs by another test"]
+
+
+def test_every_listed_figure_is_in_a_section_that_says_why_it_is_not_rendered():
+    """No "not yet backed" section: a measured figure is rendered, not listed."""
+    section = None
+    for number, line in enumerate(UNBACKED.read_text().splitlines(), 1):
+        if line.startswith("# =="):
+            section = line.rstrip()
+            assert section in SECTIONS, f"{UNBACKED.name}:{number}: unknown section {section!r}"
+        elif line and not line.startswith("#"):
+            assert section is not None, f"{UNBACKED.name}:{number}: a figure before any section"
+
+
+def test_every_result_file_has_its_row_in_the_benchmarks_table():
+    """benchmarks/README.md lists every result file with its command and last finding (figures.BENCHMARKS)."""
+    files = {p.name for p in (REPO / "benchmarks" / "results").glob("*.json")} - {"latest.json"}
+    listed = [source for source, _, _ in figures.BENCHMARKS]
+    assert files <= set(listed) and len(listed) == len(set(listed)), sorted(files - set(listed))
+    assert "<!-- fig:table.benchmarks -->" in (REPO / "benchmarks" / "README.md").read_text()
 
 
 def test_the_unit_guard_sees_figures_and_skips_markers_code_and_estimates():
