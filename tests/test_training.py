@@ -1,4 +1,8 @@
+import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -6,6 +10,8 @@ from toydata import separable
 
 from lenet_utils.model import LeNet5
 from lenet_utils.training import History, TrainConfig, evaluate, fit, make_optimizer, make_scheduler, set_seed
+
+SEARCH = Path(__file__).resolve().parents[1] / "benchmarks" / "recipe_search.py"
 
 
 def _run(config, seed=0, **kwargs):
@@ -230,3 +236,33 @@ def test_fast_recipe_reaches_99_percent_in_its_last_epoch(mnist_train, mnist_tes
     set_seed(config.seed)
     history = fit(LeNet5(), mnist_train, mnist_test, config, progress=False)
     assert history.first_reaching(0.99) is not None, history.column("test_acc")
+
+
+def _search(*args, timeout=300):
+    return subprocess.run([sys.executable, str(SEARCH), *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.mnist
+def test_recipe_search_adds_each_run_to_its_file(mnist_ready, tmp_path):
+    """benchmarks/recipe_search.py at a tiny size: one record per (recipe, seed) with its provenance; a rerun
+    replaces that seed's record and keeps the others; a smoke run never writes into the real result file."""
+    out = tmp_path / "search.json"
+    tiny = ["--train", "256", "--test", "200", "--epochs", "1", "--out", str(out)]
+    first = _search("fast", "fast_ema", "--seeds", "0-1", *tiny)
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = _search("fast", "--seeds", "1,2", *tiny)
+    assert again.returncode == 0, again.stderr[-2000:]
+    data = json.loads(out.read_text())
+    fast, ema = data["recipes"]["fast"], data["recipes"]["fast_ema"]
+    assert [r["seed"] for r in fast["runs"]] == [0, 1, 2] and [r["seed"] for r in ema["runs"]] == [0, 1]
+    assert fast["config"]["batch_size"] == 256 and ema["config"]["ema"] == 0.99 and "seed" not in fast["config"]
+    for run in fast["runs"] + ema["runs"]:
+        assert run["images_seen"] == 256 and run["epochs"] == 1 and run["threads"] == 1
+        assert 0 <= run["test_acc"] <= 1 and run["date"] and run["commit"] and len(run["load_average_start"]) == 3
+    assert fast["summary"]["seeds"] == 3
+    assert fast["summary"]["test_acc"]["min"] == min(r["test_acc"] for r in fast["runs"])
+    assert "fast" in first.stdout and "of 2 seeds" in first.stdout
+    refused = _search("fast", "--train", "256", "--epochs", "1")
+    assert refused.returncode == 2 and "does not go into the result file" in refused.stderr.strip().splitlines()[-1]
+    unknown = _search("fastest")
+    assert unknown.returncode == 2 and "unknown recipe fastest" in unknown.stderr
