@@ -51,6 +51,11 @@ RECIPES: dict[str, tuple[dict, str]] = {
     "fast_momentum": (dict(epochs=4, batch_size=256, lr=0.2, nesterov=False), "fast with plain momentum"),
     "b512": (dict(epochs=4, batch_size=512, lr=0.4), "4 epochs of batch 512, the rate scaled with the batch"),
     "b128_e4": (dict(epochs=4), "the default recipe cut to 4 epochs (batch 128, peak rate 0.1)"),
+    "b128_e4_ls": (dict(epochs=4, label_smoothing=0.1), "b128_e4 + label smoothing 0.1"),
+    "fast_aug_ls": (dict(epochs=4, batch_size=256, lr=0.2, augment=True, label_smoothing=0.1),
+                    "fast + distortions + label smoothing 0.1"),
+    "fast_ls_ema_hot": (dict(epochs=4, batch_size=256, lr=0.2, label_smoothing=0.1, anneal_to=0.05, ema=0.995),
+                        "fast_ema_hot + label smoothing 0.1"),
 }
 
 
