@@ -47,7 +47,7 @@ GROUPS: dict[str, list[str]] = {
               "notebook_times.py", "cli_help.py", "live_plot.py", "by_hand.py"],
     "memory": ["app_memory.py", "decode_memory.py", "predict_many_memory.py"],
     "classroom": ["classroom.py", "hub_load.py", "hub_sandbox.py", "panel_layout.py", "term_e2e.py"],
-    "quality": ["not_a_digit.py", "upload_accuracy.py", "fuzz.py", "paper1998.py"],
+    "quality": ["not_a_digit.py", "upload_accuracy.py", "fuzz.py", "paper1998.py", "recipe_search.py"],
 }
 HELPERS = ["run.py", "timing.py", "peak.py", "provenance.py"]          # the entry point and what the scripts share
 

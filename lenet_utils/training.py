@@ -17,6 +17,7 @@ compares recipes on the validation split, over seeds).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import random
@@ -45,13 +46,16 @@ class TrainConfig:
     optimizer: str = "sgd"          # "sgd" (with Nesterov momentum) | "adam"
     lr: float = 0.1                 # peak learning rate (one-cycle) or the constant rate
     momentum: float = 0.9           # SGD only
+    nesterov: bool = True           # SGD only: Nesterov's look-ahead momentum (False: plain momentum)
     betas: tuple[float, float] = (0.9, 0.999)   # Adam only: how much of the past gradients (and squares) to keep
     weight_decay: float = 5e-4      # L2 penalty; keeps the weights small
     schedule: str = "onecycle"      # "onecycle": warm up to lr, then anneal to ~0 | "constant"
     warmup: float = 0.2             # one-cycle: fraction of the steps spent rising to lr
+    anneal_to: float = 1 / 25e4     # one-cycle: the last step's rate, as a fraction of lr
     label_smoothing: float = 0.0    # 0 is plain cross-entropy
     grad_clip: float | None = 2.0   # cap on the gradient norm: one bad batch cannot blow the weights up
     augment: bool = False           # small random shifts, rotations, zooms per batch (data.Augment)
+    ema: float | None = None        # decay of a moving average of the weights (e.g. 0.99): fit scores and returns it
     max_steps: int | None = None    # stop after this many batches in all: a training budget
     seed: int = 0                   # shuffling and augmentation (seed the model with set_seed)
 
@@ -63,10 +67,15 @@ class TrainConfig:
             ("lr", isinstance(self.lr, (int, float)) and self.lr > 0, "a positive number"),
             ("schedule", self.schedule in ("onecycle", "constant"), "'onecycle' or 'constant'"),
             ("warmup", 0 < self.warmup < 1, "a fraction between 0 and 1"),
+            ("anneal_to", isinstance(self.anneal_to, (int, float)) and 0 <= self.anneal_to <= 1,
+             "a fraction of lr between 0 and 1"),
+            ("nesterov", isinstance(self.nesterov, bool), "True or False"),
             ("weight_decay", self.weight_decay >= 0, ">= 0"),
             ("betas", isinstance(self.betas, (tuple, list)) and len(self.betas) == 2
              and all(isinstance(b, (int, float)) and 0 <= b < 1 for b in self.betas), "two numbers in [0, 1)"),
             ("label_smoothing", 0 <= self.label_smoothing < 1, "in [0, 1)"),
+            ("ema", self.ema is None or (isinstance(self.ema, (int, float)) and not isinstance(self.ema, bool)
+                                         and 0 < self.ema < 1), "None or a decay between 0 and 1 (e.g. 0.99)"),
             ("max_steps", self.max_steps is None or (isinstance(self.max_steps, int) and self.max_steps >= 1),
              "None or a whole number >= 1"),
         ]
@@ -201,7 +210,8 @@ def fit(model: nn.Module, train: MNISTSplit, val: MNISTSplit | None = None,
     float rounding, about 1.5x faster per epoch on a CPU); ``fast=False`` runs ``model`` as written.
     ``threads`` fixes PyTorch's CPU thread count for the run; ``None`` lets the thread policy
     choose (``fast/threads.py``: the CPUs this process may use, fewer when other programs keep
-    them busy). Returns the :class:`History`.
+    them busy). With ``config.ema`` set, the per-epoch score is the moving average's
+    (:class:`WeightAverage`), and ``model`` ends holding the averaged weights. Returns the :class:`History`.
     """
     config = config or TrainConfig()
     from tqdm.auto import tqdm  # a widget in Jupyter, text in a terminal
@@ -217,6 +227,8 @@ def fit(model: nn.Module, train: MNISTSplit, val: MNISTSplit | None = None,
         optimizer = make_optimizer(model, config)
         scheduler = make_scheduler(optimizer, config, total)
         net, layout = prepare(model) if fast else (model, lambda x: x)   # the same function, fewer operations
+        average = WeightAverage(model, config.ema) if config.ema is not None else None
+        scored = average.model if average is not None else model          # the weights fit scores and returns
         history = History(total_steps=total, steps_per_epoch=len(loader), device=str(device),
                           threads=decision.threads, thread_reason=str(decision))
         # at most ~100 redraws: a notebook bar is a widget, and a message per batch can flood the kernel
@@ -231,6 +243,8 @@ def fit(model: nn.Module, train: MNISTSplit, val: MNISTSplit | None = None,
                     history.lrs.append(optimizer.param_groups[0]["lr"])
                     loss, logits = train_step(net, optimizer, layout(x), y, config)
                     scheduler.step()
+                    if average is not None:
+                        average.update(model)
                     loss_sum += loss * len(y)
                     correct += (logits.argmax(1) == y).sum()
                     seen += len(y)
@@ -240,7 +254,7 @@ def fit(model: nn.Module, train: MNISTSplit, val: MNISTSplit | None = None,
                     stop = step_callback is not None and step_callback(history) is False
                     if stop or history.steps_done >= total:
                         break
-                val_eval = evaluate(model, val, fast=fast) if val is not None else Evaluation(math.nan, math.nan, 0)
+                val_eval = evaluate(scored, val, fast=fast) if val is not None else Evaluation(math.nan, math.nan, 0)
                 stats = EpochStats(epoch, loss_sum.item() / max(seen, 1), correct.item() / max(seen, 1),
                                    val_eval.loss, val_eval.accuracy, time.perf_counter() - start,
                                    history.lrs[-1] if history.lrs else config.lr)
@@ -250,6 +264,8 @@ def fit(model: nn.Module, train: MNISTSplit, val: MNISTSplit | None = None,
                 if stop or history.steps_done >= total:
                     history.stopped_early = history.steps_done < total
                     break
+        if average is not None:
+            average.copy_to(model)                         # the model now holds the weights that were scored
     model.eval()
     return history
 
@@ -267,6 +283,30 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tens
     return loss.detach(), logits.detach()
 
 
+class WeightAverage:
+    """An exponential moving average of a model's weights (``TrainConfig.ema``): a copy that moves a
+    little toward the trained weights after every step, smoothing out the noise of the last batches.
+
+        average <- decay * average + (1 - decay) * weights
+
+    It starts as a copy of the weights before training; with a decay of 0.99 it mostly remembers
+    the last ~100 steps (1 / (1 - decay))."""
+
+    def __init__(self, model: nn.Module, decay: float):
+        self.model = copy.deepcopy(model).requires_grad_(False)
+        self.decay = decay
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        for average, weight in zip(self.model.parameters(), model.parameters()):
+            average.lerp_(weight, 1 - self.decay)        # average + (1 - decay) * (weight - average)
+
+    @torch.no_grad()
+    def copy_to(self, model: nn.Module) -> None:
+        for average, weight in zip(self.model.parameters(), model.parameters()):
+            weight.copy_(average)
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, data: MNISTSplit, batch_size: int = EVAL_BATCH_SIZE, *,
              fast: bool = True, threads: int | None = None) -> Evaluation:
@@ -281,7 +321,7 @@ def evaluate(model: nn.Module, data: MNISTSplit, batch_size: int = EVAL_BATCH_SI
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     if config.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                               nesterov=config.momentum > 0, weight_decay=config.weight_decay)
+                               nesterov=config.nesterov and config.momentum > 0, weight_decay=config.weight_decay)
     return torch.optim.Adam(model.parameters(), lr=config.lr, betas=tuple(config.betas),
                             weight_decay=config.weight_decay)
 
@@ -290,7 +330,8 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_
     """Multiply the learning rate by :func:`one_cycle` at every step (or by 1: ``"constant"``)."""
     if config.schedule == "constant":
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: one_cycle(step, total_steps, config.warmup))
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: one_cycle(step, total_steps, config.warmup, end=config.anneal_to))
 
 
 def one_cycle(step: int, total_steps: int, warmup: float = 0.2, start: float = 1 / 25, end: float = 1 / 25e4) -> float:

@@ -1,4 +1,8 @@
+import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -6,6 +10,8 @@ from toydata import separable
 
 from lenet_utils.model import LeNet5
 from lenet_utils.training import History, TrainConfig, evaluate, fit, make_optimizer, make_scheduler, set_seed
+
+SEARCH = Path(__file__).resolve().parents[1] / "benchmarks" / "recipe_search.py"
 
 
 def _run(config, seed=0, **kwargs):
@@ -110,7 +116,9 @@ def test_evaluate_matches_a_manual_count():
 @pytest.mark.parametrize("field, value", [("epochs", 0), ("batch_size", -1), ("optimizer", "rmsprop"),
                                           ("lr", 0), ("schedule", "step"), ("warmup", 1.0),
                                           ("max_steps", 0), ("label_smoothing", 1.0), ("betas", (0.9,)),
-                                          ("betas", (0.9, 1.0)), ("betas", "fast")])
+                                          ("betas", (0.9, 1.0)), ("betas", "fast"), ("ema", 1.0), ("ema", 0),
+                                          ("ema", "0.99"), ("ema", True), ("anneal_to", -0.1), ("anneal_to", 2),
+                                          ("nesterov", "yes")])
 def test_bad_recipe_is_refused_naming_the_field(field, value):
     with pytest.raises(ValueError, match=f"TrainConfig.{field} must be"):
         TrainConfig(**{field: value})
@@ -146,6 +154,61 @@ def test_the_fast_recipe_trains_the_same_through_the_fast_layer_and_layer_by_lay
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
+def _weights(model):
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def test_ema_returns_and_scores_the_moving_average_of_the_weights():
+    """TrainConfig.ema: after every step the average moves (1 - decay) of the way to the weights; fit scores the
+    average after each epoch and leaves it in the model. Checked against the average computed by hand from the
+    weights after each step (a step callback sees them before the average replaces them at the end)."""
+    set_seed(0)
+    model = LeNet5()
+    average = _weights(model)                                  # the average starts at the initial weights
+    after_each_step = []
+    val = separable(64, seed=1)
+    history = fit(model, separable(), val, TrainConfig(epochs=1, batch_size=64, ema=0.5), progress=False,
+                  device="cpu", step_callback=lambda h: after_each_step.append(_weights(model)))
+    assert len(after_each_step) == 4
+    for weights in after_each_step:
+        average = [0.5 * a + 0.5 * w for a, w in zip(average, weights)]
+    for got, want, last in zip(model.parameters(), average, after_each_step[-1]):
+        torch.testing.assert_close(got.detach(), want, rtol=1e-5, atol=1e-6)
+        assert not torch.allclose(got.detach(), last)          # not the last step's weights: the average
+    assert history.final.val_loss == pytest.approx(evaluate(model, val).loss, rel=1e-6)   # the average was scored
+
+
+def test_without_ema_the_model_keeps_the_last_steps_weights():
+    set_seed(0)
+    model = LeNet5()
+    after_each_step = []
+    fit(model, separable(), None, TrainConfig(epochs=1, batch_size=64), progress=False, device="cpu",
+        step_callback=lambda h: after_each_step.append(_weights(model)))
+    for got, last in zip(model.parameters(), after_each_step[-1]):
+        assert torch.equal(got.detach(), last)
+
+
+def test_ema_trains_the_same_through_the_fast_layer_and_layer_by_layer():
+    config = TrainConfig.fast(max_steps=3, ema=0.9)
+    weights = [_weights(_run(config, fast=fast, threads=1)[0]) for fast in (True, False)]
+    for a, b in zip(*weights):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_anneal_to_sets_the_one_cycle_last_rate():
+    for anneal_to in (0.1, 1 / 25e4):
+        _, history = _run(TrainConfig(epochs=2, batch_size=32, lr=0.08, anneal_to=anneal_to))
+        assert history.lrs[-1] == pytest.approx(0.08 * anneal_to)
+        assert max(history.lrs) == pytest.approx(0.08)
+    assert TrainConfig().anneal_to == 1 / 25e4                  # the default: the course's schedule, to ~0
+
+
+def test_plain_momentum_is_an_option():
+    opt = make_optimizer(LeNet5(), TrainConfig(nesterov=False, momentum=0.95))
+    assert not opt.param_groups[0]["nesterov"] and opt.param_groups[0]["momentum"] == 0.95
+    assert not make_optimizer(LeNet5(), TrainConfig(momentum=0)).param_groups[0]["nesterov"]
+
+
 def test_sgd_uses_nesterov_momentum():
     opt = make_optimizer(LeNet5(), TrainConfig())
     assert opt.param_groups[0]["nesterov"] and opt.param_groups[0]["momentum"] == 0.9
@@ -173,3 +236,33 @@ def test_fast_recipe_reaches_99_percent_in_its_last_epoch(mnist_train, mnist_tes
     set_seed(config.seed)
     history = fit(LeNet5(), mnist_train, mnist_test, config, progress=False)
     assert history.first_reaching(0.99) is not None, history.column("test_acc")
+
+
+def _search(*args, timeout=300):
+    return subprocess.run([sys.executable, str(SEARCH), *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.mnist
+def test_recipe_search_adds_each_run_to_its_file(mnist_ready, tmp_path):
+    """benchmarks/recipe_search.py at a tiny size: one record per (recipe, seed) with its provenance; a rerun
+    replaces that seed's record and keeps the others; a smoke run never writes into the real result file."""
+    out = tmp_path / "search.json"
+    tiny = ["--train", "256", "--test", "200", "--epochs", "1", "--out", str(out)]
+    first = _search("fast", "fast_ema", "--seeds", "0-1", *tiny)
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = _search("fast", "--seeds", "1,2", *tiny)
+    assert again.returncode == 0, again.stderr[-2000:]
+    data = json.loads(out.read_text())
+    fast, ema = data["recipes"]["fast"], data["recipes"]["fast_ema"]
+    assert [r["seed"] for r in fast["runs"]] == [0, 1, 2] and [r["seed"] for r in ema["runs"]] == [0, 1]
+    assert fast["config"]["batch_size"] == 256 and ema["config"]["ema"] == 0.99 and "seed" not in fast["config"]
+    for run in fast["runs"] + ema["runs"]:
+        assert run["images_seen"] == 256 and run["epochs"] == 1 and run["threads"] == 1
+        assert 0 <= run["test_acc"] <= 1 and run["date"] and run["commit"] and len(run["load_average_start"]) == 3
+    assert fast["summary"]["seeds"] == 3
+    assert fast["summary"]["test_acc"]["min"] == min(r["test_acc"] for r in fast["runs"])
+    assert "fast" in first.stdout and "of 2 seeds" in first.stdout
+    refused = _search("fast", "--train", "256", "--epochs", "1")
+    assert refused.returncode == 2 and "does not go into the result file" in refused.stderr.strip().splitlines()[-1]
+    unknown = _search("fastest")
+    assert unknown.returncode == 2 and "unknown recipe fastest" in unknown.stderr
