@@ -413,3 +413,23 @@ def test_evaluate_model_paper_reports_the_shipped_1998_network(mnist_ready, caps
     out = capsys.readouterr().out
     error = load_paper_checkpoint(PAPER_CHECKPOINT)[1]["metrics"]["test_error"]
     assert f"test accuracy: {1 - error:.2%}" in out and "lenet5_paper1998.pt" in out
+
+
+def test_the_diagnosis_sdlm_quotes_is_the_result_files():
+    """sdlm.py's docstring quotes `benchmarks/paper1998.py --diagnose`: every figure is the file's."""
+    import json
+    import re
+    from pathlib import Path
+
+    import lenet_utils.paper1998.sdlm as sdlm
+
+    d = json.loads((Path(__file__).resolve().parents[1] / "benchmarks/results/paper1998.json").read_text())["diagnosis"]
+    text = " ".join(sdlm.__doc__.split())
+    found = re.search(r"lambda = ([\d.]+) for the mean loss of 500 training images, ([\d.]+) to ([\d.]+) for single",
+                      text)
+    singles = d["sharpness_single_images"]
+    assert found.groups() == (f"{d['sharpness_mean_500']:.2f}", f"{min(singles):.2f}", f"{max(singles):.2f}")
+    assert f"from B = {int(2 / d['sharpness_mean_500']) + 1} on" in text
+    quoted = dict(re.findall(r"batch (\d+) ([\d.]+)%", text))
+    assert quoted == {b: f"{100 * r['test_error'][-1]:.1f}" for b, r in d["batches"].items()}
+    assert (d["train_images"], d["test_images"], d["passes"], d["seed"]) == (2000, 1000, 2, 0)

@@ -31,22 +31,22 @@ Interpretations (written down in notebook 04b):
   average with gamma = 1/n).
 * One image at a time, as the paper (``PaperTrainConfig.batch_size = 1``). Earlier runs here stepped
   on the *summed* loss of 64 images with the same rates, "to first order 64 single-image steps",
-  and diverged: one seed of three in its first pass, the other two lost ground in their second
-  (benchmarks/results/paper1998.json, the b64 rows). Why: the rates eta / (mu + h) are sized for
-  the curvature of *one* image. On a quadratic, a step on the summed loss of B images multiplies the
-  error along the stiffest direction of the rate-scaled Gauss-Newton matrix by 1 - B lambda
-  (:func:`preconditioned_sharpness`), and overshoots without bound once B lambda > 2. The diagonal
-  h cannot see this: the stiff direction mixes many parameters (a kernel's 25 weights see
-  neighbouring, correlated pixels). Measured at the paper's start (+-2.4/sqrt(Fi), eta = 0.0005,
-  500 MNIST training images): lambda = 0.69 for the average image, 1.4 to 1.8 for single images.
-  A single-image step therefore never overshoots (lambda < 2), while a sum of B images does from
-  B = 3 on: 44 for B = 64, 11 for B = 16. Tiny check (2,000 training digits, two passes, seed 0,
-  1,000 test digits): batches of 1, 2 and 4 reached 11.1%, 10.6% and 10.9% test error, 16 reached
-  13.5% with twice the training loss, and 64 diverged to 90%. (Tanh saturation caps the
-  overshoot, which is why 4 and 16 still learn.) The benchmark records each pass's lambda
-  (``sharpness``). In PyTorch one image at a time is slow, mostly per-call overhead: training with
-  PyTorch's plain convolutions instead of oneDNN's (``train.plain_convolutions``) helps most
-  (``benchmarks/paper1998.py --step-speed``).
+  and went wrong: one seed of three diverged in its first pass, the other two lost ground in their
+  second (benchmarks/results/paper1998.json, the b64 rows). Why: the rates eta / (mu + h) are sized
+  for the curvature of *one* image. On a quadratic, a step on the summed loss of B images multiplies
+  the error along the stiffest direction of the rate-scaled Gauss-Newton matrix by 1 - B lambda
+  (:func:`preconditioned_sharpness`) and overshoots, growing, once B lambda > 2. The diagonal
+  estimate cannot see it: each diagonal entry eta h / (mu + h) is below eta, so lambda is the
+  coupling between parameters. Measured at the paper's start (``benchmarks/paper1998.py
+  --diagnose``, "diagnosis" in the result file; eta = 0.0005, seed 0): lambda = 0.74 for the
+  mean loss of 500 training images, 1.40 to 1.82 for single images. So a single-image step
+  does not overshoot at the start, and a summed batch does from B = 3 on. Two passes over 2,000
+  training digits, test error on 1,000: batch 1 11.5%, batch 2 11.0%, batch 4 12.5%, batch 16
+  14.2% with twice the training loss, batch 64 90.6% (tanh saturation caps the overshoot, which
+  is why 4 and 16 still learn).
+  The benchmark records each pass's lambda (``sharpness``). One image at a time is slow in PyTorch,
+  mostly per-call overhead; single images train with PyTorch's plain convolutions instead of
+  oneDNN's (``train.plain_convolutions``; ``benchmarks/paper1998.py --step-speed`` times both).
 """
 
 from __future__ import annotations
