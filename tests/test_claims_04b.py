@@ -67,4 +67,3 @@ def test_04b_text_quotes_the_result_file():
         if name.startswith("sdlm-plain"):
             assert f"{100 * s['mean']:.2f}%" in text, name
     assert "0.95%" in text and "0.8%" in text and "1.07%" in text
-
