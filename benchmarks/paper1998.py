@@ -5,13 +5,17 @@
     python benchmarks/paper1998.py --seeds 0 --optimizer adam    # a modern optimizer, for contrast
     python benchmarks/paper1998.py --summary                     # mean +- s.d. per recipe, from the file
     python benchmarks/paper1998.py --ship                        # the best faithful run -> pretrained/
+    python benchmarks/paper1998.py --seeds 0 --minutes 40        # stop before a pass would end after 40 min
+    python benchmarks/paper1998.py --step-speed                  # ms a single-image step, with/without oneDNN
+    python benchmarks/paper1998.py --diagnose                    # why summed batches diverge (minutes)
 
 Every run writes its row to benchmarks/results/paper1998.json after every pass (the file is shared
 by concurrent runs: rows are merged under a lock), so a run cut short still leaves its curve.
 A row: the recipe, the seed, per pass the test error, the error on 10,000 training images (the
 two curves of the paper's Fig. 5), eta, the range of SDLM's per-parameter rates and the seconds the
-pass took; and the date, the commit and the load average at its start and end. The weights of each
-finished run go to --weights (outside the repository by default); --ship copies the best finished
+pass took; and the date, the commit and the load average at its start and end. A run stopped by
+--minutes is kept with ``finished: false`` and ``stopped`` saying why. The weights of each run go to
+--weights (outside the repository by default) after every pass; --ship copies the best finished
 SDLM run into lenet_utils/pretrained/lenet5_paper1998.pt with its provenance.
 
 The paper (LeCun et al. 1998, section III-C, Fig. 5): 0.95% test error without distortions (stable
@@ -28,6 +32,7 @@ import json
 import os
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 import torch
@@ -53,6 +58,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=PaperTrainConfig.batch_size)
     p.add_argument("--init", choices=("sqrt", "printed"), default="sqrt")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--minutes", type=float, default=None,
+                   help="time budget per run: stop (unfinished) when the next pass would end after it")
+    p.add_argument("--sharpness", type=int, default=200,
+                   help="record SDLM's preconditioned sharpness on this many images before each pass (0: off)")
+    p.add_argument("--diagnose", action="store_true",
+                   help="only measure SDLM's preconditioned sharpness at the start and a short run per batch size")
+    p.add_argument("--step-speed", action="store_true",
+                   help="only time single-image SDLM steps with and without oneDNN (interleaved), into --out")
     p.add_argument("--out", default=str(RESULT))
     p.add_argument("--weights", default=str(Path(tempfile.gettempdir()) / "lenet_paper1998_weights"))
     p.add_argument("--summary", action="store_true", help="only print the summary of --out")
@@ -73,15 +86,26 @@ def run_key(row: dict) -> str:
 def merge_row(path: Path, row: dict) -> None:
     """Put ``row`` into the result file (replacing the row of the same run), under an exclusive lock,
     then replace the file atomically: concurrent runs never lose each other's rows."""
+    def put(data: dict) -> None:
+        runs = {run_key(r): r for r in data.get("runs", [])}
+        runs[run_key(row)] = row
+        data["runs"] = sorted(runs.values(), key=run_key)
+        data["summary"] = summarise(data["runs"])
+    update(path, put)
+
+
+def merge_key(path: Path, key: str, value: dict) -> None:
+    """Set ``data[key] = value`` in the result file, under the same lock as :func:`merge_row`."""
+    update(path, lambda data: data.__setitem__(key, value))
+
+
+def update(path: Path, change) -> None:  # noqa: ANN001 - a function of the file's dict
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(Path(tempfile.gettempdir()) / f"{path.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         data = json.loads(path.read_text()) if path.exists() else {}
         data.setdefault("paper", PAPER)
-        runs = {run_key(r): r for r in data.get("runs", [])}
-        runs[run_key(row)] = row
-        data["runs"] = sorted(runs.values(), key=run_key)
-        data["summary"] = summarise(data["runs"])
+        change(data)
         data["updated"] = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(data, indent=1) + "\n")
@@ -121,30 +145,118 @@ def main(argv: list[str] | None = None) -> int:
             ship(data, Path(args.weights))
         return 0
     torch.set_num_threads(args.threads)
+    if args.step_speed:
+        merge_key(out, "step_speed", step_speed())
+        return 0
+    if args.diagnose:
+        merge_key(out, "diagnosis", diagnose())
+        return 0
     data = (*paper_split("train"), *paper_split("test"))
     for seed in args.seeds:
         config = PaperTrainConfig(passes=args.passes, optimizer=args.optimizer, distort=args.distort,
-                                  batch_size=args.batch, init=args.init, seed=seed)
+                                  batch_size=args.batch, init=args.init, seed=seed,
+                                  sharpness_samples=args.sharpness if args.optimizer == "sdlm" else 0)
         row = {"recipe": config.to_dict(), "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
                "commit": git_commit(), "threads": args.threads, "load_average_start": load_average(),
                "history": [], "finished": False}
+        Path(args.weights).mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
 
-        def on_pass(h: dict, row: dict = row) -> None:
+        def on_pass(h: dict, model: LeNet5Paper, row: dict = row, started: float = started) -> bool:
             row["history"].append(h)
             row["load_average_now"] = load_average()
-            merge_row(out, row)
+            torch.save(model.state_dict(), Path(args.weights) / f"{run_key(row)}.pt")
             print(f"seed {row['recipe']['seed']} pass {h['pass']}: test {100 * h['test_error']:.2f}% "
                   f"train {100 * h['train_error']:.2f}% ({h['seconds']:.0f} s, load {row['load_average_now'][0]})",
                   flush=True)
+            # the budget: stop if one more pass (as long as the mean pass with its evaluation, or the
+            # slowest pass so far) would end after it
+            elapsed = time.monotonic() - started
+            slowest = max(elapsed / len(row["history"]), max(r["seconds"] for r in row["history"]))
+            stop = args.minutes is not None and len(row["history"]) < args.passes and \
+                elapsed + slowest > 60 * args.minutes
+            if stop:
+                row["stopped"] = (f"time budget of {args.minutes:g} min: {len(row['history'])} of "
+                                  f"{args.passes} passes")
+            merge_row(out, row)
+            return stop
 
         run = train_paper(config, on_pass=on_pass, data=data)
-        row["finished"] = True
+        row["finished"] = len(run.history) == args.passes
         row["load_average_end"] = load_average()
-        weights = Path(args.weights)
-        weights.mkdir(parents=True, exist_ok=True)
-        torch.save(run.model.state_dict(), weights / f"{run_key(row)}.pt")
         merge_row(out, row)
     return 0
+
+
+def diagnose(batches: tuple[int, ...] = (1, 2, 4, 16, 64), train: int = 2000, test: int = 1000,
+             passes: int = 2, seed: int = 0) -> dict:
+    """Why summed batches diverge under SDLM (lenet_utils/paper1998/sdlm.py): at the paper's start
+    (eta = 0.0005, curvature on 500 training images), the preconditioned sharpness lambda of the
+    500 images' mean loss and of single images (a summed batch of B overshoots once B lambda > 2);
+    then ``passes`` passes over the first ``train`` digits per batch size, test error on ``test``."""
+    from lenet_utils.paper1998.sdlm import SDLM, diagonal_hessian, preconditioned_sharpness
+
+    load_start = load_average()
+    x, y = paper_split("train", train)
+    test_x, test_y = paper_split("test", test)
+    model = LeNet5Paper()
+    model.reset_parameters(torch.Generator().manual_seed(seed))
+    sdlm = SDLM(model.parameters())
+    sdlm.set_curvature(diagonal_hessian(model, x[:500]))
+    mean = preconditioned_sharpness(model, sdlm, x[:500])
+    singles = [preconditioned_sharpness(model, sdlm, x[i:i + 1], iterations=20) for i in range(5)]
+    print(f"sharpness at the start: {mean:.2f} (500 images' mean loss), single images {min(singles):.2f} to "
+          f"{max(singles):.2f}; B x {mean:.2f} > 2 from B = {int(2 / mean) + 1}", flush=True)
+    runs = {}
+    for b in batches:
+        config = PaperTrainConfig(passes=passes, batch_size=b, seed=seed, train_eval_size=0)
+        history = train_paper(config, data=(x, y, test_x, test_y)).history
+        runs[str(b)] = {"test_error": [h["test_error"] for h in history],
+                        "train_loss": [h["train_loss"] for h in history]}
+        print(f"batch {b}: test error {', '.join(f'{100 * e:.1f}%' for e in runs[str(b)]['test_error'])}, "
+              f"training loss {', '.join(f'{v:.1f}' for v in runs[str(b)]['train_loss'])}", flush=True)
+    return {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "commit": git_commit(),
+            "threads": torch.get_num_threads(), "seed": seed, "train_images": train, "test_images": test,
+            "passes": passes, "sharpness_mean_500": mean, "sharpness_single_images": singles, "batches": runs,
+            "load_average_start": load_start, "load_average_end": load_average()}
+
+
+def step_speed(images: int = 300, rounds: int = 3) -> dict:
+    """Milliseconds a single-image SDLM step (forward, MAP loss, backward, update) with oneDNN's
+    convolutions and with PyTorch's plain ones, interleaved ``rounds`` times in this process."""
+    from lenet_utils.paper1998.model import map_loss
+    from lenet_utils.paper1998.sdlm import SDLM, diagonal_hessian
+    from lenet_utils.paper1998.train import plain_convolutions
+
+    x, y = paper_split("train", images)
+    model = LeNet5Paper()
+    model.reset_parameters(torch.Generator().manual_seed(0))
+    sdlm = SDLM(model.parameters())
+    sdlm.set_curvature(diagonal_hessian(model, x))
+    load_start = load_average()
+
+    def per_image(plain: bool) -> float:
+        with plain_convolutions(plain):
+            start = time.perf_counter()
+            for i in range(images):
+                sdlm.zero_grad(set_to_none=True)
+                map_loss(model(x[i:i + 1]), y[i:i + 1], reduction="sum").backward()
+                sdlm.step()
+            return 1000 * (time.perf_counter() - start) / images
+
+    times: dict[str, list[float]] = {"onednn": [], "plain": []}
+    for _ in range(rounds):
+        times["onednn"].append(per_image(False))
+        times["plain"].append(per_image(True))
+    best = {k: min(v) for k, v in times.items()}
+    result = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "commit": git_commit(),
+              "threads": torch.get_num_threads(), "images": images, "ms_per_image": times,
+              "best_ms": best, "speedup_plain": best["onednn"] / best["plain"],
+              "load_average_start": load_start, "load_average_end": load_average()}
+    print(f"single-image SDLM step: oneDNN {best['onednn']:.2f} ms, plain {best['plain']:.2f} ms "
+          f"({result['speedup_plain']:.2f}x; best of {rounds}, load {load_start[0]} -> "
+          f"{result['load_average_end'][0]})")
+    return result
 
 
 def ship(data: dict, weights: Path) -> None:

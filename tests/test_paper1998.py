@@ -24,6 +24,7 @@ from lenet_utils.paper1998 import (
     to_paper_pixels,
 )
 from lenet_utils.paper1998.model import A, S
+from lenet_utils.paper1998.sdlm import preconditioned_sharpness
 
 
 @pytest.fixture(autouse=True)
@@ -170,6 +171,14 @@ def test_sdlm_rates_and_step_on_a_hand_worked_case():
     assert w.detach().tolist() == pytest.approx([1 - 0.05, 1 - 0.02, 1 - 0.002])
     opt.set_eta(1e-5)
     assert opt.learning_rates()[w].tolist() == pytest.approx([5e-4, 2e-4, 2e-5])
+    # the step follows a new eta and a new curvature (the rates are cached between them)
+    w.data.fill_(1.0)
+    opt.step()
+    assert w.detach().tolist() == pytest.approx([1 - 1e-3, 1 - 4e-4, 1 - 4e-5])
+    opt.set_curvature({w: torch.tensor([0.48, 0.0, 0.03])})
+    w.data.fill_(1.0)
+    opt.step()
+    assert w.detach().tolist() == pytest.approx([1 - 4e-5, 1 - 1e-3, 1 - 4e-4])
     with pytest.raises(ValueError, match="non-negative"):
         opt.set_curvature({w: torch.tensor([-1.0, 0.0, 0.0])})
 
@@ -248,16 +257,22 @@ def test_the_curvature_of_c1_against_a_brute_force_sum():
     assert torch.allclose(h[model.c1.weight][:, 0, 0, 0], weight_00, rtol=1e-4)
 
 
+def _toy_digits(g: torch.Generator, n: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` synthetic 'digits': each class a bar at its own height, in paper pixels."""
+    y = torch.randint(0, 10, (n,), generator=g)
+    x = torch.full((n, 1, 32, 32), -0.1)
+    for k in range(n):
+        x[k, 0, 4 + 2 * y[k]:6 + 2 * y[k], 6:26] = 1.175
+    return x, y
+
+
 def _short_run(rule: str, batch: int, images: int = 1024) -> tuple[float, float]:
-    """The MAP loss on 256 synthetic 'digits' (each class a bar at its own height) before and after
-    SDLM at eta = 0.0005 has seen ``images`` of them, ``batch`` at a time."""
+    """The MAP loss on 256 toy digits before and after SDLM at eta = 0.0005 has seen ``images`` of
+    them, ``batch`` at a time (the summed loss of the batch, as train_paper steps)."""
     g = torch.Generator().manual_seed(0)
     model = LeNet5Paper()
     model.reset_parameters(g, rule=rule)
-    y = torch.randint(0, 10, (256,), generator=g)
-    x = torch.full((256, 1, 32, 32), -0.1)
-    for k in range(256):
-        x[k, 0, 4 + 2 * y[k]:6 + 2 * y[k], 6:26] = 1.175
+    x, y = _toy_digits(g)
     opt = SDLM(model.parameters(), eta=5e-4)
     opt.set_curvature(diagonal_hessian(model, x))
     with torch.no_grad():
@@ -276,11 +291,58 @@ def test_the_printed_initialisation_diverges_under_sdlm_even_one_image_at_a_time
     assert after > 2 * before                  # the paper's recipe read literally: the loss grows
 
 
-def test_the_sqrt_initialisation_learns_with_the_default_batch_and_not_with_64():
-    before, after = _short_run("sqrt", batch=PaperTrainConfig().batch_size)
+def test_one_image_at_a_time_learns_and_a_summed_batch_of_64_does_not():
+    assert PaperTrainConfig().batch_size == 1   # the paper's way, the default
+    before, after = _short_run("sqrt", batch=1)
     assert after < 0.3 * before
     before, after = _short_run("sqrt", batch=64)
-    assert after > 0.8 * before                # why the default batch is small (sdlm.py)
+    assert after > 0.8 * before                # why (sdlm.py): the next test
+
+
+def test_summed_batches_overshoot_where_single_images_do_not():
+    """The preconditioned sharpness lambda at the paper's start: a step on the summed loss of B
+    images overshoots along the stiffest direction once B * lambda > 2 (sdlm.py)."""
+    g = torch.Generator().manual_seed(0)
+    model = LeNet5Paper()
+    model.reset_parameters(g)
+    x, _ = _toy_digits(g, 64)
+    opt = SDLM(model.parameters(), eta=5e-4)
+    opt.set_curvature(diagonal_hessian(model, x))
+    mean = preconditioned_sharpness(model, opt, x, iterations=15)
+    single = max(preconditioned_sharpness(model, opt, x[i:i + 1], iterations=15) for i in range(3))
+    assert single < 2 <= 64 * mean             # one image at a time: no overshoot; 64 summed: overshoot
+    # every diagonal entry eta * h / (mu + h) is below eta: the stiffness is the coupling h misses
+    assert mean > 100 * 5e-4
+
+
+def test_preconditioned_sharpness_is_the_largest_eigenvalue():
+    """Against the explicit matrix for two images: E^1/2 G E^1/2 has the nonzero eigenvalues of
+    K = (2/N) J E J^T, J the (2 x 84, 60000) Jacobian of F6's states."""
+    torch.manual_seed(2)
+    model = LeNet5Paper()
+    x = torch.randn(2, 1, 32, 32) * 0.5
+    opt = SDLM(model.parameters(), eta=5e-4)
+    opt.set_curvature(diagonal_hessian(model, x))
+    params = dict(model.named_parameters())
+    rates = opt.learning_rates()
+
+    def states(ps):                                                                      # (2, 84) F6 states
+        return torch.func.functional_call(_Features(model), {f"net.{k}": v for k, v in ps.items()}, (x,))
+
+    jac = torch.func.jacrev(states)({k: p.detach() for k, p in params.items()})      # {name: (2, 84, *shape)}
+    rows = torch.cat([jac[k].reshape(168, -1) * rates[p].reshape(1, -1).sqrt() for k, p in params.items()], 1)
+    k_matrix = 2.0 / 2 * rows @ rows.T                                                   # (168, 168)
+    exact = torch.linalg.eigvalsh(k_matrix.double()).max().item()
+    assert preconditioned_sharpness(model, opt, x, iterations=200) == pytest.approx(exact, rel=1e-3)
+
+
+class _Features(torch.nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.net = model
+
+    def forward(self, x):
+        return self.net.features(x)
 
 
 @pytest.mark.mnist
@@ -351,3 +413,23 @@ def test_evaluate_model_paper_reports_the_shipped_1998_network(mnist_ready, caps
     out = capsys.readouterr().out
     error = load_paper_checkpoint(PAPER_CHECKPOINT)[1]["metrics"]["test_error"]
     assert f"test accuracy: {1 - error:.2%}" in out and "lenet5_paper1998.pt" in out
+
+
+def test_the_diagnosis_sdlm_quotes_is_the_result_files():
+    """sdlm.py's docstring quotes `benchmarks/paper1998.py --diagnose`: every figure is the file's."""
+    import json
+    import re
+    from pathlib import Path
+
+    import lenet_utils.paper1998.sdlm as sdlm
+
+    d = json.loads((Path(__file__).resolve().parents[1] / "benchmarks/results/paper1998.json").read_text())["diagnosis"]
+    text = " ".join(sdlm.__doc__.split())
+    found = re.search(r"lambda = ([\d.]+) for the mean loss of 500 training images, ([\d.]+) to ([\d.]+) for single",
+                      text)
+    singles = d["sharpness_single_images"]
+    assert found.groups() == (f"{d['sharpness_mean_500']:.2f}", f"{min(singles):.2f}", f"{max(singles):.2f}")
+    assert f"from B = {int(2 / d['sharpness_mean_500']) + 1} on" in text
+    quoted = dict(re.findall(r"batch (\d+) ([\d.]+)%", text))
+    assert quoted == {b: f"{100 * r['test_error'][-1]:.1f}" for b, r in d["batches"].items()}
+    assert (d["train_images"], d["test_images"], d["passes"], d["seed"]) == (2000, 1000, 2, 0)

@@ -29,15 +29,24 @@ Interpretations (written down in notebook 04b):
   estimate differed from ours in a way the text does not let us pin down.
 * "Re-estimated on 500 samples": h_kk is the plain average over the 500 images (the paper's running
   average with gamma = 1/n).
-* Batches: the paper updated after every image. In PyTorch one image at a time costs ~4 ms, 4 minutes
-  a pass on one free core (more on a shared one). Training steps on the *sum* of the losses of a
-  small batch (``reduction="sum"``) with the same per-parameter rates: to first order the same as
-  that many single-image steps. Not to second order: at the start the curvature estimate misses the
-  coupling between parameters, and a batch of 64 makes the first steps too big (on the test's toy
-  digits SDLM learns with batches of 1, 4 and 16 and diverges with 64; on MNIST with 64, one seed
-  of three diverged in its first pass and the other two lost ground in their second: see
-  benchmarks/results/paper1998.json). The default is 16 (~0.6 ms an image); the benchmark's runs
-  say which batch they used.
+* One image at a time, as the paper (``PaperTrainConfig.batch_size = 1``). Earlier runs here stepped
+  on the *summed* loss of 64 images with the same rates, "to first order 64 single-image steps",
+  and went wrong: one seed of three diverged in its first pass, the other two lost ground in their
+  second (benchmarks/results/paper1998.json, the b64 rows). Why: the rates eta / (mu + h) are sized
+  for the curvature of *one* image. On a quadratic, a step on the summed loss of B images multiplies
+  the error along the stiffest direction of the rate-scaled Gauss-Newton matrix by 1 - B lambda
+  (:func:`preconditioned_sharpness`) and overshoots, growing, once B lambda > 2. The diagonal
+  estimate cannot see it: each diagonal entry eta h / (mu + h) is below eta, so lambda is the
+  coupling between parameters. Measured at the paper's start (``benchmarks/paper1998.py
+  --diagnose``, "diagnosis" in the result file; eta = 0.0005, seed 0): lambda = 0.74 for the
+  mean loss of 500 training images, 1.40 to 1.82 for single images. So a single-image step
+  does not overshoot at the start, and a summed batch does from B = 3 on. Two passes over 2,000
+  training digits, test error on 1,000: batch 1 11.5%, batch 2 11.0%, batch 4 12.5%, batch 16
+  14.2% with twice the training loss, batch 64 90.6% (tanh saturation caps the overshoot, which
+  is why 4 and 16 still learn).
+  The benchmark records each pass's lambda (``sharpness``). One image at a time is slow in PyTorch,
+  mostly per-call overhead; single images train with PyTorch's plain convolutions instead of
+  oneDNN's (``train.plain_convolutions``; ``benchmarks/paper1998.py --step-speed`` times both).
 """
 
 from __future__ import annotations
@@ -50,7 +59,7 @@ from torch.nn.grad import conv2d_input, conv2d_weight
 
 from .model import A, LeNet5Paper, S
 
-__all__ = ["ETA_SCHEDULE", "MU", "SDLM", "diagonal_hessian", "eta_for_pass"]
+__all__ = ["ETA_SCHEDULE", "MU", "SDLM", "diagonal_hessian", "eta_for_pass", "preconditioned_sharpness"]
 
 MU = 0.02
 # (passes, eta): 0.0005 for the first two passes, 0.0002 for the next three, 0.0001 for the next
@@ -96,6 +105,7 @@ class SDLM(torch.optim.Optimizer):
                 if h.shape != p.shape or bool((h < 0).any()):
                     raise ValueError(f"curvature must be non-negative and shaped like its parameter {tuple(p.shape)}")
                 self.state[p]["h"] = h.clone()
+                self.state[p].pop("rate", None)
 
     def learning_rates(self) -> dict[torch.nn.Parameter, torch.Tensor]:
         """Each parameter's own rates ``eta / (mu + h)``."""
@@ -113,11 +123,18 @@ class SDLM(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        rates = self.learning_rates()
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
-                    p.sub_(rates[p] * p.grad)
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if "h" not in state:
+                    raise RuntimeError("SDLM has no curvature estimate yet: call set_curvature() first")
+                # the rates change only with eta, mu or h: computed once, not at every image
+                if state.get("rate_for") != (group["lr"], group["mu"]) or "rate" not in state:
+                    state["rate"] = group["lr"] / (group["mu"] + state["h"])
+                    state["rate_for"] = (group["lr"], group["mu"])
+                p.addcmul_(p.grad, state["rate"], value=-1.0)
         return loss
 
 
@@ -183,3 +200,34 @@ def diagonal_hessian(model: LeNet5Paper, images: torch.Tensor) -> dict[torch.nn.
     h[m.c1.weight] = conv2d_weight(x0 ** 2, m.c1.weight.shape, d2a1) / n
     h[m.c1.bias] = d2a1.sum((0, 2, 3)) / n
     return h
+
+
+def preconditioned_sharpness(model: LeNet5Paper, optimizer: SDLM, images: torch.Tensor,
+                             iterations: int = 30, seed: int = 0) -> float:
+    """The largest eigenvalue of ``E^1/2 G E^1/2``: G the Gauss-Newton matrix of y_D averaged over
+    ``images`` (the full matrix, off-diagonal terms included), E the optimizer's per-parameter rates.
+
+    On a quadratic, one SDLM step on the *summed* loss of B images multiplies the error along that
+    eigenvector by ``1 - B * lambda``: the steps overshoot and grow when ``B * lambda > 2``. Found by
+    power iteration: ``iterations`` products ``G v = J^T 2 J v / N``, J the Jacobian of F6's states."""
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    rates = optimizer.learning_rates()
+    root = [rates[p].sqrt() for p in params]
+    n = images.shape[0]
+    with torch.enable_grad():
+        states = model.features(images)                                   # (N, 84)
+        probe = torch.zeros_like(states, requires_grad=True)
+        # J^T probe, kept as a graph: its derivative in probe along w is J w (forward mode by two reverses)
+        pulled = torch.autograd.grad(states, params, probe, create_graph=True)
+        g = torch.Generator().manual_seed(seed)
+        v = [torch.randn(p.shape, generator=g) for p in params]
+        value = 0.0
+        for _ in range(iterations):
+            norm = torch.sqrt(sum((t ** 2).sum() for t in v))
+            v = [t / norm for t in v]
+            (jv,) = torch.autograd.grad(pulled, probe, [r * t for r, t in zip(root, v)], retain_graph=True)
+            gv = torch.autograd.grad(states, params, 2.0 * jv / n, retain_graph=True)   # J^T 2 J E^1/2 v / N
+            w = [r * t for r, t in zip(root, gv)]
+            value = float(sum((a * b).sum() for a, b in zip(w, v)))                   # Rayleigh quotient
+            v = w
+    return value

@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -18,9 +19,23 @@ import torch
 from ..data import SPLITS, load_mnist
 from .data import Distortion, to_paper_pixels
 from .model import INIT_DEFAULT, J_DEFAULT, LeNet5Paper, map_loss
-from .sdlm import MU, SDLM, diagonal_hessian, eta_for_pass
+from .sdlm import MU, SDLM, diagonal_hessian, eta_for_pass, preconditioned_sharpness
 
-__all__ = ["PaperTrainConfig", "error_rate", "paper_split", "train_paper"]
+__all__ = ["PaperTrainConfig", "error_rate", "paper_split", "plain_convolutions", "train_paper"]
+
+SMALL_BATCH = 4        # up to this many images a step, train without oneDNN (plain_convolutions)
+
+
+@contextmanager
+def plain_convolutions(active: bool) -> Iterator[None]:
+    """Inside, PyTorch's plain convolutions instead of oneDNN's, whose set-up cost per call dominates
+    one 32x32 image (``python benchmarks/paper1998.py --step-speed`` measures both); restored after."""
+    before = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = before and not active
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = before
 
 
 @dataclass
@@ -29,7 +44,7 @@ class PaperTrainConfig:
 
     passes: int = 20
     optimizer: str = "sdlm"            # "sdlm" (the paper's) or "adam" (modern, for contrast)
-    batch_size: int = 16               # the paper: 1 (sdlm.py: why 16)
+    batch_size: int = 1                # one image at a time, as the paper (sdlm.py: why not more)
     mu: float = MU
     eta_scale: float = 1.0             # multiplies the paper's schedule of eta (1: as printed)
     hessian_samples: int = 500         # re-estimated before each pass
@@ -41,6 +56,7 @@ class PaperTrainConfig:
     train_limit: int | None = None     # the first n training images only (a short demonstration)
     test_limit: int | None = None
     train_eval_size: int = 10_000      # the training-error curve of Fig. 5 is measured on this many
+    sharpness_samples: int = 0         # > 0: each pass records SDLM's preconditioned_sharpness on this many
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("sdlm", "adam"):
@@ -85,9 +101,11 @@ class PaperRun:
         return self.history[-1]["test_error"]
 
 
-def train_paper(config: PaperTrainConfig, *, on_pass: Callable[[dict[str, float]], None] | None = None,
+def train_paper(config: PaperTrainConfig, *,
+                on_pass: Callable[[dict[str, float], LeNet5Paper], bool | None] | None = None,
                 data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None) -> PaperRun:
-    """Train a fresh :class:`LeNet5Paper` with ``config``; ``on_pass(row)`` after every pass.
+    """Train a fresh :class:`LeNet5Paper` with ``config``; ``on_pass(row, model)`` after every pass
+    (if it returns True, training stops there: ``run.history`` then has fewer rows than ``passes``).
     ``data``: ``(train_x, train_y, test_x, test_y)`` in paper pixels, to skip loading MNIST again."""
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
@@ -123,26 +141,32 @@ def train_paper(config: PaperTrainConfig, *, on_pass: Callable[[dict[str, float]
             optimizer.set_eta(eta_for_pass(p) * config.eta_scale)
             rates = torch.cat([r.flatten() for r in optimizer.learning_rates().values()])
             row.update(eta=eta_for_pass(p) * config.eta_scale, rate_min=float(rates.min()), rate_max=float(rates.max()))
+            if config.sharpness_samples > 0:     # B x this > 2: summed batches of B overshoot (sdlm.py)
+                measuring = time.perf_counter()
+                probe = train_x[sample[:config.sharpness_samples]]
+                row["sharpness"] = preconditioned_sharpness(model, optimizer, probe)
+                start += time.perf_counter() - measuring        # a measurement, not part of the pass's time
         model.train()
         order = torch.randperm(n, generator=generator)
-        total = 0.0
-        for i in range(steps_per_pass):
-            idx = order[i * bs:(i + 1) * bs]
-            x, y = train_x[idx], train_y[idx]
-            if distort is not None:
-                x = distort(x, generator)
-            optimizer.zero_grad(set_to_none=True)
-            loss = map_loss(model(x), y, config.j, reduction=reduction)
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            total += loss.item() * (1 if reduction == "mean" else 1 / len(y))
+        total = torch.zeros(())
+        with plain_convolutions(bs <= SMALL_BATCH):
+            for i in range(steps_per_pass):
+                idx = order[i * bs:(i + 1) * bs]
+                x, y = train_x[idx], train_y[idx]
+                if distort is not None:
+                    x = distort(x, generator)
+                optimizer.zero_grad(set_to_none=True)
+                loss = map_loss(model(x), y, config.j, reduction=reduction)
+                loss.backward()
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                total += loss.detach() * (1 if reduction == "mean" else 1 / len(y))
         row["seconds"] = time.perf_counter() - start
-        row["train_loss"] = total / steps_per_pass
+        row["train_loss"] = float(total) / steps_per_pass
         row["train_error"] = error_rate(model, train_x[eval_idx], train_y[eval_idx])
         row["test_error"] = error_rate(model, test_x, test_y)
         run.history.append(row)
-        if on_pass is not None:
-            on_pass(row)
+        if on_pass is not None and on_pass(row, model):
+            break
     return run
