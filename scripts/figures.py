@@ -520,7 +520,12 @@ def _bench_table(load: Callable[[str], dict], fig: Callable[[str], str]) -> str:
 
 def _when(doc: dict) -> str:
     """A result file's date and load average, whichever way its benchmark recorded them."""
-    date = doc.get("date") or doc.get("updated")
+    runs = doc.get("runs") if isinstance(doc.get("runs"), list) else []
+    if isinstance(doc.get("recipes"), dict):                        # recipe_search.json: runs per recipe
+        runs = [run for r in doc["recipes"].values() for run in r.get("runs", [])]
+    runs = [r for r in runs if isinstance(r, dict)]
+    dated = sorted(r["date"] for r in runs if r.get("date"))
+    date = doc.get("date") or doc.get("updated") or (dated[-1] if dated else None)     # runs: the latest
     text = _date(date) if date else "date not recorded"
     start = doc.get("load_start", (doc.get("load_average_start") or [None])[0])
     end = doc.get("load_end", (doc.get("load_average_end") or [None])[0])
@@ -529,8 +534,7 @@ def _when(doc: dict) -> str:
     if start is None and isinstance(doc.get("after"), dict):       # install.json: before and after
         loads = [side[k] for side in (doc["before"], doc["after"]) for k in ("load_start", "load_end")]
         return f"{text}, load {min(loads):.1f}-{max(loads):.1f}"
-    runs = doc.get("runs") if isinstance(doc.get("runs"), list) else []
-    runs = [r for r in runs if isinstance(r, dict) and r.get("load_average_start")]
+    runs = [r for r in runs if r.get("load_average_start")]
     if start is None and runs:                                      # paper1998.json: each run its own
         loads = [r["load_average_start"][0] for r in runs]
         return f"{text}, load {min(loads):.1f}-{max(loads):.1f} at the runs' starts"
@@ -575,6 +579,21 @@ def _paper_found(d: dict) -> str:
         f" (the paper: {100 * d['paper']['no_distortions']:.2f}% without distortions)")
 
 
+def _paper_single_found(d: dict) -> str:
+    return "; ".join(
+        f"seed {r['recipe']['seed']}, batch {r['recipe']['batch_size']}: test error "
+        f"{100 * r['history'][-1]['test_error']:.2f}% after {len(r['history'])} of {r['recipe']['passes']} passes"
+        + ("" if r.get("finished") else " (unfinished)") for r in d["runs"] if r["history"])
+
+
+def _recipes_found(d: dict) -> str:
+    def one(name: str, r: dict) -> str:
+        accs = [run["test_acc"] for run in r["runs"]]
+        return (f"`{name}` {sum(a >= d['target'] for a in accs)} of {len(accs)} seeds at {d['target']:.0%} "
+                f"({100 * min(accs):.2f}-{100 * max(accs):.2f}%, {r['runs'][0]['epochs']:g} epochs)")
+    return "; ".join(one(name, r) for name, r in d["recipes"].items() if r["runs"])
+
+
 # Every result file with the benchmark that writes it: (file, command, what the last run found).
 BENCHMARKS: list[tuple[str, str, Callable[[dict], str]]] = [
     ("classroom.json", "`python benchmarks/classroom.py --students 8` (`make bench`'s second step)", _class_found),
@@ -611,6 +630,9 @@ BENCHMARKS: list[tuple[str, str, Callable[[dict], str]]] = [
         f"of right answers on MNIST flagged (targets {d['targets']['flagged']:.0%} and at most "
         f"{d['targets']['correct_flagged']:.0%})")),
     ("paper1998.json", "`python benchmarks/paper1998.py` (notebook 04b)", _paper_found),
+    ("paper1998_single_image.json", "`python benchmarks/paper1998.py`, one image at a time (kept apart until "
+     "notebook 04b is re-executed with it)", _paper_single_found),
+    ("recipe_search.json", "`python benchmarks/recipe_search.py RECIPE --seeds 0-9` (issue 28)", _recipes_found),
     ("panel_layout.json", "`python benchmarks/panel_layout.py` (a browser)", lambda d: (
         "cards steady at every width: " + ("yes" if all(d["steady_per_width"].values()) else "no")
         + "; clipped anywhere: " + ("yes" if d["clipped_anywhere"] else "no"))),
