@@ -21,6 +21,9 @@ Process-wide changes. Importing the package or any module in it changes nothing 
   off (it writes to stderr behind Python's back; the error still reaches us). Kept for later TIFFs.
 * **IPython display formatters**: ``widgets.saved_view.register_once``, when the first course panel
   is built in IPython: a saved, unexecuted notebook shows the panel's title instead of its repr.
+* **oneDNN**: ``paper1998.train.plain_convolutions``, while ``train_paper`` trains on batches of at most
+  ``SMALL_BATCH`` images: ``torch.backends.mkldnn.enabled`` off (PyTorch's plain convolutions are
+  faster for one 32x32 image), restored to what it found when training ends.
 
 Below: the names the lessons use most. They are imported on first use (PEP 562), not when the
 package is: ``from lenet_utils import fit`` works as usual, while ``python -m lenet_utils --help``

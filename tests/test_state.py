@@ -34,7 +34,8 @@ def test_importing_every_module_changes_no_process_state():
 
 def test_the_docstring_lists_every_change():
     doc = lenet_utils.__doc__
-    for change in ("use_threads", "quiet_pillow_warnings", "quiet_libtiff", "register_once"):
+    for change in ("use_threads", "quiet_pillow_warnings", "quiet_libtiff", "register_once",
+                   "plain_convolutions"):
         assert change in doc, change
 
 
@@ -67,6 +68,21 @@ def test_use_threads_restores_the_count_it_found():
     with use_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == found
+
+
+def test_plain_convolutions_restores_onednn_even_after_an_error():
+    import pytest
+    import torch
+
+    from lenet_utils.paper1998.train import plain_convolutions
+
+    found = torch.backends.mkldnn.enabled
+    with pytest.raises(RuntimeError), plain_convolutions(True):
+        assert torch.backends.mkldnn.enabled is False
+        raise RuntimeError("a failed training step")
+    assert torch.backends.mkldnn.enabled == found
+    with plain_convolutions(False):                  # batches above SMALL_BATCH: left as found
+        assert torch.backends.mkldnn.enabled == found
 
 
 def test_panels_register_their_saved_view_when_built_not_when_imported():
