@@ -40,7 +40,7 @@ from provenance import git_commit
 
 from lenet_utils.paper1998.checkpoint import PAPER_CHECKPOINT, save_paper_checkpoint
 from lenet_utils.paper1998.model import LeNet5Paper
-from lenet_utils.paper1998.train import PaperTrainConfig, paper_split, train_paper
+from lenet_utils.paper1998.train import CURVATURE_POLICIES, PaperTrainConfig, paper_split, train_paper
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -55,6 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--passes", type=int, default=20)
     p.add_argument("--optimizer", choices=("sdlm", "adam"), default="sdlm")
     p.add_argument("--distort", action="store_true", help="random planar affine distortions (Distortion())")
+    p.add_argument("--curvature", choices=CURVATURE_POLICIES, default=PaperTrainConfig.curvature,
+                   help="SDLM's curvature: re-estimated before each pass (the paper's text) or once, at the start")
     p.add_argument("--batch", type=int, default=PaperTrainConfig.batch_size)
     p.add_argument("--init", choices=("sqrt", "printed"), default="sqrt")
     p.add_argument("--threads", type=int, default=1)
@@ -80,7 +82,9 @@ def load_average() -> list[float]:
 
 def run_key(row: dict) -> str:
     r = row["recipe"]
-    return f"{r['optimizer']}-{'distort' if r['distort'] else 'plain'}-b{r['batch_size']}-{r['init']}-seed{r['seed']}"
+    once = "-once" if r.get("curvature") == "once" else ""         # rows from before the option re-estimated
+    return (f"{r['optimizer']}-{'distort' if r['distort'] else 'plain'}-b{r['batch_size']}-{r['init']}{once}"
+            f"-seed{r['seed']}")
 
 
 def merge_row(path: Path, row: dict) -> None:
@@ -154,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     data = (*paper_split("train"), *paper_split("test"))
     for seed in args.seeds:
         config = PaperTrainConfig(passes=args.passes, optimizer=args.optimizer, distort=args.distort,
-                                  batch_size=args.batch, init=args.init, seed=seed,
+                                  batch_size=args.batch, init=args.init, seed=seed, curvature=args.curvature,
                                   sharpness_samples=args.sharpness if args.optimizer == "sdlm" else 0)
         row = {"recipe": config.to_dict(), "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
                "commit": git_commit(), "threads": args.threads, "load_average_start": load_average(),

@@ -355,6 +355,16 @@ def test_a_short_training_run_beats_chance(mnist_ready):
     assert 0 < row["rate_min"] <= row["rate_max"] <= 5e-4 / 0.02 + 1e-9
 
 
+
+@pytest.mark.mnist
+def test_the_paper_trains_on_all_60000_training_digits(mnist_ready):
+    """The paper used MNIST's whole training file; the course's "train" split holds 5,000 out for validation."""
+    from lenet_utils.paper1998 import paper_split
+
+    images, labels = paper_split("train")
+    assert tuple(images.shape) == (60_000, 1, 32, 32) and len(labels) == 60_000
+    assert len(paper_split("train", 100)[1]) == 100 and len(paper_split("test")[1]) == 10_000
+
 def test_the_course_adapter_gives_scores_whose_argmax_is_the_smallest_penalty():
     torch.manual_seed(0)
     paper = LeNet5Paper().eval()
