@@ -37,7 +37,7 @@ help:
 	@echo "make data    fetch MNIST (or copy it from LENET_MNIST_DIR) into data/"
 	@echo "make notebooks   re-execute every notebook in place (restart and run all)"
 	@echo "make pretrained  retrain the shipped model (lenet_utils/pretrained/lenet5_mnist.pt)"
-	@echo "make bench-paper  train the 1998 LeNet-5 as the paper did (3 seeds; hours), then its summary"
+	@echo "make bench-paper  train the 1998 LeNet-5 as the paper did (3 seeds, one image at a time), then its summary"
 	@echo "make bench   run the benchmark suite (benchmarks/), then a class of 8 students at once"
 	@echo "             (benchmarks/run.py --list: every benchmark, by group: speed, memory, classroom, quality)"
 	@echo "make hub     JupyterHub for a class on this machine (hub/README.md; HUB_PORT=8000, HUB_ARGS=...)"
@@ -171,8 +171,9 @@ bench: setup
 	$(PY) benchmarks/classroom.py --students 8
 	$(PY) scripts/figures.py --write
 
-# The 1998 LeNet-5 trained as the paper did (notebook 04b): 3 seeds x 20 passes, hours on a shared
-# 2-core machine (PAPER_ARGS, e.g. "--seeds 0 --passes 10 --batch 64"); then the summary.
+# The 1998 LeNet-5 trained as the paper did (notebook 04b): 3 seeds x 20 passes one image at a time, one
+# after another on one thread (the result file records each pass's seconds; PAPER_ARGS, e.g. "--seeds 0
+# --distort" or "--curvature each_pass" for the paper's text read literally); then the summary.
 PAPER_ARGS ?= --seeds 0 1 2
 bench-paper: setup
 	nice -n 5 $(PY) benchmarks/paper1998.py $(PAPER_ARGS)

@@ -66,6 +66,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="record SDLM's preconditioned sharpness on this many images before each pass (0: off)")
     p.add_argument("--diagnose", action="store_true",
                    help="only measure SDLM's preconditioned sharpness at the start and a short run per batch size")
+    p.add_argument("--curvature-drift", action="store_true",
+                   help="only measure how SDLM's rates change when the curvature is re-estimated after one pass, "
+                        "and what the next images do under each policy (minutes)")
     p.add_argument("--step-speed", action="store_true",
                    help="only time single-image SDLM steps with and without oneDNN (interleaved), into --out")
     p.add_argument("--out", default=str(RESULT))
@@ -155,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.diagnose:
         merge_key(out, "diagnosis", diagnose())
         return 0
+    if args.curvature_drift:
+        merge_key(out, "curvature_drift", curvature_drift())
+        return 0
     data = (*paper_split("train"), *paper_split("test"))
     for seed in args.seeds:
         config = PaperTrainConfig(passes=args.passes, optimizer=args.optimizer, distort=args.distort,
@@ -223,6 +229,70 @@ def diagnose(batches: tuple[int, ...] = (1, 2, 4, 16, 64), train: int = 2000, te
             "threads": torch.get_num_threads(), "seed": seed, "train_images": train, "test_images": test,
             "passes": passes, "sharpness_mean_500": mean, "sharpness_single_images": singles, "batches": runs,
             "load_average_start": load_start, "load_average_end": load_average()}
+
+
+def curvature_drift(seed: int = 0, images: int = 20_000, chunk: int = 5_000) -> dict:
+    """Why re-estimating the curvature before every pass loses ground (the ``curvature`` option): one pass
+    over all 60,000 digits as the paper (batch 1, eta 0.0005), then SDLM's rates per layer from the curvature
+    of the start and re-estimated on 500 fresh images (their range and the share at the cap eta/mu), then
+    the next ``images`` digits of pass 2 from the same weights under each policy: the mean training loss
+    every ``chunk`` images and the test error at the end."""
+    import copy
+
+    from lenet_utils.paper1998.model import map_loss
+    from lenet_utils.paper1998.sdlm import SDLM, diagonal_hessian, eta_for_pass
+    from lenet_utils.paper1998.train import error_rate, plain_convolutions
+
+    load_start = load_average()
+    x, y = paper_split("train")
+    test_x, test_y = paper_split("test")
+    generator = torch.Generator().manual_seed(seed)
+    model = LeNet5Paper()
+    model.reset_parameters(generator)
+
+    def rates(sdlm: SDLM, net: LeNet5Paper) -> dict:
+        cap = sdlm.param_groups[0]["lr"] / sdlm.param_groups[0]["mu"]
+        return {name: {"min": float(r.min()), "max": float(r.max()), "at_cap": float((r > 0.9 * cap).float().mean())}
+                for (name, _), r in zip(net.named_parameters(), sdlm.learning_rates().values())}
+
+    def one_pass(net: LeNet5Paper, sdlm: SDLM, order: torch.Tensor) -> list[float]:
+        losses, total = [], 0.0
+        with plain_convolutions(True):
+            for i, k in enumerate(order.tolist()):
+                sdlm.zero_grad(set_to_none=True)
+                loss = map_loss(net(x[k:k + 1]), y[k:k + 1], reduction="sum")
+                loss.backward()
+                sdlm.step()
+                total += float(loss)
+                if (i + 1) % chunk == 0:
+                    losses.append(total / chunk)
+                    total = 0.0
+        return losses
+
+    sdlm = SDLM(model.parameters(), eta=eta_for_pass(0))
+    sdlm.set_curvature(diagonal_hessian(model, x[torch.randperm(len(y), generator=generator)[:500]]))
+    start_rates, start_h = rates(sdlm, model), {p: sdlm.state[p]["h"] for p in model.parameters()}
+    pass1_loss = one_pass(model, sdlm, torch.randperm(len(y), generator=generator))
+    pass1_error = error_rate(model, test_x, test_y)
+    order = torch.randperm(len(y), generator=generator)[:images]
+    sample = x[torch.randperm(len(y), generator=generator)[:500]]
+    policies = {}
+    for policy in ("each_pass", "once"):
+        net = copy.deepcopy(model)
+        opt = SDLM(net.parameters(), eta=eta_for_pass(1))
+        if policy == "once":
+            opt.set_curvature({q: start_h[p] for q, p in zip(net.parameters(), model.parameters())})
+        else:
+            opt.set_curvature(diagonal_hessian(net, sample))
+        policies[policy] = {"rates": rates(opt, net), "train_loss_per_chunk": one_pass(net, opt, order),
+                            "test_error": error_rate(net, test_x, test_y)}
+        print(f"{policy}: pass 2's first {images:,} images, training loss "
+              f"{', '.join(f'{v:.1f}' for v in policies[policy]['train_loss_per_chunk'])}; test error "
+              f"{100 * policies[policy]['test_error']:.2f}% (after pass 1: {100 * pass1_error:.2f}%)", flush=True)
+    return {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "commit": git_commit(),
+            "threads": torch.get_num_threads(), "seed": seed, "images": images, "chunk": chunk,
+            "start_rates": start_rates, "pass1": {"train_loss_per_chunk": pass1_loss, "test_error": pass1_error},
+            "pass2": policies, "load_average_start": load_start, "load_average_end": load_average()}
 
 
 def step_speed(images: int = 300, rounds: int = 3) -> dict:

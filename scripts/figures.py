@@ -570,20 +570,26 @@ def _predict_many_found(d: dict) -> str:
 
 def _paper_found(d: dict) -> str:
     finished = [r for r in d["runs"] if r.get("finished")]
+    parts = []
+    for name, r in d["summary"].items():
+        sd = f" ± {100 * r['sd']:.2f}" if r.get("sd") is not None else ""
+        passes = "/".join(sorted({str(len(run["history"])) for run in finished
+                                  if _paper_key(run).rsplit("-seed", 1)[0] == name}))
+        parts.append(f"`{name}` {100 * r['mean']:.2f}%{sd} after {passes} passes (seeds "
+                     f"{', '.join(map(str, r['seeds']))})")
+    return (f"{len(finished)} of {len(d['runs'])} runs finished; test error " + "; ".join(parts)
+            + f" (the paper: {100 * d['paper']['no_distortions']:.2f}% without distortions, "
+              f"{100 * d['paper']['distortions']:.2f}% with)")
 
-    def passes(seeds: list[int]) -> str:
-        return "/".join(sorted({str(r["recipe"]["passes"]) for r in finished if r["recipe"]["seed"] in seeds}))
-    return f"{len(finished)} of {len(d['runs'])} runs finished; " + "; ".join(
-        f"`{name}` test error {100 * r['mean']:.2f}% after {passes(r['seeds'])} passes (mean of seeds "
-        f"{', '.join(map(str, r['seeds']))})" for name, r in d["summary"].items()) + (
-        f" (the paper: {100 * d['paper']['no_distortions']:.2f}% without distortions)")
 
-
-def _paper_single_found(d: dict) -> str:
-    return "; ".join(
-        f"seed {r['recipe']['seed']}, batch {r['recipe']['batch_size']}: test error "
-        f"{100 * r['history'][-1]['test_error']:.2f}% after {len(r['history'])} of {r['recipe']['passes']} passes"
-        + ("" if r.get("finished") else " (unfinished)") for r in d["runs"] if r["history"])
+def _paper_key(run: dict) -> str:
+    """benchmarks/paper1998.py's run_key: the recipe's name and its seed."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from paper1998 import run_key
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    return run_key(run)
 
 
 def _recipes_found(d: dict) -> str:
@@ -630,8 +636,6 @@ BENCHMARKS: list[tuple[str, str, Callable[[dict], str]]] = [
         f"of right answers on MNIST flagged (targets {d['targets']['flagged']:.0%} and at most "
         f"{d['targets']['correct_flagged']:.0%})")),
     ("paper1998.json", "`python benchmarks/paper1998.py` (notebook 04b)", _paper_found),
-    ("paper1998_single_image.json", "`python benchmarks/paper1998.py`, one image at a time (kept apart until "
-     "notebook 04b is re-executed with it)", _paper_single_found),
     ("recipe_search.json", "`python benchmarks/recipe_search.py RECIPE --seeds 0-9` (issue 28)", _recipes_found),
     ("panel_layout.json", "`python benchmarks/panel_layout.py` (a browser)", lambda d: (
         "cards steady at every width: " + ("yes" if all(d["steady_per_width"].values()) else "no")

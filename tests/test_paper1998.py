@@ -383,6 +383,23 @@ def test_bad_configs_are_refused_with_a_clear_message():
         PaperTrainConfig(optimizer="lbfgs")
     with pytest.raises(ValueError, match="passes"):
         PaperTrainConfig(passes=0)
+    with pytest.raises(ValueError, match="curvature must be one of 'each_pass', 'once'"):
+        PaperTrainConfig(curvature="never")
+
+
+@pytest.mark.parametrize("policy", ["once", "each_pass"])
+def test_the_curvature_is_estimated_once_or_before_every_pass(policy):
+    """``curvature="once"`` keeps the first estimate (pass 2's rates are pass 1's: eta is the same in both);
+    ``"each_pass"`` estimates again on fresh images, from the weights pass 1 left."""
+    from lenet_utils.paper1998 import train_paper
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(40, 1, 32, 32, generator=g) * 1.275 - 0.1, torch.randint(0, 10, (40,), generator=g)
+    config = PaperTrainConfig(passes=2, curvature=policy, hessian_samples=20, train_eval_size=10)
+    first, second = train_paper(config, data=(x, y, x[:10], y[:10])).history
+    assert first["eta"] == second["eta"]
+    same = (first["rate_min"], first["rate_max"]) == (second["rate_min"], second["rate_max"])
+    assert same == (policy == "once")
 
 
 def test_the_shipped_1998_checkpoint_carries_its_provenance():
@@ -443,3 +460,34 @@ def test_the_diagnosis_sdlm_quotes_is_the_result_files():
     quoted = dict(re.findall(r"batch (\d+) ([\d.]+)%", text))
     assert quoted == {b: f"{100 * r['test_error'][-1]:.1f}" for b, r in d["batches"].items()}
     assert (d["train_images"], d["test_images"], d["passes"], d["seed"]) == (2000, 1000, 2, 0)
+
+
+def test_the_error_plot_draws_a_line_per_run_of_the_batch_asked_and_the_papers_figures():
+    """lessons.paper1998_views: a run's label names what differs between recipes; the plot of Fig. 5 keeps only
+    SDLM runs of one batch size, a colour per recipe, the training error for runs without distortions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lenet_utils.lessons.paper1998_views import plot_error_per_pass, run_label
+
+    def run(seed: int, batch: int = 1, distort: bool = False, curvature: str = "once", optimizer: str = "sdlm"):
+        recipe = {"optimizer": optimizer, "batch_size": batch, "distort": distort, "curvature": curvature,
+                  "seed": seed}
+        return {"recipe": recipe, "finished": True, "history": [
+            {"pass": p, "test_error": 0.02 / p, "train_error": 0.015 / p} for p in (1, 2, 3)]}
+
+    runs = [run(0), run(1), run(0, distort=True), run(0, curvature="each_pass"), run(0, batch=64),
+            run(0, optimizer="adam")]
+    assert run_label(runs[2]) == "sdlm, batch 1, distorted, curvature once, seed 0"
+    assert run_label(runs[3]) == "sdlm, batch 1, seed 0"
+    results = {"runs": runs, "paper": {"no_distortions": 0.0095, "distortions": 0.008, "train_error_pass_19": 0.0035}}
+    ax = plot_error_per_pass(results)
+    curves = [line for line in ax.get_lines() if len(line.get_xdata()) == 3]
+    assert len(curves) == 4 + 3            # four batch-1 SDLM runs; the training error of the three undistorted
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels[:3] == ["sdlm, batch 1, curvature once", "sdlm, batch 1, distorted, curvature once",
+                          "sdlm, batch 1"]
+    assert "paper: test 0.95%" in labels and "paper, distortions: 0.80%" in labels
+    plt.close(ax.figure)

@@ -14,7 +14,7 @@ from ..paths import PACKAGE_DIR
 from .diagram import ArchitectureDiagram, Block
 
 __all__ = ["PAPER_RESULTS", "modern_connections", "paper_diagram", "plot_error_per_pass", "plot_rbf_codes",
-           "read_paper_results"]
+           "read_paper_results", "run_label"]
 
 PAPER_RESULTS = PACKAGE_DIR.parent / "benchmarks" / "results" / "paper1998.json"
 OPS = {"C1": "5×5 conv, then tanh", "S2": "2×2 sum × coef + bias, tanh", "C3": "5×5 conv, Table I, tanh",
@@ -52,26 +52,46 @@ def read_paper_results(path: str | Path | None = None) -> dict:
     return json.loads(Path(path or PAPER_RESULTS).read_text())
 
 
-def plot_error_per_pass(results: dict, ax: Axes | None = None) -> Axes:
-    """Test and training error per pass of every SDLM run, with the paper's end points (Fig. 5)."""
+def run_label(run: dict) -> str:
+    """A run of the result file in words: "sdlm, batch 1, distorted, curvature once, seed 0"."""
+    r = run["recipe"]
+    return (f"{r['optimizer']}, batch {r['batch_size']}, " + ("distorted, " if r["distort"] else "")
+            + ("curvature once, " if r.get("curvature") == "once" else "") + f"seed {r['seed']}")
+
+
+def plot_error_per_pass(results: dict, batch_size: int = 1, ax: Axes | None = None) -> Axes:
+    """Test error per pass of every SDLM run one ``batch_size`` at a time, and the training error of those
+    without distortions (dashed), against the paper's end points (Fig. 5): a colour per recipe."""
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5))
+        _, ax = plt.subplots(figsize=(7, 4))
+    colours: dict[str, str] = {}
+    labelled: set[str] = set()
     for run in results["runs"]:
-        if run["recipe"]["optimizer"] != "sdlm" or run["recipe"]["distort"]:
+        r = run["recipe"]
+        if r["optimizer"] != "sdlm" or r["batch_size"] != batch_size:
             continue
+        recipe = run_label(run).rsplit(", seed", 1)[0]
+        colour = colours.setdefault(recipe, f"C{len(colours)}")
         passes = [h["pass"] for h in run["history"]]
-        seed = run["recipe"]["seed"]
-        line, = ax.plot(passes, [100 * h["test_error"] for h in run["history"]], marker="o", ms=3,
-                        label=f"test, seed {seed}" + ("" if run.get("finished") else " (stopped)"))
-        ax.plot(passes, [100 * h["train_error"] for h in run["history"]], ls="--", color=line.get_color())
+        ax.plot(passes, [100 * h["test_error"] for h in run["history"]], marker="o", ms=3, color=colour,
+                label=None if recipe in labelled else recipe)
+        labelled.add(recipe)
+        if not r["distort"]:
+            ax.plot(passes, [100 * h["train_error"] for h in run["history"]], ls="--", lw=0.8, color=colour)
     paper = results["paper"]
-    ax.axhline(100 * paper["no_distortions"], color="k", lw=1, label="paper: test 0.95%")
-    ax.axhline(100 * paper["train_error_pass_19"], color="k", lw=1, ls=":", label="paper: training 0.35%")
+    ax.axhline(100 * paper["no_distortions"], color="k", lw=1,
+               label=f"paper: test {100 * paper['no_distortions']:.2f}%")
+    ax.axhline(100 * paper["distortions"], color="k", lw=1, ls="-.",
+               label=f"paper, distortions: {100 * paper['distortions']:.2f}%")
+    ax.axhline(100 * paper["train_error_pass_19"], color="k", lw=1, ls=":",
+               label=f"paper: training {100 * paper['train_error_pass_19']:.2f}%")
     ax.set_yscale("log")
     ax.set_xlabel("pass through the training set")
     ax.set_ylabel("error (%)  [dashed: training]")
+    ax.set_title(f"one image at a time (batch {batch_size}), a line per seed" if batch_size == 1
+                 else f"batches of {batch_size}, a line per seed")
     ax.legend(fontsize=7)
     return ax
 

@@ -49,8 +49,8 @@ class PaperTrainConfig:
     mu: float = MU
     eta_scale: float = 1.0             # multiplies the paper's schedule of eta (1: as printed)
     hessian_samples: int = 500         # the curvature is estimated on this many training images
-    curvature: str = "each_pass"       # "each_pass": re-estimated before every pass (the paper's text);
-                                       # "once": before the first pass only (sdlm.py: why offer it)
+    curvature: str = "once"            # "once": estimated before the first pass only; "each_pass":
+                                       # re-estimated before every pass, as the paper's text (sdlm.py: why)
     j: float = J_DEFAULT
     init: str = INIT_DEFAULT           # "sqrt": +-2.4/sqrt(Fi); "printed": +-2.4/Fi (model.py)
     distort: bool = False              # random planar affine distortions (Distortion())
