@@ -263,7 +263,7 @@ def curvature_drift(seed: int = 0, images: int = 20_000, chunk: int = 5_000) -> 
                 loss = map_loss(net(x[k:k + 1]), y[k:k + 1], reduction="sum")
                 loss.backward()
                 sdlm.step()
-                total += float(loss)
+                total += float(loss.detach())
                 if (i + 1) % chunk == 0:
                     losses.append(total / chunk)
                     total = 0.0

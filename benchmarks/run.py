@@ -116,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
                                                  "a temporary file for --smoke)")
     parser.add_argument("--skip-notebooks", action="store_true", help="do not execute the notebooks")
     parser.add_argument("--only", help=f"comma-separated sections: {','.join(SECTIONS)}")
+    parser.add_argument("--fast-recipe", metavar="NAME", help="time_to_99 times this recipe of recipe_search.py "
+                        "(e.g. fast_aug) in the place of TrainConfig.fast(); give it its own --out")
     parser.add_argument("--compile", action="store_true", help="add torch.compile to the techniques (minutes)")
     parser.add_argument("--show", type=Path, metavar="JSON", help="print the table of an earlier run, measure nothing")
     parser.add_argument("--markdown", action="store_true", help="also print the summary as a Markdown table")
@@ -134,6 +136,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sizes = SMOKE if args.smoke else FULL
+    fast = None
+    if args.fast_recipe:
+        from recipe_search import RECIPES as CANDIDATES
+        if args.fast_recipe not in CANDIDATES:
+            parser.error(f"unknown --fast-recipe {args.fast_recipe!r}: choose from {', '.join(CANDIDATES)}")
+        if args.out is None or args.out.resolve() == RESULTS.resolve():
+            parser.error("--fast-recipe measures a candidate, not TrainConfig.fast(): give it its own --out, e.g. "
+                         f"benchmarks/results/time_to_99_{args.fast_recipe}.json")
+        fast = CANDIDATES[args.fast_recipe][0]
     sections = SECTIONS if not args.only else tuple(s.strip() for s in args.only.split(","))
     unknown = set(sections) - set(SECTIONS)
     if unknown:
@@ -148,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"mode": "smoke" if args.smoke else "full", "sizes": asdict(sizes),
                      "machine": timing.machine(device), **{key: None for key in TARGETS},
                      "details": {}, "skipped": skipped, "errors": {}}
+    if args.fast_recipe:
+        results["fast_recipe"] = {"name": args.fast_recipe, "changes": fast}
     start = time.perf_counter()
     train, test = load_mnist("train"), load_mnist("test")
 
@@ -176,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     run("epoch", lambda: epoch.measure(train, device, repeats=sizes.epoch_repeats, max_steps=sizes.epoch_steps,
                                        peak_side=sizes.peak_side))
     run("time_to_99", lambda: time_to_99.measure(subset(train, sizes.ttt_train), subset(test, sizes.ttt_test), device,
-                                                 seeds=list(sizes.seeds), epochs=sizes.ttt_epochs,
+                                                 seeds=list(sizes.seeds), epochs=sizes.ttt_epochs, fast=fast,
                                                  peak_side=sizes.peak_side))
     run("eval", lambda: eval_speed.measure(fresh_model(), subset(test, sizes.eval_images), repeats=sizes.eval_repeats))
     run("latency", lambda: latency.measure_forward(fresh_model(), test, calls=sizes.forward_calls,

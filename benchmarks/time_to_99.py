@@ -30,9 +30,12 @@ TARGET = 0.99
 RECIPES = ("default", "fast")
 
 
-def recipe(name: str, seed: int, epochs: int | None) -> TrainConfig:
-    """The named recipe for one seed; ``epochs`` caps its length (the smoke run uses 1)."""
-    config = TrainConfig(seed=seed) if name == "default" else TrainConfig.fast(seed=seed)
+def recipe(name: str, seed: int, epochs: int | None, fast: dict | None = None) -> TrainConfig:
+    """The named recipe for one seed; ``epochs`` caps its length (the smoke run uses 1); ``fast``: the changes
+    to TrainConfig() that stand for "fast" (a candidate, e.g. one of recipe_search.py's), TrainConfig.fast()'s
+    own when None."""
+    config = TrainConfig(seed=seed) if name == "default" else \
+        TrainConfig.fast(seed=seed) if fast is None else TrainConfig(**fast, seed=seed)
     if epochs is not None:
         config = TrainConfig(**{**config.to_dict(), "epochs": epochs, "max_steps": None})
     return config
@@ -98,15 +101,16 @@ def summary(runs: list[dict], config: TrainConfig, peaks: list[float], train_ima
 
 
 def measure(train: MNISTSplit, test: MNISTSplit, device, *, seeds: list[int], epochs: int | None = None,
-            target: float = TARGET, peak_side: int = 2048) -> dict:
-    """Both recipes on every seed, taking turns (default, fast, peak); ``epochs`` caps both (smoke)."""
+            target: float = TARGET, peak_side: int = 2048, fast: dict | None = None) -> dict:
+    """Both recipes on every seed, taking turns (default, fast, peak); ``epochs`` caps both (smoke); ``fast``:
+    a candidate's changes to TrainConfig() in the place of TrainConfig.fast() (see :func:`recipe`)."""
     runs: dict[str, list[dict]] = {name: [] for name in RECIPES}
     peaks: list[float] = []
     for seed in seeds:
         for name in RECIPES:
-            runs[name].append(one_run(recipe(name, seed, epochs), train, test, device, target))
+            runs[name].append(one_run(recipe(name, seed, epochs, fast), train, test, device, target))
         peaks.append(matmul_gflops(peak_side, device=device))
-    found = {name: summary(runs[name], recipe(name, 0, epochs), peaks, len(train), target) for name in RECIPES}
+    found = {name: summary(runs[name], recipe(name, 0, epochs, fast), peaks, len(train), target) for name in RECIPES}
     default, fast = found["default"], found["fast"]
 
     def per_seed_ratio(key: str, numerator: dict, denominator: dict) -> float | None:

@@ -592,6 +592,22 @@ def _paper_key(run: dict) -> str:
     return run_key(run)
 
 
+def _candidate_found(d: dict) -> str:
+    """run.py --fast-recipe: the candidate against the default, over the same seeds in one process."""
+    t = d["details"]["time_to_99"]
+    parts = []
+    for label, key in (("the default", "default"), (f"`{d['fast_recipe']['name']}`", "fast")):
+        r = t["recipes"][key]
+        s = r["seconds_to_target"]
+        parts.append(f"{label} reached {t['target']:.0%} on {r['seeds_reaching_target']} of {len(t['seeds'])} seeds, "
+                     f"median {_seconds(s['median'])}, worst {_seconds(s['max'])}")
+    return "; ".join(parts) + f" (share of the peak {t['recipes']['fast']['train_fraction_of_peak']:.2f})"
+
+
+def _seconds(value: float | None) -> str:
+    return "never" if value is None else f"{value:.1f} s"
+
+
 def _recipes_found(d: dict) -> str:
     def one(name: str, r: dict) -> str:
         accs = [run["test_acc"] for run in r["runs"]]
@@ -637,6 +653,8 @@ BENCHMARKS: list[tuple[str, str, Callable[[dict], str]]] = [
         f"{d['targets']['correct_flagged']:.0%})")),
     ("paper1998.json", "`python benchmarks/paper1998.py` (notebook 04b)", _paper_found),
     ("recipe_search.json", "`python benchmarks/recipe_search.py RECIPE --seeds 0-9` (issue 28)", _recipes_found),
+    ("time_to_99_fast_aug.json", "`python benchmarks/run.py --only time_to_99 --fast-recipe fast_aug --out "
+     "benchmarks/results/time_to_99_fast_aug.json` (issue 28)", _candidate_found),
     ("panel_layout.json", "`python benchmarks/panel_layout.py` (a browser)", lambda d: (
         "cards steady at every width: " + ("yes" if all(d["steady_per_width"].values()) else "no")
         + "; clipped anywhere: " + ("yes" if d["clipped_anywhere"] else "no"))),

@@ -235,3 +235,31 @@ def test_a_result_file_says_when_the_code_that_ran_was_not_its_commit(tmp_path):
     (tmp_path / "a.py").write_text("x = 2\n")
     assert provenance.git_commit(tmp_path) == clean + "+changes"
     assert provenance.git_commit(tmp_path / "build" / "nowhere") == "unknown"
+
+
+def test_a_candidate_fast_recipe_goes_to_its_own_file_and_an_unknown_one_is_named(tmp_path):
+    """run.py --fast-recipe NAME times recipe_search.py's NAME in the place of TrainConfig.fast(): never into
+    latest.json (whose fast figures are TrainConfig.fast()'s), and a name it does not know is refused, listed."""
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), *args], capture_output=True,
+                              text=True, timeout=120, cwd=REPO)
+
+    proc = run("--only", "time_to_99", "--fast-recipe", "fast_aug")
+    assert proc.returncode == 2 and "give it its own --out" in proc.stderr
+    proc = run("--only", "time_to_99", "--fast-recipe", "fastest", "--out", str(tmp_path / "x.json"))
+    assert proc.returncode == 2 and "unknown --fast-recipe 'fastest'" in proc.stderr and "fast_aug" in proc.stderr
+    assert not (tmp_path / "x.json").exists()
+
+
+@pytest.mark.mnist
+def test_the_candidate_recipe_is_the_one_timed(mnist_ready, tmp_path):
+    """At smoke sizes, the candidate's changes are the "fast" recipe measured, and the file says which it was."""
+    out = tmp_path / "candidate.json"
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "run.py"), "--smoke", "--only", "time_to_99",
+                           "--fast-recipe", "fast_aug", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    d = json.loads(out.read_text())
+    assert d["fast_recipe"]["name"] == "fast_aug" and d["fast_recipe"]["changes"]["augment"] is True
+    fast = d["details"]["time_to_99"]["recipes"]["fast"]["recipe"]
+    assert fast["augment"] is True and fast["batch_size"] == 256

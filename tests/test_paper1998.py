@@ -491,3 +491,28 @@ def test_the_error_plot_draws_a_line_per_run_of_the_batch_asked_and_the_papers_f
                           "sdlm, batch 1"]
     assert "paper: test 0.95%" in labels and "paper, distortions: 0.80%" in labels
     plt.close(ax.figure)
+
+
+def test_the_curvature_drift_sdlm_quotes_is_the_result_files():
+    """sdlm.py's docstring quotes `benchmarks/paper1998.py --curvature-drift`: every figure is the file's."""
+    import json
+    import re
+    from pathlib import Path
+
+    import lenet_utils.paper1998.sdlm as sdlm
+
+    d = json.loads((Path(__file__).resolve().parents[1] / "benchmarks/results/paper1998.json").read_text())
+    d = d["curvature_drift"]
+    text = " ".join(sdlm.__doc__.split())
+    each, once = d["pass2"]["each_pass"], d["pass2"]["once"]
+    assert f"after one pass over the 60,000 digits at {100 * d['pass1']['test_error']:.2f}% test error" in text
+    assert (f"{100 * each['rates']['c5.weight']['at_cap']:.1f}% of C5's weights sit at the cap "
+            f"({100 * d['start_rates']['c5.weight']['at_cap']:.1f}% at the start)") in text
+    assert (f"C1's smallest weight rate rises from {d['start_rates']['c1.weight']['min']:.1e} to "
+            f"{each['rates']['c1.weight']['min']:.1e}") in text
+    found = re.search(r"over the next ([\d,]+) images the mean training loss per ([\d,]+) is ([\d., ]+) and the test "
+                      r"error ends at ([\d.]+)%, against ([\d., ]+) and ([\d.]+)%", text)
+    assert (int(found[1].replace(",", "")), int(found[2].replace(",", ""))) == (d["images"], d["chunk"])
+    assert found[3].strip(" ,") == ", ".join(f"{v:.1f}" for v in each["train_loss_per_chunk"])
+    assert found[5].strip(" ,") == ", ".join(f"{v:.1f}" for v in once["train_loss_per_chunk"])
+    assert (found[4], found[6]) == (f"{100 * each['test_error']:.2f}", f"{100 * once['test_error']:.2f}")
