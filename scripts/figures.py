@@ -525,12 +525,14 @@ def _when(doc: dict) -> str:
         runs = [run for r in doc["recipes"].values() for run in r.get("runs", [])]
     runs = [r for r in runs if isinstance(r, dict)]
     dated = sorted(r["date"] for r in runs if r.get("date"))
-    date = doc.get("date") or doc.get("updated") or (dated[-1] if dated else None)     # runs: the latest
+    machine = doc.get("machine") if isinstance(doc.get("machine"), dict) else {}       # run.py's files
+    date = doc.get("date") or doc.get("updated") or machine.get("date") or (dated[-1] if dated else None)
     text = _date(date) if date else "date not recorded"
     start = doc.get("load_start", (doc.get("load_average_start") or [None])[0])
     end = doc.get("load_end", (doc.get("load_average_end") or [None])[0])
-    if start is None and isinstance(doc.get("machine"), dict):
-        start = (doc["machine"].get("load_average") or [None])[0]
+    if start is None and machine:
+        start = (machine.get("load_average") or machine.get("load_average_start") or [None])[0]
+        end = (machine.get("load_average_end") or [end])[0]
     if start is None and isinstance(doc.get("after"), dict):       # install.json: before and after
         loads = [side[k] for side in (doc["before"], doc["after"]) for k in ("load_start", "load_end")]
         return f"{text}, load {min(loads):.1f}-{max(loads):.1f}"

@@ -97,8 +97,8 @@ def test_04b_what_came_out_is_the_result_file():
     seconds = [h["seconds"] for r in ones for h in r["history"]]
     passes = {r["recipe"]["passes"] for r in ones}
     assert {r["threads"] for r in ones} == {1} and all(r["finished"] for r in ones) and len(passes) == 1
-    assert (f"One image at a time, {passes.pop()} passes over all 60,000 training digits, one thread per run and two "
-            f"runs side by side (a pass took {min(seconds):.0f} to {max(seconds):.0f} s here)") in text
+    assert (f"One image at a time, {passes.pop()} passes over all 60,000 training digits, one thread per run, "
+            f"at most two runs side by side (a pass took {min(seconds):.0f} to {max(seconds):.0f} s here)") in text
 
     def last(r: dict) -> float:
         return r["history"][-1]["test_error"]
@@ -109,7 +109,7 @@ def test_04b_what_came_out_is_the_result_file():
     plain, distorted, literal = _runs(False, "once"), _runs(True, "once"), _runs(False, "each_pass")
     mean, sd = statistics.mean(map(last, plain)), statistics.stdev(map(last, plain))
     train19 = [r["history"][18]["train_error"] for r in plain]
-    assert len(plain) >= 3 and len(distorted) >= 1 and len(literal) == 1
+    assert len(plain) >= 3 and len(distorted) >= 3 and len(literal) == 1
     assert (f"seeds {seeds(plain)} ended at {', '.join(_pct(last(r)) for r in plain)}, mean **{_pct(mean)} ± "
             f"{100 * sd:.2f}** (s.d.), {100 * (mean - paper['no_distortions']):.2f} percentage points above the "
             f"paper's {_pct(paper['no_distortions'])} and {100 * abs(mean - paper['best_public']):.2f} "
@@ -118,7 +118,8 @@ def test_04b_what_came_out_is_the_result_file():
             f"{_pct(max(train19))} (the paper: {_pct(paper['train_error_pass_19'])})") in text
     mean_distorted = statistics.mean(map(last, distorted))
     assert (f"**with distortions**, the same recipe: seeds {seeds(distorted)} ended at "
-            f"{', '.join(_pct(last(r)) for r in distorted)}, mean **{_pct(mean_distorted)}**, against the paper's "
+            f"{', '.join(_pct(last(r)) for r in distorted)}, mean **{_pct(mean_distorted)} ± "
+            f"{100 * statistics.stdev(map(last, distorted)):.2f}**, against the paper's "
             f"{100 * paper['distortions']:g}%") in text
     h = literal[0]["history"]
     assert (f"(seed {literal[0]['recipe']['seed']}): {_pct(h[0]['test_error'])} after pass 1, "

@@ -481,14 +481,14 @@ def test_the_error_plot_draws_a_line_per_run_of_the_batch_asked_and_the_papers_f
     runs = [run(0), run(1), run(0, distort=True), run(0, curvature="each_pass"), run(0, batch=64),
             run(0, optimizer="adam")]
     assert run_label(runs[2]) == "sdlm, batch 1, distorted, curvature once, seed 0"
-    assert run_label(runs[3]) == "sdlm, batch 1, seed 0"
+    assert run_label(runs[3]) == "sdlm, batch 1, curvature each pass, seed 0"
     results = {"runs": runs, "paper": {"no_distortions": 0.0095, "distortions": 0.008, "train_error_pass_19": 0.0035}}
     ax = plot_error_per_pass(results)
     curves = [line for line in ax.get_lines() if len(line.get_xdata()) == 3]
     assert len(curves) == 4 + 3            # four batch-1 SDLM runs; the training error of the three undistorted
     labels = ax.get_legend_handles_labels()[1]
     assert labels[:3] == ["sdlm, batch 1, curvature once", "sdlm, batch 1, distorted, curvature once",
-                          "sdlm, batch 1"]
+                          "sdlm, batch 1, curvature each pass"]
     assert "paper: test 0.95%" in labels and "paper, distortions: 0.80%" in labels
     plt.close(ax.figure)
 

@@ -53,10 +53,11 @@ def read_paper_results(path: str | Path | None = None) -> dict:
 
 
 def run_label(run: dict) -> str:
-    """A run of the result file in words: "sdlm, batch 1, distorted, curvature once, seed 0"."""
+    """A run of the result file in words: "sdlm, batch 1, distorted, curvature once, seed 0" (rows from before
+    the curvature option re-estimated it before each pass)."""
     r = run["recipe"]
     return (f"{r['optimizer']}, batch {r['batch_size']}, " + ("distorted, " if r["distort"] else "")
-            + ("curvature once, " if r.get("curvature") == "once" else "") + f"seed {r['seed']}")
+            + ("curvature once, " if r.get("curvature") == "once" else "curvature each pass, ") + f"seed {r['seed']}")
 
 
 def plot_error_per_pass(results: dict, batch_size: int = 1, ax: Axes | None = None) -> Axes:

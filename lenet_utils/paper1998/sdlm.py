@@ -29,6 +29,16 @@ Interpretations (written down in notebook 04b):
   estimate differed from ours in a way the text does not let us pin down.
 * "Re-estimated on 500 samples": h_kk is the plain average over the 500 images (the paper's running
   average with gamma = 1/n).
+* When to estimate it. Section III-C re-estimates h_kk before every pass (``PaperTrainConfig(curvature=
+  "each_pass")``). Read that way, training loses ground in pass 2: after one pass many tanh units sit
+  near saturation, the Gauss-Newton estimate below them falls towards zero, and their rates rise to the
+  cap eta/mu. Measured (``benchmarks/paper1998.py --curvature-drift``, "curvature_drift" in the result
+  file; seed 0, one image at a time, after one pass over the 60,000 digits at 2.34% test error):
+  re-estimated, 30.8% of C5's weights sit at the cap (0.4% at the start) and C1's smallest weight
+  rate rises from 4.8e-05 to 1.4e-03; over the next 20,000 images the mean training loss per 5,000
+  is 29.8, 22.3, 22.2, 24.3 and the test error ends at 20.86%, against 5.5, 5.0, 5.6, 5.5 and 2.14%
+  with the curvature of the start kept. So ``PaperTrainConfig`` estimates it once, before the first
+  pass (``curvature="once"``), by default.
 * One image at a time, as the paper (``PaperTrainConfig.batch_size = 1``). Earlier runs here stepped
   on the *summed* loss of 64 images with the same rates, "to first order 64 single-image steps",
   and went wrong: one seed of three diverged in its first pass, the other two lost ground in their
