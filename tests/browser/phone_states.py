@@ -81,11 +81,23 @@ def mouse_stroke(page, points) -> None:
     page.mouse.up()
 
 
+ON_TOP_JS = """() => {
+  const c = document.querySelector("canvas.lenet-pad-canvas");
+  if (!c) return false;
+  const r = c.getBoundingClientRect();
+  return [[0.5, 0.5], [0.1, 0.1], [0.9, 0.9]].every(([fx, fy]) =>
+    document.elementFromPoint(r.left + fx * r.width, r.top + fy * r.height) === c);
+}"""
+
+
 def stroke(page, fractions, touch: bool) -> None:
     """One stroke through ``fractions`` of the pad ((0, 0) its top left, (1, 1) its bottom right),
     aimed at where the canvas is now."""
     page.locator("canvas.lenet-pad-canvas").scroll_into_view_if_needed()
     settle(page)
+    # A finger lands on what is on top: wait until that is the canvas (on a page just loaded, a whole first stroke
+    # went to something over it, and a smiley drawn first thing lost its head).
+    page.wait_for_function(ON_TOP_JS, timeout=WAIT_MS)
     c = box(page, "canvas.lenet-pad-canvas")
     points = [(c["x"] + fx * c["width"], c["y"] + fy * c["height"]) for fx, fy in fractions]
     (touch_stroke if touch else mouse_stroke)(page, points)
