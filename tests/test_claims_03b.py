@@ -41,7 +41,7 @@ def test_the_remedies_table_and_what_section_2_says_of_it():
     rows = remedies()
     assert set(rows) == {"nothing", "weight decay 0.05", "augmentation", "dropout 0.5", "BatchNorm"}
     t = text()
-    for name, quoted in (("nothing", "the gap is {} and {} points"), ("augmentation", "(gap {} on both seeds)"),
+    for name, quoted in (("nothing", "the gap is {} and {} points"), ("augmentation", "(gaps {} and {})"),
                          ("weight decay 0.05", "narrowed the gap ({} and {})")):
         gaps = [f"{g:.1f}" for *_, g in rows[name]]
         phrase = quoted.format(*gaps) if quoted.count("{}") == 2 else quoted.format(gaps[0])
