@@ -40,7 +40,7 @@ from provenance import git_commit
 
 from lenet_utils.paper1998.checkpoint import PAPER_CHECKPOINT, save_paper_checkpoint
 from lenet_utils.paper1998.model import LeNet5Paper
-from lenet_utils.paper1998.train import CURVATURE_POLICIES, PaperTrainConfig, paper_split, train_paper
+from lenet_utils.paper1998.train import CURVATURE_POLICIES, PaperTrainConfig, paper_split, recipe_of, train_paper
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -57,6 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--distort", action="store_true", help="random planar affine distortions (Distortion())")
     p.add_argument("--curvature", choices=CURVATURE_POLICIES, default=PaperTrainConfig.curvature,
                    help="SDLM's curvature: re-estimated before each pass (the paper's text) or once, at the start")
+    p.add_argument("--eta-scale", type=float, default=PaperTrainConfig.eta_scale,
+                   help="multiplies the paper's schedule of eta (1: as printed)")
     p.add_argument("--batch", type=int, default=PaperTrainConfig.batch_size)
     p.add_argument("--init", choices=("sqrt", "printed"), default="sqrt")
     p.add_argument("--threads", type=int, default=1)
@@ -84,9 +86,10 @@ def load_average() -> list[float]:
 
 
 def run_key(row: dict) -> str:
-    r = row["recipe"]
-    once = "-once" if r.get("curvature") == "once" else ""         # rows from before the option re-estimated
-    return (f"{r['optimizer']}-{'distort' if r['distort'] else 'plain'}-b{r['batch_size']}-{r['init']}{once}"
+    r = recipe_of(row)
+    once = "-once" if r["curvature"] == "once" else ""
+    eta = f"-eta{r['eta_scale']:g}" if r["eta_scale"] != 1 else ""
+    return (f"{r['optimizer']}-{'distort' if r['distort'] else 'plain'}-b{r['batch_size']}-{r['init']}{once}{eta}"
             f"-seed{r['seed']}")
 
 
@@ -165,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.seeds:
         config = PaperTrainConfig(passes=args.passes, optimizer=args.optimizer, distort=args.distort,
                                   batch_size=args.batch, init=args.init, seed=seed, curvature=args.curvature,
+                                  eta_scale=args.eta_scale,
                                   sharpness_samples=args.sharpness if args.optimizer == "sdlm" else 0)
         row = {"recipe": config.to_dict(), "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
                "commit": git_commit(), "threads": args.threads, "load_average_start": load_average(),

@@ -472,9 +472,10 @@ def test_the_error_plot_draws_a_line_per_run_of_the_batch_asked_and_the_papers_f
 
     from lenet_utils.lessons.paper1998_views import plot_error_per_pass, run_label
 
-    def run(seed: int, batch: int = 1, distort: bool = False, curvature: str = "once", optimizer: str = "sdlm"):
+    def run(seed: int, batch: int = 1, distort: bool = False, curvature: str = "once", optimizer: str = "sdlm",
+            eta_scale: float = 1.0):
         recipe = {"optimizer": optimizer, "batch_size": batch, "distort": distort, "curvature": curvature,
-                  "seed": seed}
+                  "seed": seed, "eta_scale": eta_scale}
         return {"recipe": recipe, "finished": True, "history": [
             {"pass": p, "test_error": 0.02 / p, "train_error": 0.015 / p} for p in (1, 2, 3)]}
 
@@ -482,6 +483,10 @@ def test_the_error_plot_draws_a_line_per_run_of_the_batch_asked_and_the_papers_f
             run(0, optimizer="adam")]
     assert run_label(runs[2]) == "sdlm, batch 1, distorted, curvature once, seed 0"
     assert run_label(runs[3]) == "sdlm, batch 1, curvature each pass, seed 0"
+    assert run_label(run(2, eta_scale=2.0)) == "sdlm, batch 1, curvature once, eta x2, seed 2"
+    # a row from before the options: the curvature re-estimated before every pass, eta as printed
+    old = {"recipe": {"optimizer": "sdlm", "batch_size": 64, "distort": False, "seed": 1}}
+    assert run_label(old) == "sdlm, batch 64, curvature each pass, seed 1"
     results = {"runs": runs, "paper": {"no_distortions": 0.0095, "distortions": 0.008, "train_error_pass_19": 0.0035}}
     ax = plot_error_per_pass(results)
     curves = [line for line in ax.get_lines() if len(line.get_xdata()) == 3]
@@ -516,3 +521,29 @@ def test_the_curvature_drift_sdlm_quotes_is_the_result_files():
     assert found[3].strip(" ,") == ", ".join(f"{v:.1f}" for v in each["train_loss_per_chunk"])
     assert found[5].strip(" ,") == ", ".join(f"{v:.1f}" for v in once["train_loss_per_chunk"])
     assert (found[4], found[6]) == (f"{100 * each['test_error']:.2f}", f"{100 * once['test_error']:.2f}")
+
+
+def test_eta_scale_multiplies_every_pass_and_names_its_runs_apart():
+    """``eta_scale`` multiplies the paper's schedule in every pass; the benchmark keeps its runs apart from the
+    paper's (its own key), and rows from before an option read as the code then ran."""
+    import sys
+    from pathlib import Path
+
+    from lenet_utils.paper1998 import train_paper
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        from paper1998 import parse_args, run_key
+    finally:
+        sys.path.pop(0)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(40, 1, 32, 32, generator=g) * 1.275 - 0.1, torch.randint(0, 10, (40,), generator=g)
+    config = PaperTrainConfig(passes=3, eta_scale=2.0, hessian_samples=20, train_eval_size=10)
+    history = train_paper(config, data=(x, y, x[:10], y[:10])).history
+    assert [h["eta"] for h in history] == [2 * eta_for_pass(p) for p in range(3)]
+    assert parse_args(["--eta-scale", "2"]).eta_scale == 2.0
+    recipe = {"optimizer": "sdlm", "distort": False, "batch_size": 1, "init": "sqrt", "curvature": "once", "seed": 0}
+    assert run_key({"recipe": {**recipe, "eta_scale": 2.0}}) == "sdlm-plain-b1-sqrt-once-eta2-seed0"
+    assert run_key({"recipe": {**recipe, "eta_scale": 1.0}}) == "sdlm-plain-b1-sqrt-once-seed0"
+    old = {k: v for k, v in recipe.items() if k != "curvature"}
+    assert run_key({"recipe": old}) == "sdlm-plain-b1-sqrt-seed0"

@@ -10,6 +10,7 @@ import torch
 from matplotlib.axes import Axes
 
 from ..paper1998.model import LeNet5Paper, connection_counts, layer_table, rbf_codes
+from ..paper1998.train import recipe_of
 from ..paths import PACKAGE_DIR
 from .diagram import ArchitectureDiagram, Block
 
@@ -53,11 +54,12 @@ def read_paper_results(path: str | Path | None = None) -> dict:
 
 
 def run_label(run: dict) -> str:
-    """A run of the result file in words: "sdlm, batch 1, distorted, curvature once, seed 0" (rows from before
-    the curvature option re-estimated it before each pass)."""
-    r = run["recipe"]
+    """A run of the result file in words: "sdlm, batch 1, distorted, curvature once, seed 0" (with "eta x2, "
+    before the seed where the paper's schedule of eta was scaled)."""
+    r = recipe_of(run)
     return (f"{r['optimizer']}, batch {r['batch_size']}, " + ("distorted, " if r["distort"] else "")
-            + ("curvature once, " if r.get("curvature") == "once" else "curvature each pass, ") + f"seed {r['seed']}")
+            + ("curvature once, " if r["curvature"] == "once" else "curvature each pass, ")
+            + (f"eta x{r['eta_scale']:g}, " if r["eta_scale"] != 1 else "") + f"seed {r['seed']}")
 
 
 def plot_error_per_pass(results: dict, batch_size: int = 1, ax: Axes | None = None) -> Axes:

@@ -21,7 +21,7 @@ from .data import Distortion, to_paper_pixels
 from .model import INIT_DEFAULT, J_DEFAULT, LeNet5Paper, map_loss
 from .sdlm import MU, SDLM, diagonal_hessian, eta_for_pass, preconditioned_sharpness
 
-__all__ = ["PaperTrainConfig", "error_rate", "paper_split", "plain_convolutions", "train_paper"]
+__all__ = ["PaperTrainConfig", "error_rate", "paper_split", "plain_convolutions", "recipe_of", "train_paper"]
 
 CURVATURE_POLICIES = ("each_pass", "once")
 SMALL_BATCH = 4        # up to this many images a step, train without oneDNN (plain_convolutions)
@@ -74,6 +74,12 @@ class PaperTrainConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def recipe_of(row: dict) -> dict:
+    """A result row's recipe with every option filled in: a row written before an option existed ran
+    as the code then did (before ``curvature``: re-estimated before every pass; before ``eta_scale``: 1)."""
+    return {"curvature": "each_pass", "eta_scale": 1.0, **row["recipe"]}
 
 
 def paper_split(split: str, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
