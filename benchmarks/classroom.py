@@ -49,7 +49,9 @@ HUB_NOTEBOOKS = ("03_training", "05_predict_panel")
 # older checkouts too (no thread fields there), hence the getattr and the NameError.
 PROBE = """
 import json as _json
-_r = {}
+import resource as _resource
+_u = _resource.getrusage(_resource.RUSAGE_SELF)
+_r = {"cpu_s": _u.ru_utime + _u.ru_stime}        # this kernel's CPU time, all its threads, since it started
 try:
     _r["test_acc"] = float(history.final.test_acc)
     _r["threads"] = getattr(history, "threads", None)
@@ -214,6 +216,12 @@ def probe(result: dict, stem: str = "03_training") -> dict:
     return {}
 
 
+def cpu_seconds(result: dict) -> dict[str, float | None]:
+    """Per notebook, the CPU-seconds its kernel spent (PROBE's rusage); None where the probe did not run."""
+    cpu = {stem: probe(result, stem).get("cpu_s") for stem in result.get("per_notebook", {})}
+    return {stem: None if s is None else round(s, 1) for stem, s in cpu.items()}
+
+
 # --- the figures -------------------------------------------------------------------------------------
 def summarise(alone: dict, alone_s: float, results: list[dict], class_s: float, idle: int,
               memory: MemorySampler, n: int) -> dict:
@@ -221,10 +229,18 @@ def summarise(alone: dict, alone_s: float, results: list[dict], class_s: float, 
     mb = 1 << 20
     students = [{"student": r["student"], "wall_s": round(r["wall"], 1),
                  "per_notebook_s": {k: round(v, 1) for k, v in r["per_notebook"].items()},
+                 "per_notebook_cpu_s": cpu_seconds(r),
                  "test_acc": probe(r).get("test_acc"), "threads": probe(r).get("thread_reason"),
                  "error": r["error"]} | ({"cgroup_peak_mb": r["cgroup_peak_mb"]} if "cgroup_peak_mb" in r else {})
                 for r in results]
     cgroup = [st["cgroup_peak_mb"] for st in students if st.get("cgroup_peak_mb")]
+    cpu = [sum(st["per_notebook_cpu_s"].values()) for st in students
+           if st["per_notebook_cpu_s"] and None not in st["per_notebook_cpu_s"].values()]
+    per_notebook_cpu = {}
+    for stem in students[0]["per_notebook_cpu_s"] if students else {}:
+        seen = [st["per_notebook_cpu_s"].get(stem) for st in students]
+        if any(v is not None for v in seen):
+            per_notebook_cpu[stem] = round(statistics.median(v for v in seen if v is not None), 1)
     return {
         "students": n,
         "alone_s": round(alone_s, 1),
@@ -232,6 +248,10 @@ def summarise(alone: dict, alone_s: float, results: list[dict], class_s: float, 
         "alone_threads": probe(alone).get("thread_reason"),
         "class_s": round(class_s, 1),
         "efficiency": round(n * alone_s / class_s, 3),
+        # CPU-seconds a student's kernels spent on the notebooks (their own rusage: start-up included)
+        "alone_cpu_s": cpu_seconds(alone),
+        "cpu_s_per_student": {"median": round(statistics.median(cpu), 1), "max": round(max(cpu), 1)} if cpu else None,
+        "cpu_s_per_notebook_median": per_notebook_cpu,
         # a class stopped by --deadline did not finish: its efficiency is at most this figure
         "finished": not any("--deadline" in (r["error"] or "") for r in results),
         # the class's own processes (PSS, see MemorySampler): neighbours on the machine don't count
@@ -273,6 +293,11 @@ def report(s: dict) -> str:
              *([f"each student's cgroup (server + kernels) at its peak: "
                 f"median {s['student_cgroup_peak_mb']['median']:.0f} MB, "
                 f"max {s['student_cgroup_peak_mb']['max']} MB"] if s.get("student_cgroup_peak_mb") else []),
+             *([f"CPU per student (its kernels' own time): median {s['cpu_s_per_student']['median']:.1f} s, "
+                f"max {s['cpu_s_per_student']['max']:.1f} s; per notebook (median) "
+                + ", ".join(f"{k} {v:.1f} s" for k, v in s["cpu_s_per_notebook_median"].items())
+                + f"; one student alone: {sum(v or 0 for v in s['alone_cpu_s'].values()):.1f} s"]
+              if s.get("cpu_s_per_student") else []),
              f"failures: {s['failures']}; alone: {s['alone_threads']}",
              f"{'student':<10}{'wall s':>8}  {'per notebook s':<28}{'03 test acc':>12}  threads"]
     for st in s["per_student"]:

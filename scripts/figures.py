@@ -102,6 +102,14 @@ def _cpu_s_per_student(doc: dict) -> str:
     return f"{doc['cpus'] * doc['class_s'] / doc['students']:.0f} CPU-s"
 
 
+def _kernel_cpu_s(doc: dict) -> str:
+    """The kernels' own CPU-seconds per student (their rusage, classroom.py's probe), median, and per notebook."""
+    if not doc.get("cpu_s_per_student"):
+        return "not measured"
+    per = " + ".join(f"{v:.0f}" for v in doc["cpu_s_per_notebook_median"].values())
+    return f"{doc['cpu_s_per_student']['median']:.0f} CPU-s ({per})"
+
+
 def _students_per_core(doc: dict) -> str:
     return f"{doc['students'] / doc['cpus']:.0f}"
 
@@ -166,6 +174,7 @@ FIGURES: dict[str, Figure] = {
     "class.marginal_per_student": Figure("classroom.json", "marginal_mb_per_student", "{} MB"),
     "class.kernel_uss_peak": Figure("classroom.json", "kernel_uss_peak_mb", "{} MB"),
     "class.cpu_s_per_student": Figure("classroom.json", "", _cpu_s_per_student),
+    "class.kernel_cpu_s": Figure("classroom.json", "", _kernel_cpu_s),
     "class.accuracy": Figure("classroom.json", "min_test_acc", "{:.2%}"),
     "class.failures": Figure("classroom.json", "failures", "{}"),
     # the same class on the code before threads and shared MNIST: classroom_before.json
@@ -195,6 +204,7 @@ FIGURES: dict[str, Figure] = {
                                 lambda d: _mb_to_gb(d["student_cgroup_peak_mb"]["max"])),
     "hub.pss_per_student": Figure("classroom_hub.json", "class_pss_mb_per_student", "{} MB"),
     "hub.cpu_s_per_student": Figure("classroom_hub.json", "", _cpu_s_per_student),
+    "hub.kernel_cpu_s": Figure("classroom_hub.json", "", _kernel_cpu_s),
     "hub.students_per_core": Figure("classroom_hub.json", "", _students_per_core),
     "hub.accuracy": Figure("classroom_hub.json", "min_test_acc", "{:.2%}"),
     "hub.failures": Figure("classroom_hub.json", "failures", "{}"),
@@ -425,6 +435,8 @@ def _resources_table(load: Callable[[str], dict], fig: Callable[[str], str]) -> 
          f"{fig('hub.students')} on {fig('hub.cpus')}", "8 on 2"),
         ("CPU-seconds per student (cores x class time / students)", fig("class.cpu_s_per_student"),
          fig("hub.cpu_s_per_student"), fig("heavy.cpu_s_per_student")),
+        ("CPU-seconds per student, its kernels' own (median; per notebook)", fig("class.kernel_cpu_s"),
+         fig("hub.kernel_cpu_s"), ""),
         ("memory per student at the peak", f"{fig('class.pss_per_student')} (the class's processes, PSS)",
          f"{fig('hub.cgroup_max')} (the student's cgroup, largest; median {fig('hub.cgroup_median')})",
          fig("heavy.cgroup_max")),

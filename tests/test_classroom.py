@@ -53,6 +53,28 @@ def test_the_figures_are_consistent(class_of_two):
     assert "class efficiency" in stdout and "per student" in stdout
 
 
+def test_each_kernels_cpu_seconds_are_counted_per_notebook(class_of_two):
+    """CPU-seconds per student (issue 28) are the kernels' own rusage, read by the probe each notebook ends with:
+    present for every notebook, more than the start-up alone where the notebook trains, never more than its
+    wall time on every CPU of the machine, and summed per student as the summary says."""
+    import os
+    import statistics
+
+    summary, stdout = class_of_two
+    totals = []
+    for student in summary["per_student"]:
+        cpu, wall = student["per_notebook_cpu_s"], student["per_notebook_s"]
+        assert set(cpu) == set(wall) == {"01_mnist_data", "03_training", "05_predict_panel"}
+        for stem, seconds in cpu.items():
+            assert 0 < seconds <= wall[stem] * os.cpu_count() + 1, (stem, seconds, wall[stem])
+        assert cpu["03_training"] > cpu["01_mnist_data"]     # 03 trains a network; 01 only looks at data
+        totals.append(sum(cpu.values()))
+    assert summary["cpu_s_per_student"]["median"] == pytest.approx(statistics.median(totals), abs=0.11)
+    assert summary["cpu_s_per_student"]["max"] == pytest.approx(max(totals), abs=0.11)
+    assert set(summary["alone_cpu_s"]) == {"01_mnist_data", "03_training", "05_predict_panel"}
+    assert "CPU per student" in stdout
+
+
 def test_an_unknown_notebook_is_one_line_before_any_student_starts():
     """--notebooks also picks the hub's notebooks (the heaviest lessons' column of the resource table)."""
     run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "classroom.py"), "--hub", "--notebooks",
