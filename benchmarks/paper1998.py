@@ -124,8 +124,8 @@ def update(path: Path, change) -> None:  # noqa: ANN001 - a function of the file
 
 
 def summarise(runs: list[dict]) -> dict:
-    """Per recipe (optimizer, distortions, batch, init): the finished runs' final test errors,
-    mean and s.d., and the median seconds per pass."""
+    """Per recipe (optimizer, distortions, batch, init, curvature, eta scale): the finished runs' final test
+    errors, mean and s.d., the passes they ran and the median seconds per pass."""
     groups: dict[str, list[dict]] = {}
     for r in runs:
         if r.get("finished"):
@@ -136,7 +136,8 @@ def summarise(runs: list[dict]) -> dict:
         seconds = [h["seconds"] for r in rs for h in r["history"]]
         out[name] = {"seeds": [r["recipe"]["seed"] for r in rs], "test_errors": errors,
                      "mean": statistics.mean(errors), "sd": statistics.stdev(errors) if len(errors) > 1 else None,
-                     "best": min(errors), "median_seconds_per_pass": statistics.median(seconds)}
+                     "best": min(errors), "passes": sorted({len(r["history"]) for r in rs}),
+                     "median_seconds_per_pass": statistics.median(seconds)}
     return out
 
 

@@ -587,23 +587,12 @@ def _paper_found(d: dict) -> str:
     parts = []
     for name, r in d["summary"].items():
         sd = f" ± {100 * r['sd']:.2f}" if r.get("sd") is not None else ""
-        passes = "/".join(sorted({str(len(run["history"])) for run in finished
-                                  if _paper_key(run).rsplit("-seed", 1)[0] == name}))
+        passes = "/".join(map(str, r["passes"]))
         parts.append(f"`{name}` {100 * r['mean']:.2f}%{sd} after {passes} passes (seeds "
                      f"{', '.join(map(str, r['seeds']))})")
     return (f"{len(finished)} of {len(d['runs'])} runs finished; test error " + "; ".join(parts)
             + f" (the paper: {100 * d['paper']['no_distortions']:.2f}% without distortions, "
               f"{100 * d['paper']['distortions']:.2f}% with)")
-
-
-def _paper_key(run: dict) -> str:
-    """benchmarks/paper1998.py's run_key: the recipe's name and its seed."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from paper1998 import run_key
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
-    return run_key(run)
 
 
 def _candidate_found(d: dict) -> str:

@@ -547,3 +547,23 @@ def test_eta_scale_multiplies_every_pass_and_names_its_runs_apart():
     assert run_key({"recipe": {**recipe, "eta_scale": 1.0}}) == "sdlm-plain-b1-sqrt-once-seed0"
     old = {k: v for k, v in recipe.items() if k != "curvature"}
     assert run_key({"recipe": old}) == "sdlm-plain-b1-sqrt-seed0"
+
+
+def test_the_result_files_summary_is_its_runs():
+    """benchmarks/results/paper1998.json's summary (read by notebook 04b and the benchmarks table) is what the
+    benchmark's summarise() makes of the file's runs: per recipe, the finished seeds, their errors and passes."""
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        from paper1998 import RESULT, run_key, summarise
+    finally:
+        sys.path.pop(0)
+    data = json.loads(RESULT.read_text())
+    assert data["summary"] == summarise(data["runs"])
+    for name, s in data["summary"].items():
+        runs = [r for r in data["runs"] if r["finished"] and run_key(r).rsplit("-seed", 1)[0] == name]
+        assert s["passes"] == sorted({len(r["history"]) for r in runs}) and s["seeds"] == [r["recipe"]["seed"]
+                                                                                          for r in runs]
