@@ -16,6 +16,8 @@ Figures (printed, and written to benchmarks/results/classroom.json or --out):
 * each student's wall time and notebook 03's final test accuracy;
 * class efficiency = N x (one student alone) / (time until the whole class is done): about 1 or
   more on 2 cores when the students do not fight over threads, towards 0.1 when they do;
+* CPU-seconds per student: each kernel's own user + system time (``getrusage``, read by the probe that
+  ends every notebook), per notebook and summed per student, median and max over the class;
 * marginal memory per student = (machine memory in use with N students - with none) / N, peak;
   and each kernel's peak USS (private) and PSS (private + its share of shared pages), from psutil;
 * failures (any cell that raised, any kernel that died), which must be 0.
