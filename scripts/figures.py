@@ -418,6 +418,7 @@ HEAVY = "classroom_hub_heavy.json"
 HEAVY_COMMAND = ("python benchmarks/classroom.py --hub --students 8 --notebooks "
                  "02_architecture,04_evaluation,06_layer_lab,07_class_gallery --out benchmarks/results/" + HEAVY)
 FIGURES["heavy.cpu_s_per_student"] = Figure(HEAVY, "", _cpu_s_per_student, missing="not measured yet¹")
+FIGURES["heavy.kernel_cpu_s"] = Figure(HEAVY, "", _kernel_cpu_s, missing="not measured yet¹")
 FIGURES["heavy.cgroup_max"] = Figure(HEAVY, "student_cgroup_peak_mb/max", "{:.0f} MB", missing="not measured yet¹")
 FIGURES["heavy.efficiency"] = Figure(HEAVY, "efficiency", "{:.2f}", missing="not measured yet¹")
 FIGURES["heavy.provenance"] = Figure(HEAVY, "", lambda d: f"{_date(d['date'])}, load {d['load_start']:.1f}",
@@ -436,7 +437,7 @@ def _resources_table(load: Callable[[str], dict], fig: Callable[[str], str]) -> 
         ("CPU-seconds per student (cores x class time / students)", fig("class.cpu_s_per_student"),
          fig("hub.cpu_s_per_student"), fig("heavy.cpu_s_per_student")),
         ("CPU-seconds per student, its kernels' own (median; per notebook)", fig("class.kernel_cpu_s"),
-         fig("hub.kernel_cpu_s"), ""),
+         fig("hub.kernel_cpu_s"), fig("heavy.kernel_cpu_s")),
         ("memory per student at the peak", f"{fig('class.pss_per_student')} (the class's processes, PSS)",
          f"{fig('hub.cgroup_max')} (the student's cgroup, largest; median {fig('hub.cgroup_median')})",
          fig("heavy.cgroup_max")),
