@@ -523,19 +523,26 @@ def test_the_curvature_drift_sdlm_quotes_is_the_result_files():
     assert (found[4], found[6]) == (f"{100 * each['test_error']:.2f}", f"{100 * once['test_error']:.2f}")
 
 
-def test_eta_scale_multiplies_every_pass_and_names_its_runs_apart():
-    """``eta_scale`` multiplies the paper's schedule in every pass; the benchmark keeps its runs apart from the
-    paper's (its own key), and rows from before an option read as the code then ran."""
+def _benchmark():
+    """benchmarks/paper1998.py as a module (a script beside its helpers, so its folder goes on sys.path to import)."""
     import sys
     from pathlib import Path
 
-    from lenet_utils.paper1998 import train_paper
-
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     try:
-        from paper1998 import parse_args, run_key
+        import paper1998
     finally:
         sys.path.pop(0)
+    return paper1998
+
+
+def test_eta_scale_multiplies_every_pass_and_names_its_runs_apart():
+    """``eta_scale`` multiplies the paper's schedule in every pass; the benchmark keeps its runs apart from the
+    paper's (its own key), and rows from before an option read as the code then ran."""
+    from lenet_utils.paper1998 import train_paper
+
+    bench = _benchmark()
+    parse_args, run_key = bench.parse_args, bench.run_key
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(40, 1, 32, 32, generator=g) * 1.275 - 0.1, torch.randint(0, 10, (40,), generator=g)
     config = PaperTrainConfig(passes=3, eta_scale=2.0, hessian_samples=20, train_eval_size=10)
@@ -553,14 +560,9 @@ def test_the_result_files_summary_is_its_runs():
     """benchmarks/results/paper1998.json's summary (read by notebook 04b and the benchmarks table) is what the
     benchmark's summarise() makes of the file's runs: per recipe, the finished seeds, their errors and passes."""
     import json
-    import sys
-    from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    try:
-        from paper1998 import RESULT, run_key, summarise
-    finally:
-        sys.path.pop(0)
+    bench = _benchmark()
+    RESULT, run_key, summarise = bench.RESULT, bench.run_key, bench.summarise
     data = json.loads(RESULT.read_text())
     assert data["summary"] == summarise(data["runs"])
     for name, s in data["summary"].items():
